@@ -1,0 +1,5 @@
+import sys
+
+from physml.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""The ``physml`` command. Each subcommand lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from physml._version import __version__
+from physml.cli import simulate
+from physml.simulators.errors import UnstableRunError
+
+__all__ = ["build_parser", "main"]
+
+#: Modules providing ``register(subparsers)``; later issues append theirs.
+COMMANDS = (simulate,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="physml",
+        description="physml: verified physics simulators, datasets and surrogate models.",
+    )
+    parser.add_argument("--version", action="version", version=f"physml {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``physml`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ValueError as exc:  # invalid parameters: a message, not a traceback
+        parser.exit(2, f"physml: error: {exc}\n")
+    except UnstableRunError as exc:
+        parser.exit(1, f"physml: run stopped: {exc}\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""One generic time loop for every simulator (STYLE.md rule 3)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from tqdm.auto import tqdm
+
+__all__ = ["Stepper", "rollout", "steps_per_save"]
+
+S = TypeVar("S")
+
+
+class Stepper(Protocol[S]):
+    """Anything that advances a state: ``advance(state, dt, n_steps) -> state`` (pure)."""
+
+    def advance(self, state: S, dt: float, n_steps: int) -> S: ...
+
+
+def steps_per_save(*, dt: float, t_final: float, n_saves: int) -> int:
+    """Steps between saves so that ``n_saves`` equal intervals reach ``t_final``.
+
+    Raises ``ValueError`` unless ``dt`` divides ``t_final / n_saves`` (to 1e-9 relative).
+    """
+    if not (math.isfinite(t_final) and t_final > 0):
+        raise ValueError(f"t_final = {t_final!r} is invalid: must be finite and > 0")
+    if int(n_saves) != n_saves or n_saves < 1:
+        raise ValueError(f"n_saves = {n_saves!r} is invalid: must be an integer >= 1")
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt = {dt!r} is invalid: must be finite and > 0")
+    ratio = t_final / (n_saves * dt)
+    steps = round(ratio)
+    if steps < 1 or abs(ratio - steps) > 1e-9 * ratio:
+        raise ValueError(
+            f"dt = {dt!r} is invalid: it must divide the save interval t_final / n_saves = "
+            f"{t_final / n_saves!r} into a whole number of steps (got {ratio:.6g})"
+        )
+    return steps
+
+
+def rollout(
+    stepper: Stepper[S],
+    state: S,
+    *,
+    dt: float,
+    n_saves: int,
+    steps_between: int,
+    on_save: Callable[[int, S], None] | None = None,
+    progress: bool = False,
+    desc: str = "simulating",
+) -> list[S]:
+    """Advance ``state`` and keep it every ``steps_between`` steps.
+
+    Parameters
+    ----------
+    stepper
+        Provides ``advance(state, dt, n_steps)``.
+    state
+        Initial state (saved as entry 0).
+    dt
+        Step size.
+    n_saves
+        Number of saves after the initial one.
+    steps_between
+        Steps between consecutive saves.
+    on_save
+        Called as ``on_save(index, state)`` for every saved state, e.g. to measure observables.
+    progress
+        Show a progress bar counting steps.
+
+    Returns
+    -------
+    list
+        ``n_saves + 1`` states, the first being ``state``.
+    """
+    saved = [state]
+    if on_save is not None:
+        on_save(0, state)
+    with tqdm(total=n_saves * steps_between, desc=desc, unit="step", disable=not progress, leave=False) as bar:
+        for index in range(1, n_saves + 1):
+            state = stepper.advance(state, dt, steps_between)
+            saved.append(state)
+            if on_save is not None:
+                on_save(index, state)
+            bar.update(steps_between)
+    return saved
