@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from types import ModuleType
 
 __all__ = ["ESCNN_INSTALL", "require_escnn"]
@@ -24,7 +25,10 @@ def require_escnn() -> ModuleType:
     ``np.matrix``, which scikit-learn rejects, so it is switched off here.
     """
     try:
-        escnn = importlib.import_module("escnn")
+        with warnings.catch_warnings():
+            # Expected without py3nj: escnn announces its numerical fallback.
+            warnings.filterwarnings("ignore", message=".*py3nj.*", category=UserWarning)
+            escnn = importlib.import_module("escnn")
     except ImportError as exc:
         raise ImportError(f"escnn is required for equivariant models but is not installed: {ESCNN_INSTALL}") from exc
     numerical = importlib.import_module("escnn.group._numerical")

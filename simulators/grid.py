@@ -30,7 +30,7 @@ class Grid:
     Examples
     --------
     >>> g = Grid(n=256, length=40.0)
-    >>> g.ndim, g.dx, g.x.shape
+    >>> g.ndim, g.dx, g.axes[0].shape
     (1, (0.15625,), (256,))
     >>> Grid(n=(64, 32), length=(20.0, 10.0)).shape
     (64, 32)
