@@ -84,7 +84,9 @@ def test_simulate_2d_driven_eigenstate(tmp_path):
 def test_bad_parameters_exit_with_a_message(tmp_path, capsys, args, message):
     out = tmp_path / "bad.h5"
     with pytest.raises(SystemExit) as exit_info:
-        main(["simulate", "schrodinger", "--out", str(out), "--no-progress", "--t-final", "0.1", "--n-saves", "1", *args])
+        main(
+            ["simulate", "schrodinger", "--out", str(out), "--no-progress", "--t-final", "0.1", "--n-saves", "1", *args]
+        )
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()

@@ -11,12 +11,16 @@ import pytest
 
 import physml
 
-MODULES = sorted(
-    info.name
-    for package in ("physml", "physml.simulators", "physml.kernels", "physml.datasets", "physml.models")
-    for info in pkgutil.walk_packages(importlib.import_module(package).__path__, prefix=f"{package}.")
-    if not info.name.endswith("__main__")
-) + ["physml"]
+PACKAGES = ("physml", "physml.simulators", "physml.kernels", "physml.datasets", "physml.models")
+MODULES = [
+    "physml",
+    *sorted(
+        info.name
+        for package in PACKAGES
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__, prefix=f"{package}.")
+        if not info.name.endswith("__main__")
+    ),
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -26,7 +30,9 @@ def test_docstring_examples_run(name):
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("package", ["physml.simulators", "physml.simulators.schrodinger", "physml.kernels", "physml.datasets"])
+@pytest.mark.parametrize(
+    "package", ["physml.simulators", "physml.simulators.schrodinger", "physml.kernels", "physml.datasets"]
+)
 def test_public_names_have_docstrings(package):
     module = importlib.import_module(package)
     for name in module.__all__:

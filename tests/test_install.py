@@ -62,7 +62,9 @@ def wheel_site(tmp_path_factory) -> Path:
     """A regular (non-editable) install of a freshly built wheel in its own folder."""
     build = tmp_path_factory.mktemp("wheel")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(build), str(ROOT)], check=True, cwd=build)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(build), str(ROOT)], check=True, cwd=build
+    )
     (wheel,) = build.glob("physml-*.whl")
     site = build / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, cwd=build)

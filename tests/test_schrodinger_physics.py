@@ -166,3 +166,27 @@ def test_absorbing_layer_reflects_little():
     # Without the layer the packet would wrap around and stay.
     free = simulate(SchrodingerSystem(grid, Free()), psi0, dt=0.01, t_final=40.0, n_saves=1)
     assert free.observables["norm"][-1] == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n", "n_steps"),
+    [
+        pytest.param(128, 10_000, marks=pytest.mark.slow, id="128^2-1e4-steps"),
+        pytest.param(48, 1_000, id="48^2-1e3-steps"),  # reduced twin for CI
+    ],
+)
+def test_2d_anisotropic_coherent_state(n, n_steps):
+    # Separable problem: the 2D solution is the product of two exact 1D coherent states.
+    grid = Grid(n=(n, n), length=16.0)
+    system = SchrodingerSystem(grid, Harmonic(omega=1.0, omega_y=2.0))
+    psi0 = gaussian_packet(grid, center=(2.0, -1.0), width=(2**-0.5, 0.5))
+    dt = 0.005
+    run = simulate(system, psi0, dt=dt, t_final=n_steps * dt, n_saves=10, scheme="yoshida4")
+    t = run.t[-1]
+    gx, gy = Grid(n=n, length=16.0), Grid(n=n, length=16.0)
+    exact = np.outer(harmonic_coherent_state(gx, 2.0, t), harmonic_coherent_state(gy, -1.0, t, omega=2.0))
+    assert l2(grid, run.psi[-1] - exact) < 1e-6
+    np.testing.assert_allclose(run.observables["x_mean"], 2.0 * np.cos(run.t), atol=1e-6)
+    np.testing.assert_allclose(run.observables["y_mean"], -np.cos(2.0 * run.t), atol=1e-6)
+    # Round-off only: a 2D FFT pair makes two 1D passes, ~2.5e-16 of norm; 3 pairs per step.
+    assert np.max(np.abs(run.observables["norm"] - 1.0)) < 3 * 5e-16 * n_steps
