@@ -47,6 +47,9 @@ def plot_schrodinger_run(run: SchrodingerRun, path: str | os.PathLike[str]) -> P
             axes[1].plot(x, density[index], label=f"t = {run.t[index]:.3g}")
         twin = axes[1].twinx()
         twin.plot(x, v, "k--", lw=0.8)
+        # Show V up to a few times the packet's energy, not the walls' full height.
+        energy = float(run.observables["energy"][0])
+        twin.set_ylim(v.min(), max(v.min() + 3 * (energy - v.min()), v.min() + 1e-12))
         twin.set_ylabel("V(x)")
         axes[1].set(xlabel="x", ylabel="|psi|^2", title="snapshots (dashed: V)")
         axes[1].legend(fontsize=7)
