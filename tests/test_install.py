@@ -8,6 +8,7 @@ install a top-level ``simulators``, ``datasets``, ``models`` or ``kernels``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -61,9 +62,16 @@ def test_editable_install_imports_from_anywhere(tmp_path, where):
 def wheel_site(tmp_path_factory) -> Path:
     """A regular (non-editable) install of a freshly built wheel in its own folder."""
     build = tmp_path_factory.mktemp("wheel")
+    # Build from a copy of the tracked files: an in-tree build leaves build/ behind,
+    # whose stale modules a later wheel would pick up.
+    source = build / "source"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in tracked:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(build), str(ROOT)], check=True, cwd=build
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(build), str(source)], check=True, cwd=build
     )
     (wheel,) = build.glob("physml-*.whl")
     site = build / "site"

@@ -163,13 +163,13 @@ def build_schrodinger_run(args: argparse.Namespace):
     grid = Grid(n=(args.n,) * args.dim, length=args.length)
     potential = parse_potential(args.potential)
     absorber = AbsorbingLayer(args.absorber_width, args.absorber_strength) if args.absorber_width > 0 else None
-    static = SchrodingerSystem(grid, potential, hbar=args.hbar, mass=args.mass, absorber=None)
     if args.initial == "packet":
         psi0 = gaussian_packet(grid, center=args.center, momentum=args.momentum, width=args.width, hbar=args.hbar)
     else:
         levels = sorted(set(args.eigenstates))
         if levels[0] < 0:
             raise ValueError(f"eigenstates = {args.eigenstates} is invalid: levels must be >= 0")
+        static = SchrodingerSystem(grid, potential, hbar=args.hbar, mass=args.mass)
         found = eigenstates(static, levels[-1] + 1)
         psi0 = superpose(grid, [found.states[i] for i in levels], np.ones(len(levels)))
     if args.drive_field != 0.0:

@@ -19,7 +19,7 @@ Examples
 from physml.simulators.schrodinger.absorber import AbsorbingLayer
 from physml.simulators.schrodinger.eigen import Eigenstates, apply_hamiltonian, eigenstates
 from physml.simulators.schrodinger.initial import edge_amplitude, gaussian_packet, normalize, superpose
-from physml.simulators.schrodinger.observables import observable_names, observables
+from physml.simulators.schrodinger.observables import observables
 from physml.simulators.schrodinger.potentials import (
     POTENTIALS,
     ArrayPotential,
@@ -70,7 +70,6 @@ __all__ = [
     "gaussian_packet",
     "make_stepper",
     "normalize",
-    "observable_names",
     "observables",
     "simulate",
     "superpose",

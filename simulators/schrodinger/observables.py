@@ -6,18 +6,7 @@ import numpy as np
 
 from physml.simulators.schrodinger.system import SchrodingerSystem
 
-__all__ = ["observable_names", "observables"]
-
-
-def observable_names(system: SchrodingerSystem) -> list[str]:
-    """Names of the observables :func:`observables` returns for ``system``, in order."""
-    axes = "xy"[: system.grid.ndim]
-    names = ["norm", "energy", *(f"{a}_mean" for a in axes), *(f"p{a}_mean" for a in axes)]
-    if system.grid.ndim == 2:
-        names.append("r2_mean")
-    if system.potential.transmission_edge() is not None:
-        names.append("transmitted")
-    return names
+__all__ = ["observables"]
 
 
 def observables(system: SchrodingerSystem, psi: np.ndarray, t: float = 0.0) -> dict[str, float]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from physml.simulators.rollout import rollout, steps_per_save
-from physml.simulators.schrodinger.observables import observable_names, observables
+from physml.simulators.schrodinger.observables import observables
 from physml.simulators.schrodinger.propagator import SplitOperator
 from physml.simulators.schrodinger.splitting import SplittingScheme
 from physml.simulators.schrodinger.system import SchrodingerState, SchrodingerSystem
@@ -64,12 +64,10 @@ def simulate(
         raise ValueError("psi0 is invalid: it contains non-finite values")
     steps = steps_per_save(dt=dt, t_final=t_final, n_saves=n_saves)
     stepper = SplitOperator(system, scheme)
-    names = observable_names(system)
-    series = {name: np.empty(n_saves + 1) for name in names}
+    measured: list[dict[str, float]] = []
 
     def record(index: int, state: SchrodingerState) -> None:
-        for name, value in observables(system, state.psi, state.t).items():
-            series[name][index] = value
+        measured.append(observables(system, state.psi, state.t))
 
     states = rollout(
         stepper,
@@ -85,7 +83,7 @@ def simulate(
         system=system,
         t=np.array([s.t for s in states]),
         psi=np.stack([s.psi for s in states]),
-        observables=series,
+        observables={name: np.array([m[name] for m in measured]) for name in measured[0]},
         dt=float(dt),
         scheme=stepper.scheme.name,
     )

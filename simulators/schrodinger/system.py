@@ -58,12 +58,15 @@ class SchrodingerSystem:
         object.__setattr__(self, "hbar", check_positive("hbar", self.hbar))
         object.__setattr__(self, "mass", check_positive("mass", self.mass))
         object.__setattr__(self, "potential", as_potential(self.potential))
-        self.potential_at(0.0)  # validates shape and finiteness up front
+        self._evaluate_potential(0.0)  # validates shape and finiteness up front
         if self.absorber is not None:
             self.absorption  # noqa: B018 - validates the layer against the box
 
     def potential_at(self, t: float) -> np.ndarray:
-        """``V(x, t)`` on the grid, checked to be finite."""
+        """``V(x, t)`` on the grid: the cached array when static, else evaluated and checked to be finite."""
+        return self.static_potential if self.static_potential is not None else self._evaluate_potential(t)
+
+    def _evaluate_potential(self, t: float) -> np.ndarray:
         v = np.asarray(self.potential(self.grid, t, mass=self.mass), dtype=np.float64)
         if v.shape != self.grid.shape:
             raise ValueError(f"potential has shape {v.shape}, grid needs {self.grid.shape}")
@@ -75,7 +78,7 @@ class SchrodingerSystem:
     @cached_property
     def static_potential(self) -> np.ndarray | None:
         """``V`` when it does not depend on time, else ``None``."""
-        return None if self.potential.time_dependent else self.potential_at(0.0)
+        return None if self.potential.time_dependent else self._evaluate_potential(0.0)
 
     @cached_property
     def absorption(self) -> np.ndarray | None:
@@ -89,7 +92,7 @@ class SchrodingerSystem:
 
     def effective_potential(self, t: float) -> np.ndarray:
         """``V(x, t) - i W(x)`` (complex when an absorber is present)."""
-        v = self.static_potential if self.static_potential is not None else self.potential_at(t)
+        v = self.potential_at(t)
         return v if self.absorption is None else v - 1j * self.absorption
 
 
