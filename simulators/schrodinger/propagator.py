@@ -37,6 +37,11 @@ class SplitOperator:
         Propagate in imaginary time (``exp(-dtau H / hbar)``, no renormalisation).
     fft_threads
         FFT threads (default: chosen by grid size).
+    fft_measure
+        Plan FFTs with ``FFTW_MEASURE`` (faster on large grids, but the chosen
+        algorithm, and so the last bits of the result, may differ between
+        processes). Default: only for grids of 4096 points or more. Pass
+        ``False`` for bit-reproducible results.
 
     Examples
     --------
@@ -57,6 +62,7 @@ class SplitOperator:
         *,
         imaginary: bool = False,
         fft_threads: int | None = None,
+        fft_measure: bool | None = None,
     ) -> None:
         self.system = system
         self.scheme = get_scheme(scheme)
@@ -70,7 +76,10 @@ class SplitOperator:
         self.imaginary = imaginary
         self._z = (1.0 if imaginary else 1j) / system.hbar
         # FFTW_MEASURE pays off only on large grids; small ones plan in microseconds with ESTIMATE.
-        self.plan = FFTPlan(system.grid.shape, threads=fft_threads, measure=system.grid.size >= 4096)
+        # ESTIMATE plans are also reproducible bit for bit across processes (dataset builds need that).
+        if fft_measure is None:
+            fft_measure = system.grid.size >= 4096
+        self.plan = FFTPlan(system.grid.shape, threads=fft_threads, measure=fft_measure)
         self._flat = self.plan.buffer.reshape(-1)
         self._factors: dict[tuple[str, float], np.ndarray] = {}
 

@@ -51,10 +51,14 @@ def simulate(
     scheme: str | SplittingScheme = "strang",
     t0: float = 0.0,
     progress: bool = False,
+    fft_threads: int | None = None,
+    fft_measure: bool | None = None,
 ) -> SchrodingerRun:
     """Evolve ``psi0`` from ``t0`` to ``t0 + t_final``, saving ``n_saves + 1`` snapshots.
 
-    ``dt`` must divide ``t_final / n_saves``. Raises ``ValueError`` on invalid
+    ``dt`` must divide ``t_final / n_saves``. ``fft_threads`` and
+    ``fft_measure`` go to :class:`SplitOperator` (``fft_measure=False`` makes
+    runs bit-reproducible across processes). Raises ``ValueError`` on invalid
     input and :class:`~physml.simulators.UnstableRunError` if values blow up.
     """
     psi0 = np.asarray(psi0, dtype=np.complex128)
@@ -63,7 +67,7 @@ def simulate(
     if not np.all(np.isfinite(psi0)):
         raise ValueError("psi0 is invalid: it contains non-finite values")
     steps = steps_per_save(dt=dt, t_final=t_final, n_saves=n_saves)
-    stepper = SplitOperator(system, scheme)
+    stepper = SplitOperator(system, scheme, fft_threads=fft_threads, fft_measure=fft_measure)
     measured: list[dict[str, float]] = []
 
     def record(index: int, state: SchrodingerState) -> None:

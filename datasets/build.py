@@ -1,0 +1,318 @@
+"""Build a dataset from a configuration: in parallel, resumable, deterministic.
+
+The coordinating process owns the file; workers (local processes, or a Dask
+cluster given by its scheduler address) only simulate and send trajectories
+back. Every trajectory's parameters are drawn from ``(seed, index)`` before
+any work starts, so the data do not depend on the number of workers, on the
+order trajectories finish in, or on interruptions.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib.externals import loky
+from tqdm.auto import tqdm
+
+from physml.datasets.config import BuildConfig, Plan, load_config, make_plan
+from physml.datasets.families import Family, Trajectory, get_family
+from physml.datasets.store import StoreWriter, create_store, finalize, read_info
+
+__all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
+
+
+class BuildError(RuntimeError):
+    """A trajectory failed to simulate; the trajectories written so far are kept."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a call to :func:`build_dataset` did."""
+
+    path: Path
+    n_trajectories: int
+    n_built: int
+    n_resumed: int
+    seconds: float
+    workers: str
+    failed_checks: dict[str, int]
+
+    @property
+    def trajectories_per_second(self) -> float:
+        return self.n_built / self.seconds if self.seconds > 0 else math.nan
+
+
+def resolve_plan(config: BuildConfig) -> tuple[Family, Plan, dict[str, Any]]:
+    """The family, every trajectory's resolved parameters, and the shared (file-level) ones.
+
+    All parameters are checked here, before anything is simulated or written.
+    """
+    family = get_family(config.family)
+    plan = make_plan(config)
+    names = config.parameter_names()
+    if config.extrapolation is not None and config.extrapolation.parameter not in names:
+        raise ValueError(
+            f"splits.extrapolation.parameter = {config.extrapolation.parameter!r} is invalid: "
+            f"it must be one of the config's parameters {names}"
+        )
+    resolved = []
+    for i, params in enumerate(plan.parameters):
+        try:
+            resolved.append(family.resolve(params))
+        except ValueError as exc:
+            raise ValueError(f"trajectory {i}: {exc}") from None
+    shared = {}
+    for name, spec in family.parameters.items():
+        if spec.shared:
+            values = {repr(p[name]) for p in resolved}
+            if len(values) > 1:
+                raise ValueError(
+                    f"parameter {name!r} varies across trajectories ({sorted(values)}), but it is shared by "
+                    "every trajectory of a file (one grid and time step per file): set it in `fixed`"
+                )
+            shared[name] = resolved[0][name]
+    return family, Plan(resolved, plan.splits), shared
+
+
+def dataset_card(config: BuildConfig, family: Family, plan: Plan) -> dict[str, Any]:
+    """Description, licence, parameter ranges and split sizes of a planned dataset."""
+    parameters: dict[str, Any] = {}
+    for name, spec in family.parameters.items():
+        if spec.shared:
+            continue
+        values = [p[name] for p in plan.parameters if not family.is_missing(p[name])]
+        if not values:
+            continue
+        if spec.categories is not None:
+            parameters[name] = {"unit": spec.unit, "categories": dict(Counter(values))}
+        else:
+            parameters[name] = {"unit": spec.unit, "min": float(min(values)), "max": float(max(values))}
+    card: dict[str, Any] = {
+        "name": config.name,
+        "family": config.family,
+        "description": config.description or family.description,
+        "license": config.license,
+        "seed": config.seed,
+        "n_trajectories": config.n_trajectories,
+        "times": {"t_final": config.t_final, "n_saves": config.n_saves},
+        "parameters": parameters,
+        "splits": dict(Counter(plan.splits)),
+        "split_fractions": config.fractions,
+    }
+    if config.extrapolation is not None:
+        rule = config.extrapolation
+        card["extrapolation"] = {"parameter": rule.parameter, "above": rule.above, "below": rule.below}
+    return card
+
+
+def _simulate(family_name: str, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+    """Worker entry point (module level so that it pickles)."""
+    return get_family(family_name).simulate(params, times)
+
+
+@contextmanager
+def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Executor | None, str, int]]:
+    """``(executor or None for in-process, description, number of parallel slots)``."""
+    if scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise ValueError("--scheduler needs dask[distributed]: pip install 'dask[distributed]'") from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ValueError(f"scheduler = {scheduler!r} cannot be reached: {exc}") from None
+        with client:
+            n = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            yield client.get_executor(pure=False), f"dask: {n} worker threads at {scheduler}", max(n, 1)
+        return
+    if workers == 1:
+        yield None, "1 (in process)", 1
+        return
+    # joblib's loky executor: workers start as fresh interpreters (no inherited HDF5 handles, FFTW plans
+    # or threads, unlike fork) and, unlike multiprocessing's spawn, scripts need no __main__ guard.
+    with loky.ProcessPoolExecutor(max_workers=workers) as pool:
+        try:
+            yield pool, f"{workers} local processes", workers
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _run(
+    executor: cf.Executor | None,
+    family: Family,
+    plan: Plan,
+    times: np.ndarray,
+    pending: Sequence[int],
+    in_flight: int,
+    write: Callable[[int, Trajectory], None],
+) -> None:
+    def failed(index: int, exc: BaseException) -> BuildError:
+        return BuildError(f"trajectory {index} ({_short(plan.parameters[index])}) failed: {type(exc).__name__}: {exc}")
+
+    if executor is None:
+        for index in pending:
+            try:
+                trajectory = family.simulate(plan.parameters[index], times)
+            except Exception as exc:
+                raise failed(index, exc) from exc
+            write(index, trajectory)
+        return
+    queue = iter(pending)
+    futures: dict[cf.Future, int] = {}
+    for index in queue:
+        futures[executor.submit(_simulate, family.name, plan.parameters[index], times)] = index
+        if len(futures) >= in_flight:
+            break
+    try:
+        while futures:
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                index = futures.pop(future)
+                try:
+                    trajectory = future.result()
+                except Exception as exc:
+                    raise failed(index, exc) from exc
+                write(index, trajectory)
+                following = next(queue, None)
+                if following is not None:
+                    futures[executor.submit(_simulate, family.name, plan.parameters[following], times)] = following
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _short(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items() if v is not None)
+
+
+def build_dataset(
+    config: BuildConfig | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    n_trajectories: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: bool = True,
+) -> BuildReport:
+    """Build (or resume building) the dataset ``config`` into ``out``.
+
+    Parameters
+    ----------
+    config
+        A :class:`BuildConfig`, a shipped configuration name or a YAML path.
+    out
+        Output ``.h5`` file.
+    n_trajectories
+        Override the configuration's number of trajectories.
+    workers
+        Local worker processes (default: all CPU cores); 1 runs in this process.
+    scheduler
+        Address of a Dask distributed scheduler (``tcp://host:8786``); the
+        trajectories then run on that cluster and ``workers`` is ignored.
+    overwrite
+        Replace an existing file (the old one stays intact until the new store exists).
+    resume
+        Require an existing unfinished build of the same configuration (without
+        it, one is resumed anyway; a complete one is then left as it is).
+    progress
+        Show a progress bar.
+
+    An existing unfinished build of the same configuration is always resumed;
+    any other existing file is an error unless ``overwrite`` is set.
+    """
+    if not isinstance(config, BuildConfig):
+        config = load_config(config)
+    if n_trajectories is not None:
+        config = config.with_trajectories(n_trajectories)
+    workers = os.cpu_count() or 1 if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers = {workers!r} is invalid: must be an integer >= 1")
+    if overwrite and resume:
+        raise ValueError("overwrite and resume are exclusive: choose one")
+    out = Path(out)
+    family, plan, shared = resolve_plan(config)
+    times = config.times
+    start = time.perf_counter()
+
+    fresh = overwrite or not out.exists()
+    if resume and not out.exists():
+        raise ValueError(f"resume: {out} does not exist; drop --resume to start a new build")
+    if not fresh:
+        info = read_info(out)  # DataFileError for corrupted/foreign/too-new files: never touched
+        same = info.is_physml and info.fingerprint == config.fingerprint
+        if not same:
+            raise ValueError(
+                f"{out} exists and holds a different dataset ({info.dataset_name}, {info.n_trajectories} trajectories"
+                f"{', other config' if info.is_physml else ', not built by physml'}); "
+                "pass --overwrite to replace it or choose another --out"
+            )
+        if info.status == "complete":
+            if resume:
+                return BuildReport(out, config.n_trajectories, 0, config.n_trajectories, 0.0, "none (already complete)", {})
+            raise ValueError(
+                f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it"
+            )
+    if fresh:
+        layout = family.layout(shared, times)
+        create_store(
+            out,
+            dataset_name=family.dataset_name,
+            family=family.name,
+            layout=layout,
+            times=times,
+            parameters=family.parameters,
+            table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
+            shared=shared,
+            splits=plan.splits,
+            checks=family.checks,
+            config=config.to_json(),
+            fingerprint=config.fingerprint,
+            card=dataset_card(config, family, plan),
+            dtype=config.dtype,
+        )
+
+    with StoreWriter(out) as writer:
+        completed = writer.completed
+        pending = [int(i) for i in np.flatnonzero(~completed)]
+        bar = tqdm(
+            total=config.n_trajectories,
+            initial=int(completed.sum()),
+            desc=f"building {config.name}",
+            unit="traj",
+            disable=not progress,
+        )
+        failures: Counter[str] = Counter()
+
+        def write(index: int, trajectory: Trajectory) -> None:
+            writer.write(index, trajectory)
+            for name, check in family.checks.items():
+                if not trajectory.verification.get(name, math.nan) <= check.threshold:
+                    failures[name] += 1
+            bar.update(1)
+
+        with bar, _executor(workers, scheduler) as (executor, label, slots):
+            _run(executor, family, plan, times, pending, 2 * slots, write)
+    finalize(out, compression=config.compression)
+    return BuildReport(
+        out,
+        config.n_trajectories,
+        len(pending),
+        config.n_trajectories - len(pending),
+        time.perf_counter() - start,
+        label,
+        dict(failures),
+    )

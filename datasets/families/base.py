@@ -1,0 +1,168 @@
+"""What a dataset family provides: parameters, a file layout, one simulated trajectory, its checks.
+
+A family turns a parameter dictionary into one trajectory of fields. The store
+(:mod:`physml.datasets.store`) and the builder (:mod:`physml.datasets.build`)
+know nothing of physics: they ask the family for its :class:`Layout` (what is
+stored, on which grid) and call :meth:`Family.simulate` once per trajectory,
+possibly in another process. Later families (near-horizon, collapse,
+spacetime, images) subclass :class:`Family` and call :func:`register_family`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "FAMILIES",
+    "Check",
+    "Family",
+    "FieldSpec",
+    "Layout",
+    "ParameterSpec",
+    "Trajectory",
+    "get_family",
+    "register_family",
+]
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter of a family.
+
+    ``shared`` parameters (grid size, box, time step) must be the same for every
+    trajectory of a file; the others may vary per trajectory. ``categories``
+    makes a parameter categorical (stored as an integer code). ``default=None``
+    means "does not apply unless given".
+    """
+
+    name: str
+    unit: str
+    help: str
+    default: Any = None
+    categories: tuple[str, ...] | None = None
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A stored field: complex ones are written as ``<name>_real`` / ``<name>_imag``."""
+
+    name: str
+    unit: str = ""
+    description: str = ""
+    complex: bool = False
+    time_varying: bool = True
+
+
+@dataclass(frozen=True)
+class Check:
+    """A per-trajectory verification figure and the largest value a valid trajectory may have."""
+
+    name: str
+    threshold: float
+    description: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a file of this family stores: spatial axes (coordinates in order), fields and scalar series."""
+
+    axes: dict[str, np.ndarray]
+    fields: tuple[FieldSpec, ...]
+    scalars: tuple[str, ...]
+    bc_type: str = "periodic"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(c) for c in self.axes.values())
+
+
+@dataclass
+class Trajectory:
+    """One simulated trajectory: fields ``(n_t, *space)`` (or ``(*space)`` when static), scalar series ``(n_t,)``."""
+
+    fields: dict[str, np.ndarray]
+    scalars: dict[str, np.ndarray]
+    verification: dict[str, float] = field(default_factory=dict)
+
+
+class Family(ABC):
+    """A simulator seen as a source of trajectories."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    #: Name of the root ``dataset_name`` attribute of its files.
+    dataset_name: ClassVar[str]
+    parameters: ClassVar[dict[str, ParameterSpec]]
+    checks: ClassVar[dict[str, Check]]
+
+    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check names and fill defaults: every parameter of the family, ``None`` where it does not apply."""
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            raise ValueError(
+                f"parameters {unknown} are invalid for family {self.name!r}: valid ones are {sorted(self.parameters)}"
+            )
+        resolved = {name: spec.default for name, spec in self.parameters.items()}
+        resolved.update({k: v for k, v in params.items() if v is not None})
+        for name, spec in self.parameters.items():
+            value = resolved[name]
+            if spec.categories is not None and value is not None and value not in spec.categories:
+                raise ValueError(f"{name} = {value!r} is invalid: choose one of {', '.join(spec.categories)}")
+        return self.check(resolved)
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Family-specific checks of resolved parameters (raise ``ValueError``); returns them, possibly amended."""
+        return params
+
+    @abstractmethod
+    def layout(self, params: Mapping[str, Any], times: np.ndarray) -> Layout:
+        """The file layout given the shared parameters."""
+
+    @abstractmethod
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+        """Simulate one trajectory with resolved ``params``, saving at ``times``.
+
+        Must be deterministic: the same parameters give bit-identical fields in
+        any process.
+        """
+
+    def describe(self) -> str:
+        """Multi-line help: the parameters with units and defaults, and the checks."""
+        lines = [f"{self.name}: {self.description}", "parameters:"]
+        for spec in self.parameters.values():
+            extra = f" one of {', '.join(spec.categories)}" if spec.categories else ""
+            where = " (shared by all trajectories)" if spec.shared else ""
+            lines.append(f"  {spec.name} [{spec.unit}] = {spec.default!r}{where}: {spec.help}{extra}")
+        lines.append("verification (per trajectory, must not exceed):")
+        lines += [f"  {c.name} <= {c.threshold:g}: {c.description}" for c in self.checks.values()]
+        return "\n".join(lines)
+
+    @staticmethod
+    def is_missing(value: Any) -> bool:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+#: Registered families by name.
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Make ``family`` available to configs and the CLI by its name."""
+    FAMILIES[family.name] = family
+    return family
+
+
+def get_family(name: str) -> Family:
+    """The registered family called ``name``; the error lists the valid names."""
+    from physml.datasets import families  # noqa: F401  (registers the built-in families)
+
+    if name not in FAMILIES:
+        raise ValueError(f"family = {name!r} is invalid: choose one of {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]

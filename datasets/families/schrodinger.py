@@ -1,0 +1,213 @@
+"""The ``schrodinger`` family: Gaussian packets evolving in a potential, 1D or 2D, periodic box."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
+from physml.simulators.grid import Grid
+from physml.simulators.schrodinger import POTENTIALS, SCHEMES, SchrodingerSystem, gaussian_packet, simulate
+from physml.simulators.schrodinger.potentials import parameter_docs
+
+__all__ = ["SchrodingerFamily"]
+
+#: Width of the band at each box edge whose probability is monitored (fraction of the box length).
+EDGE_BAND = 0.05
+#: Wavenumbers above this fraction of the Nyquist wavenumber count as the spectral tail.
+TAIL_BAND = 2 / 3
+
+
+def _potential_parameters() -> dict[str, ParameterSpec]:
+    specs: dict[str, ParameterSpec] = {}
+    owners: dict[str, list[str]] = {}
+    for kind, cls in POTENTIALS.items():
+        for name, unit, _default, text in parameter_docs(cls):
+            owners.setdefault(name, []).append(kind)
+            specs.setdefault(name, ParameterSpec(name, unit, text))
+    return {
+        name: ParameterSpec(name, spec.unit, f"{spec.help} (potentials: {', '.join(owners[name])})")
+        for name, spec in specs.items()
+    }
+
+
+class SchrodingerFamily(Family):
+    """Time-dependent Schrödinger equation; fields ``psi`` (complex) and the static potential ``potential``."""
+
+    name = "schrodinger"
+    dataset_name = "schrodinger"
+    description = "Gaussian wave packets in 1D/2D potentials (split-operator, periodic box, float64)"
+    parameters: ClassVar[dict[str, ParameterSpec]] = {
+        "ndim": ParameterSpec("ndim", "1", "number of spatial dimensions (1 or 2)", 1, shared=True),
+        "n": ParameterSpec("n", "1", "grid points per axis (int, or one per axis)", 256, shared=True),
+        "length": ParameterSpec("length", "length", "box length per axis (float, or one per axis)", 40.0, shared=True),
+        "dt": ParameterSpec("dt", "time", "time step; must divide the save interval", 0.005, shared=True),
+        "scheme": ParameterSpec("scheme", "1", "splitting scheme", "strang", tuple(SCHEMES), shared=True),
+        "hbar": ParameterSpec("hbar", "energy*time", "reduced Planck constant", 1.0),
+        "mass": ParameterSpec("mass", "mass", "particle mass", 1.0),
+        "potential": ParameterSpec("potential", "1", "potential kind", "free", tuple(POTENTIALS)),
+        **_potential_parameters(),
+        "x0": ParameterSpec("x0", "length", "packet centre along x", 0.0),
+        "y0": ParameterSpec("y0", "length", "packet centre along y (2D)", 0.0),
+        "px": ParameterSpec("px", "momentum", "packet mean momentum along x", 0.0),
+        "py": ParameterSpec("py", "momentum", "packet mean momentum along y (2D)", 0.0),
+        "sigma": ParameterSpec("sigma", "length", "packet width (standard deviation of |psi|^2)", 1.0),
+    }
+    checks: ClassVar[dict[str, Check]] = {
+        "norm_drift": Check("norm_drift", 1e-9, "max_t |N(t)/N(0) - 1|: unitarity of the propagator"),
+        "energy_drift": Check(
+            "energy_drift", 1e-3, "max_t |E(t) - E(0)| / max(|E(0)|, hbar^2/(8 m sigma^2)): time-step error"
+        ),
+        "edge_probability": Check(
+            "edge_probability",
+            1e-4,
+            f"max_t probability within {EDGE_BAND:.0%} of the box edges: box too small "
+            "(0 when V is periodic with the box, where crossing the edge is physical)",
+        ),
+        "spectral_tail": Check(
+            "spectral_tail", 1e-6, f"max_t fraction of |psi_hat|^2 above {TAIL_BAND:.2f} k_Nyquist: grid too coarse"
+        ),
+    }
+
+    # -- parameters ----------------------------------------------------------
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        ndim = params["ndim"]
+        if ndim not in (1, 2):
+            raise ValueError(f"ndim = {ndim!r} is invalid: must be 1 or 2")
+        self.grid(params)  # validates n and length
+        kind = params["potential"]
+        own = {row[0] for row in parameter_docs(POTENTIALS[kind])}
+        foreign = sorted(
+            name
+            for name in self.potential_parameter_names()
+            if name not in own and not self.is_missing(params[name])
+        )
+        if foreign:
+            raise ValueError(
+                f"parameters {foreign} do not apply to potential {kind!r} (its parameters: {sorted(own) or 'none'})"
+            )
+        self.potential(params)  # validates the potential's own parameters
+        if kind == "lattice":
+            for axis, size in enumerate(self.grid(params).length):
+                cells = size / params["period"]
+                if abs(cells - round(cells)) > 1e-9 * cells:
+                    raise ValueError(
+                        f"period = {params['period']!r} is invalid: it must divide the box length {size} "
+                        f"(axis {axis}) so that the lattice is periodic with the box"
+                    )
+        self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
+        return params
+
+    def initial_state(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The Gaussian packet ``psi(t=0)`` of a trajectory."""
+        grid = self.grid(params)
+        return gaussian_packet(
+            grid,
+            center=[params["x0"], params["y0"]][: grid.ndim],
+            momentum=[params["px"], params["py"]][: grid.ndim],
+            width=params["sigma"],
+            hbar=params["hbar"],
+        )
+
+    @classmethod
+    def potential_parameter_names(cls) -> list[str]:
+        return list(_potential_parameters())
+
+    @staticmethod
+    def grid(params: Mapping[str, Any]) -> Grid:
+        ndim = int(params["ndim"])
+        n, length = params["n"], params["length"]
+        n = tuple(n) if isinstance(n, list | tuple) else (n,) * ndim
+        length = tuple(length) if isinstance(length, list | tuple) else (length,) * ndim
+        if len(n) != ndim or len(length) != ndim:
+            raise ValueError(f"n = {params['n']!r}, length = {params['length']!r} are invalid for ndim = {ndim}")
+        return Grid(n=n, length=length)
+
+    @staticmethod
+    def potential(params: Mapping[str, Any]):  # noqa: ANN205
+        cls = POTENTIALS[params["potential"]]
+        kwargs = {
+            name: params[name] for name, *_ in parameter_docs(cls) if not Family.is_missing(params.get(name))
+        }
+        return cls(**kwargs)
+
+    # -- layout and simulation -----------------------------------------------
+    def layout(self, params: Mapping[str, Any], times: np.ndarray) -> Layout:
+        grid = self.grid(params)
+        axes = dict(zip("xy", grid.axes))
+        scalars = ["norm", "energy", *(f"{a}_mean" for a in axes), *(f"p{a}_mean" for a in axes)]
+        if grid.ndim == 2:
+            scalars.append("r2_mean")
+        scalars.append("transmitted")
+        return Layout(
+            axes=axes,
+            fields=(
+                FieldSpec("psi", "length^(-ndim/2)", "wave function", complex=True),
+                FieldSpec("potential", "energy", "potential energy V(x)", time_varying=False),
+            ),
+            scalars=tuple(scalars),
+        )
+
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+        grid = self.grid(params)
+        system = SchrodingerSystem(grid, self.potential(params), hbar=params["hbar"], mass=params["mass"])
+        psi0 = self.initial_state(params)
+        # One FFT thread and ESTIMATE plans: bit-identical fields in any worker process.
+        run = simulate(
+            system,
+            psi0,
+            dt=params["dt"],
+            t_final=float(times[-1] - times[0]),
+            n_saves=len(times) - 1,
+            scheme=params["scheme"],
+            t0=float(times[0]),
+            fft_threads=1,
+            fft_measure=False,
+        )
+        layout = self.layout(params, times)
+        scalars = {name: run.observables.get(name, np.full(len(times), np.nan)) for name in layout.scalars}
+        return Trajectory(
+            fields={"psi": run.psi, "potential": system.potential_at(float(times[0]))},
+            scalars=scalars,
+            verification=self.verify(system, run.psi, scalars, params, box_periodic=self.box_periodic(params)),
+        )
+
+    @staticmethod
+    def box_periodic(params: Mapping[str, Any]) -> bool:
+        """Whether ``V`` is periodic with the box (free particle, commensurate lattice): wrapping is then physical."""
+        return params["potential"] in ("free", "lattice")
+
+    @staticmethod
+    def verify(
+        system: SchrodingerSystem,
+        psi: np.ndarray,
+        scalars: Mapping[str, np.ndarray],
+        params: Mapping[str, Any],
+        *,
+        box_periodic: bool = False,
+    ) -> dict[str, float]:
+        """The verification figures of one trajectory (see :attr:`checks`)."""
+        grid = system.grid
+        norm, energy = scalars["norm"], scalars["energy"]
+        zero_point = params["hbar"] ** 2 / (8 * params["mass"] * params["sigma"] ** 2)
+        density = np.abs(psi) ** 2
+        edge = np.zeros(len(psi))
+        spectrum = np.abs(np.fft.fftn(psi, axes=tuple(range(1, grid.ndim + 1)))) ** 2
+        tail = np.zeros(len(psi))
+        for axis, (x, k) in enumerate(zip(grid.axes, grid.wavenumber_axes)):
+            band = np.abs(x - x.min()) < EDGE_BAND * grid.length[axis]
+            band |= np.abs(x - x.max()) < EDGE_BAND * grid.length[axis]
+            shape = [1] * (grid.ndim + 1)
+            shape[axis + 1] = -1
+            edge = np.maximum(edge, np.sum(density * band.reshape(shape), axis=tuple(range(1, grid.ndim + 1))))
+            high = (np.abs(k) > TAIL_BAND * np.pi / grid.dx[axis]).reshape(shape)
+            tail = np.maximum(tail, np.sum(spectrum * high, axis=tuple(range(1, grid.ndim + 1))))
+        total = np.sum(spectrum, axis=tuple(range(1, grid.ndim + 1)))
+        return {
+            "norm_drift": float(np.max(np.abs(norm / norm[0] - 1))),
+            "energy_drift": float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), zero_point)),
+            "edge_probability": 0.0 if box_periodic else float(np.max(edge) * grid.cell_volume),
+            "spectral_tail": float(np.max(tail / total)),
+        }
