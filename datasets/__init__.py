@@ -1,6 +1,50 @@
-"""Simulation data on disk: HDF5 in The Well's layout."""
+"""Simulation data on disk: HDF5 in The Well's layout, built in parallel, read as xarray or torch samples.
 
+- :func:`build_dataset` runs a configuration (:func:`load_config`,
+  :func:`list_configs`) into a file, resumably, on local processes or Dask.
+- :func:`open_dataset` opens any Well-layout file as a lazy ``xarray.Dataset``.
+- :class:`WindowDataset` turns a file into torch samples for training.
+- :func:`read_info` and :func:`validate` inspect a file; ``docs/data_format.md`` has the schema.
+"""
+
+from physml.datasets.build import BuildError, BuildReport, build_dataset
+from physml.datasets.config import BuildConfig, list_configs, load_config, make_plan
+from physml.datasets.families import FAMILIES, Family, get_family, register_family
 from physml.datasets.schrodinger import describe_system, write_schrodinger_run
-from physml.datasets.well import SCHEMA_VERSION, write_trajectories
+from physml.datasets.store import SCHEMA_VERSION, DataFileError, StoreInfo, ValidationReport, read_info, validate
+from physml.datasets.views import open_dataset
+from physml.datasets.well import write_trajectories
 
-__all__ = ["SCHEMA_VERSION", "describe_system", "write_schrodinger_run", "write_trajectories"]
+__all__ = [
+    "FAMILIES",
+    "SCHEMA_VERSION",
+    "BuildConfig",
+    "BuildError",
+    "BuildReport",
+    "DataFileError",
+    "Family",
+    "StoreInfo",
+    "ValidationReport",
+    "WindowDataset",
+    "build_dataset",
+    "describe_system",
+    "get_family",
+    "list_configs",
+    "load_config",
+    "make_plan",
+    "open_dataset",
+    "read_info",
+    "register_family",
+    "validate",
+    "write_schrodinger_run",
+    "write_trajectories",
+]
+
+
+def __getattr__(name: str):
+    # torch is imported only when the torch bridge is used.
+    if name == "WindowDataset":
+        from physml.datasets.samples import WindowDataset
+
+        return WindowDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

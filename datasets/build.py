@@ -262,10 +262,10 @@ def build_dataset(
             )
         if info.status == "complete":
             if resume:
-                return BuildReport(out, config.n_trajectories, 0, config.n_trajectories, 0.0, "none (already complete)", {})
-            raise ValueError(
-                f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it"
-            )
+                return BuildReport(
+                    out, config.n_trajectories, 0, config.n_trajectories, 0.0, "none (already complete)", {}
+                )
+            raise ValueError(f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it")
     if fresh:
         layout = family.layout(shared, times)
         create_store(

@@ -95,9 +95,7 @@ class Sweep:
                 raise ValueError(f"sweep {name}.{kind} = {arg!r} is invalid: give [low, high]")
             low, high = (float(v) for v in arg)
             if not (math.isfinite(low) and math.isfinite(high) and low < high):
-                raise ValueError(
-                    f"sweep {name}.{kind} = {arg!r} is an empty or inverted range: need finite low < high"
-                )
+                raise ValueError(f"sweep {name}.{kind} = {arg!r} is an empty or inverted range: need finite low < high")
             if kind == "log-uniform" and low <= 0:
                 raise ValueError(f"sweep {name}.log-uniform = {arg!r} is invalid: need 0 < low < high")
             return cls(name, kind, low=low, high=high)
@@ -107,7 +105,9 @@ class Sweep:
                 raise ValueError(f"sweep {name}.grid = {arg!r} is invalid: give start, stop, num (and optional log)")
             start, stop, num = float(arg["start"]), float(arg["stop"]), int(arg["num"])
             if num < 1 or not start < stop:
-                raise ValueError(f"sweep {name}.grid = {arg!r} is an empty or inverted range: need num >= 1, start < stop")
+                raise ValueError(
+                    f"sweep {name}.grid = {arg!r} is an empty or inverted range: need num >= 1, start < stop"
+                )
             space = np.geomspace if arg.get("log", False) else np.linspace
             return cls(name, kind, values=tuple(float(v) for v in space(start, stop, num)))
         if isinstance(arg, str | bytes) or not isinstance(arg, Sequence) or len(arg) == 0:
@@ -189,7 +189,9 @@ class BuildConfig:
             raise ValueError(f"storage = {storage!r} is invalid: use keys compression, dtype")
         compression = str(storage.get("compression", "none"))
         if compression not in COMPRESSIONS:
-            raise ValueError(f"storage.compression = {compression!r} is invalid: choose one of {', '.join(COMPRESSIONS)}")
+            raise ValueError(
+                f"storage.compression = {compression!r} is invalid: choose one of {', '.join(COMPRESSIONS)}"
+            )
         dtype = str(storage.get("dtype", "float64"))
         if dtype not in ("float32", "float64"):
             raise ValueError(f"storage.dtype = {dtype!r} is invalid: choose float32 or float64")

@@ -287,13 +287,13 @@ class StoreWriter:
         complex_pairs = self.info.complex_fields
         for name, data in trajectory.fields.items():
             data = np.asarray(data)
-            parts = (
-                dict(zip(complex_pairs[name], (data.real, data.imag))) if name in complex_pairs else {name: data}
-            )
+            parts = dict(zip(complex_pairs[name], (data.real, data.imag))) if name in complex_pairs else {name: data}
             for part, values in parts.items():
                 ds = t0[part]
                 if values.shape != ds.shape[1:]:
-                    raise ValueError(f"field {part} of trajectory {index} has shape {values.shape}; expected {ds.shape[1:]}")
+                    raise ValueError(
+                        f"field {part} of trajectory {index} has shape {values.shape}; expected {ds.shape[1:]}"
+                    )
                 ds[index] = values
         for name, series in trajectory.scalars.items():
             f["scalars"][name][index] = series

@@ -47,7 +47,7 @@ class SchrodingerFamily(Family):
         "scheme": ParameterSpec("scheme", "1", "splitting scheme", "strang", tuple(SCHEMES), shared=True),
         "hbar": ParameterSpec("hbar", "energy*time", "reduced Planck constant", 1.0),
         "mass": ParameterSpec("mass", "mass", "particle mass", 1.0),
-        "potential": ParameterSpec("potential", "1", "potential kind", "free", tuple(POTENTIALS)),
+        "potential_kind": ParameterSpec("potential_kind", "1", "kind of potential", "free", tuple(POTENTIALS)),
         **_potential_parameters(),
         "x0": ParameterSpec("x0", "length", "packet centre along x", 0.0),
         "y0": ParameterSpec("y0", "length", "packet centre along y (2D)", 0.0),
@@ -77,12 +77,10 @@ class SchrodingerFamily(Family):
         if ndim not in (1, 2):
             raise ValueError(f"ndim = {ndim!r} is invalid: must be 1 or 2")
         self.grid(params)  # validates n and length
-        kind = params["potential"]
+        kind = params["potential_kind"]
         own = {row[0] for row in parameter_docs(POTENTIALS[kind])}
         foreign = sorted(
-            name
-            for name in self.potential_parameter_names()
-            if name not in own and not self.is_missing(params[name])
+            name for name in self.potential_parameter_names() if name not in own and not self.is_missing(params[name])
         )
         if foreign:
             raise ValueError(
@@ -126,11 +124,9 @@ class SchrodingerFamily(Family):
         return Grid(n=n, length=length)
 
     @staticmethod
-    def potential(params: Mapping[str, Any]):  # noqa: ANN205
-        cls = POTENTIALS[params["potential"]]
-        kwargs = {
-            name: params[name] for name, *_ in parameter_docs(cls) if not Family.is_missing(params.get(name))
-        }
+    def potential(params: Mapping[str, Any]):
+        cls = POTENTIALS[params["potential_kind"]]
+        kwargs = {name: params[name] for name, *_ in parameter_docs(cls) if not Family.is_missing(params.get(name))}
         return cls(**kwargs)
 
     # -- layout and simulation -----------------------------------------------
@@ -177,7 +173,7 @@ class SchrodingerFamily(Family):
     @staticmethod
     def box_periodic(params: Mapping[str, Any]) -> bool:
         """Whether ``V`` is periodic with the box (free particle, commensurate lattice): wrapping is then physical."""
-        return params["potential"] in ("free", "lattice")
+        return params["potential_kind"] in ("free", "lattice")
 
     @staticmethod
     def verify(

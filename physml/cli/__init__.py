@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from physml._version import __version__
-from physml.cli import simulate
+from physml.cli import dataset, simulate
 from physml.simulators.errors import UnstableRunError
 
 __all__ = ["build_parser", "main"]
 
 #: Modules providing ``register(subparsers)``; later issues append theirs.
-COMMANDS = (simulate,)
+COMMANDS = (simulate, dataset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,12 +32,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``physml`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from physml.datasets.build import BuildError
+
     try:
         return int(args.handler(args) or 0)
-    except ValueError as exc:  # invalid parameters: a message, not a traceback
+    except ValueError as exc:  # invalid parameters or unusable files: a message, not a traceback
         parser.exit(2, f"physml: error: {exc}\n")
     except UnstableRunError as exc:
         parser.exit(1, f"physml: run stopped: {exc}\n")
+    except BuildError as exc:
+        parser.exit(1, f"physml: build stopped: {exc}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "physml: interrupted; what was written is kept (rerun a dataset build to resume)\n")
     return 0
 
 
