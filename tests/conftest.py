@@ -12,3 +12,41 @@ from physml.simulators.schrodinger import Harmonic, SchrodingerSystem
 def harmonic_1d() -> SchrodingerSystem:
     """omega = 1 trap on [-12, 12) with 128 points: spectrally converged for |x0| <= 3."""
     return SchrodingerSystem(Grid(n=128, length=24.0), Harmonic(omega=1.0))
+
+
+#: A small build config: 1D, 128 points, 6 saves, all four potential kinds of the shipped 1D config.
+TINY_CONFIG = {
+    "name": "tiny-1d",
+    "family": "schrodinger",
+    "description": "tiny test dataset",
+    "seed": 7,
+    "n_trajectories": 12,
+    "time": {"t_final": 0.5, "n_saves": 5},
+    "fixed": {"ndim": 1, "n": 128, "length": 24.0, "dt": 0.01},
+    "sweep": {"sigma": {"uniform": [0.7, 1.1]}, "px": {"uniform": [-1.0, 1.0]}},
+    "cases": [
+        {"fixed": {"potential_kind": "harmonic"}, "sweep": {"omega": {"log-uniform": [0.5, 1.5]}}},
+        {"fixed": {"potential_kind": "double-well", "x0": -2.0},
+         "sweep": {"barrier": {"uniform": [1.0, 2.0]}, "sigma": {"uniform": [0.5, 0.7]}}},
+        {"fixed": {"potential_kind": "lattice", "period": 2.0}, "sweep": {"depth": {"list": [1.0, 2.0]}}},
+        {"fixed": {"potential_kind": "gaussian-barrier", "x0": -3.0}, "sweep": {"height": {"uniform": [0.5, 2.0]}}},
+    ],
+    "splits": {"train": 0.5, "val": 0.25, "test": 0.25, "extrapolation": {"parameter": "height", "above": 1.6}},
+}
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    import copy
+
+    return copy.deepcopy(TINY_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """The tiny config built once, in process, for read-only tests."""
+    from physml.datasets import BuildConfig, build_dataset
+
+    path = tmp_path_factory.mktemp("data") / "tiny.h5"
+    build_dataset(BuildConfig.from_dict(TINY_CONFIG), path, workers=1, progress=False)
+    return path

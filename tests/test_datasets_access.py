@@ -1,0 +1,172 @@
+"""Reading stores: the lazy xarray view, torch windows (with DataLoader workers), and The Well's own loader."""
+
+from __future__ import annotations
+
+import json
+
+import dask.array as da
+import h5py
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from physml.datasets import WindowDataset, open_dataset, read_info
+
+
+def test_open_dataset_is_lazy_labelled_and_recombines_complex_fields(tiny_dataset):
+    ds = open_dataset(tiny_dataset)
+    assert dict(ds.sizes) == {"trajectory": 12, "time": 6, "x": 128}
+    assert ds.psi.dims == ("trajectory", "time", "x") and ds.potential.dims == ("trajectory", "x")
+    assert isinstance(ds.psi.data, da.Array) and ds.psi.dtype == np.complex128
+    assert ds.psi.data.chunksize == (1, 1, 128)  # one save of one trajectory per chunk, as on disk
+    with h5py.File(tiny_dataset) as f:
+        psi = f["t0_fields/psi_real"][...] + 1j * f["t0_fields/psi_imag"][...]
+        np.testing.assert_array_equal(ds.psi.values, psi)
+        np.testing.assert_array_equal(ds.x.values, f["dimensions/x"][...])
+        np.testing.assert_array_equal(ds.time.values, f["dimensions/time"][...])
+    # Parameters are coordinates along trajectory; categorical ones come back as strings.
+    assert ds.omega.dims == ("trajectory",) and "potential_kind" in ds.coords
+    harmonic = ds.sel(trajectory=ds.potential_kind == "harmonic")
+    assert harmonic.sizes["trajectory"] > 0 and np.all(np.isfinite(harmonic.omega))
+    assert set(np.unique(ds.split.values)) <= {"train", "val", "test", "extrapolation"}
+    assert ds.norm.dims == ("trajectory", "time") and ds.norm_drift.dims == ("trajectory",)
+    # Attributes carry over, with JSON for the structured ones.
+    assert ds.attrs["dataset_name"] == "schrodinger" and ds.attrs["status"] == "complete"
+    assert json.loads(ds.attrs["card"])["name"] == "tiny-1d"
+    assert "psi_real" in json.loads(ds.attrs["statistics"])
+    # Physics straight from the view: every trajectory keeps unit norm.
+    norm = (np.abs(ds.psi) ** 2).sum("x") * float(ds.x[1] - ds.x[0])
+    np.testing.assert_allclose(norm.values, 1.0, atol=1e-12)
+
+
+def test_open_dataset_reads_a_plain_well_file(tmp_path):
+    # Written by hand from The Well's format description: a vector field, a constant field and constant scalars.
+    path = tmp_path / "plain.hdf5"
+    n_traj, n_t, nx, ny = 2, 3, 8, 6
+    with h5py.File(path, "w") as f:
+        f.attrs.update(dataset_name="plain", grid_type="cartesian", n_spatial_dims=2, n_trajectories=n_traj,
+                       simulation_parameters=["Re"], Re=100.0)  # fmt: skip
+        dims = f.create_group("dimensions")
+        dims.attrs["spatial_dims"] = ["x", "y"]
+        for name, size in (("time", n_t), ("x", nx), ("y", ny)):
+            dims.create_dataset(name, data=np.linspace(0, 1, size)).attrs.update(sample_varying=False)
+        f.create_group("boundary_conditions")
+        scalars = f.create_group("scalars")
+        scalars.attrs["field_names"] = ["Re"]
+        scalars.create_dataset("Re", data=100.0).attrs.update(sample_varying=False, time_varying=False)
+        t0, t1 = f.create_group("t0_fields"), f.create_group("t1_fields")
+        f.create_group("t2_fields").attrs["field_names"] = []
+        t0.attrs["field_names"], t1.attrs["field_names"] = ["pressure", "mask"], ["velocity"]
+        t0.create_dataset("pressure", data=np.random.default_rng(0).random((n_traj, n_t, nx, ny))).attrs.update(
+            sample_varying=True, time_varying=True, dim_varying=[True, True]
+        )
+        t0.create_dataset("mask", data=np.ones((nx, ny))).attrs.update(
+            sample_varying=False, time_varying=False, dim_varying=[True, True]
+        )
+        t1.create_dataset("velocity", data=np.zeros((n_traj, n_t, nx, ny, 2))).attrs.update(
+            sample_varying=True, time_varying=True, dim_varying=[True, True]
+        )
+    ds = open_dataset(path)
+    assert ds.pressure.dims == ("trajectory", "time", "x", "y")
+    assert ds.velocity.dims == ("trajectory", "time", "x", "y", "component")
+    assert list(ds.component.values) == ["x", "y"] and ds.mask.dims == ("x", "y")
+    assert float(ds.Re) == 100.0 and ds.attrs["Re"] == 100.0
+    assert read_info(path).is_physml is False
+
+
+def test_windows_hold_the_stored_steps(tiny_dataset):
+    data = WindowDataset(tiny_dataset, n_input=2, n_output=2, time_stride=1, window_stride=2)
+    # 6 saves, windows of 4 consecutive saves starting every 2: starts 0 and 2.
+    assert data.windows_per_trajectory == 2 and len(data) == 24
+    assert data.channel_names == ["psi_real", "psi_imag"] and data.constant_channel_names == ["potential"]
+    sample = data[3]
+    assert data.locate(3) == (1, 2)
+    with h5py.File(tiny_dataset) as f:
+        expected = np.stack([f["t0_fields/psi_real"][1, 2:6], f["t0_fields/psi_imag"][1, 2:6]], axis=1)
+        potential = f["t0_fields/potential"][1]
+        times = f["dimensions/time"][2:6]
+        omega = f["scalars/omega"][1]
+    assert sample["input_fields"].shape == (2, 2, 128) and sample["output_fields"].shape == (2, 2, 128)
+    assert sample["input_fields"].dtype == torch.float32
+    np.testing.assert_allclose(torch.cat([sample["input_fields"], sample["output_fields"]]).numpy(), expected,
+                               rtol=1e-6, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(sample["constant_fields"][0].numpy(), potential, rtol=1e-6)
+    np.testing.assert_allclose(torch.cat([sample["input_time"], sample["output_time"]]).numpy(), times, rtol=1e-6)
+    np.testing.assert_equal(sample["parameters"]["omega"].item(), np.float32(omega))
+    assert sample["trajectory"].item() == 1 and sample["start"].item() == 2
+
+
+def test_time_stride_split_selection_and_field_choice(tiny_dataset):
+    info = read_info(tiny_dataset)
+    data = WindowDataset(tiny_dataset, n_input=1, n_output=2, time_stride=2, split="val", fields=["psi"],
+                         constant_fields=[], dtype=torch.float64)  # fmt: skip
+    assert list(data.trajectories) == list(np.flatnonzero(info.splits == "val"))
+    assert data.windows_per_trajectory == 2  # saves (0, 2, 4) and (1, 3, 5)
+    sample = data[1]
+    with h5py.File(tiny_dataset) as f:
+        traj = int(data.trajectories[0])
+        np.testing.assert_array_equal(sample["output_fields"][:, 0].numpy(), f["t0_fields/psi_real"][traj, [3, 5]])
+    assert "constant_fields" not in sample and sample["input_fields"].dtype == torch.float64
+
+
+def test_normalisation_uses_the_stored_statistics_and_inverts(tiny_dataset):
+    stats = read_info(tiny_dataset).statistics
+    raw = WindowDataset(tiny_dataset, dtype=torch.float64)
+    for kind, shift_key, scale_key in (("zscore", "mean", "std"), ("rms", None, "rms")):
+        normed = WindowDataset(tiny_dataset, normalize=kind, dtype=torch.float64)
+        a, b = raw[7], normed[7]
+        for c, name in enumerate(raw.channel_names):
+            shift = stats[name][shift_key] if shift_key else 0.0
+            expected = (a["input_fields"][:, c] - shift) / stats[name][scale_key]
+            torch.testing.assert_close(b["input_fields"][:, c], expected)
+        torch.testing.assert_close(normed.denormalize(b["output_fields"]), a["output_fields"])
+        batch = torch.stack([b["output_fields"], b["output_fields"]])
+        torch.testing.assert_close(normed.denormalize(batch)[1], a["output_fields"])
+        expected_v = (a["constant_fields"][0] - (stats["potential"]["mean"] if shift_key else 0.0)) / stats[
+            "potential"
+        ][scale_key]
+        torch.testing.assert_close(b["constant_fields"][0], expected_v)
+
+
+def test_dataloader_with_worker_processes_gives_the_same_batches(tiny_dataset):
+    data = WindowDataset(tiny_dataset, n_input=2, n_output=1, split="train", normalize="zscore")
+    serial = next(iter(DataLoader(data, batch_size=len(data), num_workers=0)))
+    parallel = list(DataLoader(data, batch_size=5, num_workers=2, persistent_workers=False))
+    for key in ("input_fields", "output_fields", "constant_fields", "trajectory", "start"):
+        torch.testing.assert_close(torch.cat([b[key] for b in parallel]), serial[key])
+    torch.testing.assert_close(torch.cat([b["parameters"]["sigma"] for b in parallel]), serial["parameters"]["sigma"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_input": 0}, "n_input = 0 is invalid: must be an integer >= 1"),
+        ({"split": "training"}, "split = 'training' is invalid: choose one of train, val, test, extrapolation"),
+        ({"normalize": "minmax"}, "normalize = 'minmax' is invalid"),
+        ({"n_input": 4, "n_output": 3}, "span 7 saves; the file has 6"),
+        ({"fields": ["phi"]}, "fields entry 'phi' is invalid: choose from ['psi', 'psi_imag', 'psi_real']"),
+    ],
+)
+def test_bad_window_arguments_name_the_problem(tiny_dataset, kwargs, message):
+    with pytest.raises(ValueError) as info:
+        WindowDataset(tiny_dataset, **kwargs)
+    assert message in str(info.value)
+
+
+def test_the_wells_own_loader_reads_a_physml_file(tiny_dataset, tmp_path):
+    well = pytest.importorskip("the_well.data")
+    folder = tmp_path / "well"
+    folder.mkdir()
+    (folder / "tiny.hdf5").write_bytes(tiny_dataset.read_bytes())
+    data = well.WellDataset(path=str(folder), n_steps_input=2, n_steps_output=1, use_normalization=False)
+    assert data.metadata.dataset_name == "schrodinger" and data.metadata.spatial_resolution == (128,)
+    assert data.metadata.field_names[0] == ["psi_real", "psi_imag"]
+    assert data.metadata.constant_field_names[0] == ["potential"]
+    assert "omega" in data.metadata.constant_scalar_names and "norm" in data.metadata.scalar_names
+    assert len(data) == 12 * 4  # 6 saves, windows of 3
+    sample = data[5]  # trajectory 1, start 1; The Well puts channels last
+    ours = WindowDataset(tiny_dataset, n_input=2, n_output=1, dtype=torch.float64)[5]
+    torch.testing.assert_close(sample["input_fields"].double(), ours["input_fields"].permute(0, 2, 1))
+    torch.testing.assert_close(sample["output_fields"].double(), ours["output_fields"].permute(0, 2, 1))
+    torch.testing.assert_close(sample["constant_fields"][..., 0].double(), ours["constant_fields"][0])

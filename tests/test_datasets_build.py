@@ -1,0 +1,219 @@
+"""Building datasets: the Well layout, physml's metadata, determinism, parallel and Dask builds, kill-and-resume."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from physml.datasets import BuildConfig, DataFileError, build_dataset, get_family, read_info, validate
+from physml.datasets.build import resolve_plan
+from physml.datasets.store import SCHEMA_VERSION
+
+FIELDS = ("psi_real", "psi_imag", "potential")
+
+
+def fields_of(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path) as f:
+        return {name: f["t0_fields"][name][...] for name in FIELDS}
+
+
+def assert_same_fields(a: Path, b: Path, trajectories=slice(None)) -> None:
+    fa, fb = fields_of(a), fields_of(b)
+    for name in FIELDS:
+        assert np.array_equal(fa[name][trajectories], fb[name][trajectories]), name
+
+
+def test_file_has_the_well_layout_and_physml_metadata(tiny_dataset, tiny_config):
+    with h5py.File(tiny_dataset) as f:
+        assert f.attrs["dataset_name"] == "schrodinger" and f.attrs["grid_type"] == "cartesian"
+        assert f.attrs["n_spatial_dims"] == 1 and f.attrs["n_trajectories"] == 12
+        assert set(f.attrs["simulation_parameters"]) == {"ndim", "n", "length", "dt"}
+        assert f.attrs["dt"] == 0.01
+        for group in ("dimensions", "boundary_conditions", "scalars", "t0_fields", "t1_fields", "t2_fields"):
+            assert group in f
+        assert list(f["dimensions"].attrs["spatial_dims"]) == ["x"]
+        assert f["dimensions/time"].shape == (6,) and f["dimensions/x"].shape == (128,)
+        assert f["boundary_conditions/x_periodic"].attrs["bc_type"] == "PERIODIC"
+        psi = f["t0_fields/psi_real"]
+        assert psi.shape == (12, 6, 128) and psi.chunks == (1, 1, 128)
+        assert psi.attrs["time_varying"] and psi.attrs["sample_varying"]
+        assert f["t0_fields/potential"].shape == (12, 128) and not f["t0_fields/potential"].attrs["time_varying"]
+        # Per-trajectory parameters are Well scalars that vary by sample, not in time.
+        omega = f["scalars/omega"]
+        assert omega.shape == (12,) and omega.attrs["sample_varying"] and not omega.attrs["time_varying"]
+        kinds = list(f["scalars/potential_kind"].attrs["categories"])
+        assert "harmonic" in kinds and f["scalars/norm"].shape == (12, 6)
+        meta = f["physml"]
+        assert meta.attrs["schema_version"] == SCHEMA_VERSION and meta.attrs["status"] == "complete"
+        for key in ("physml_version", "git_commit", "created", "config", "card", "fingerprint"):
+            assert meta.attrs[key]
+        assert set(meta["verification"]) == {"norm_drift", "energy_drift", "edge_probability", "spectral_tail"}
+    info = read_info(tiny_dataset)
+    assert info.card["license"] == "CC-BY-4.0" and info.card["description"] == "tiny test dataset"
+    assert sum(info.card["splits"].values()) == 12
+    assert yaml.safe_load(info.config)["seed"] == tiny_config["seed"]
+    report = validate(tiny_dataset)
+    assert report.ok, report.problems
+
+
+def test_stored_trajectories_are_the_simulations_of_their_parameters(tiny_dataset, tiny_config):
+    family, plan, _ = resolve_plan(BuildConfig.from_dict(tiny_config))
+    times = BuildConfig.from_dict(tiny_config).times
+    stored = fields_of(tiny_dataset)
+    with h5py.File(tiny_dataset) as f:
+        categories = list(f["scalars/potential_kind"].attrs["categories"])
+        kinds = [categories[c] for c in f["scalars/potential_kind"][...]]
+        omega = f["scalars/omega"][...]
+        norm = f["scalars/norm"][...]
+    for i in (0, 5, 11):
+        trajectory = family.simulate(plan.parameters[i], times)
+        assert np.array_equal(stored["psi_real"][i], trajectory.fields["psi"].real)
+        assert np.array_equal(stored["psi_imag"][i], trajectory.fields["psi"].imag)
+        assert np.array_equal(stored["potential"][i], trajectory.fields["potential"])
+        assert kinds[i] == plan.parameters[i]["potential_kind"]
+        assert np.isnan(omega[i]) == (plan.parameters[i]["omega"] is None)
+    np.testing.assert_allclose(norm, 1.0, atol=1e-12)
+
+
+def test_statistics_are_those_of_the_training_split(tiny_dataset):
+    info = read_info(tiny_dataset)
+    train = info.splits == "train"
+    assert 0 < train.sum() < 12
+    with h5py.File(tiny_dataset) as f:
+        psi = f["t0_fields/psi_real"][...][train]
+        potential = f["t0_fields/potential"][...][train]
+    stats = info.statistics
+    np.testing.assert_allclose(stats["psi_real"]["mean"], psi.mean(), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(stats["psi_real"]["std"], psi.std(), rtol=1e-10)
+    np.testing.assert_allclose(stats["psi_real"]["rms"], np.sqrt(np.mean(psi**2)), rtol=1e-10)
+    np.testing.assert_allclose(stats["psi_real"]["std_delta"], np.diff(psi, axis=1).std(), rtol=1e-10)
+    np.testing.assert_allclose(stats["potential"]["max"], potential.max())
+    assert "std_delta" not in stats["potential"]
+
+
+def test_two_worker_build_matches_the_in_process_build(tiny_dataset, tiny_config, tmp_path):
+    out = tmp_path / "parallel.h5"
+    report = build_dataset(BuildConfig.from_dict(tiny_config), out, workers=2, progress=False)
+    assert report.n_built == 12 and "2 local processes" in report.workers
+    assert_same_fields(out, tiny_dataset)
+
+
+def test_dask_cluster_build_matches_the_in_process_build(tiny_dataset, tiny_config, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask.h5"
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        report = build_dataset(
+            BuildConfig.from_dict(tiny_config), out, scheduler=cluster.scheduler_address, progress=False
+        )
+    assert report.n_built == 12 and report.workers.startswith("dask: 2 worker threads")
+    assert_same_fields(out, tiny_dataset)
+
+
+def _progress(stderr: Path) -> int:
+    counts = re.findall(r"(\d+)/\d+ \[", stderr.read_text(errors="replace"))
+    return int(counts[-1]) if counts else 0
+
+
+def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path, tiny_config):
+    # Enough work (2D, 60 trajectories) that the kill lands mid-build.
+    tiny_config.update(
+        n_trajectories=60,
+        fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
+        time={"t_final": 1.0, "n_saves": 5},
+    )
+    config_path = tmp_path / "kill.yaml"
+    config_path.write_text(yaml.safe_dump(tiny_config))
+    out, stderr = tmp_path / "killed.h5", tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "physml", "dataset", "build", str(config_path), "--out", str(out), "--workers", "1"]
+    with stderr.open("w") as err:
+        process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while _progress(stderr) < 5 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    info = read_info(out)  # opens, readable header
+    assert info.status == "building"
+    assert 5 <= info.n_completed < 60, "the kill should land mid-build"
+    report = validate(out)
+    assert report.ok, report.problems
+    assert "unfinished build" in report.notes[0]
+
+    reference = tmp_path / "reference.h5"
+    build_dataset(BuildConfig.from_dict(tiny_config), reference, workers=1, progress=False)
+    done = np.flatnonzero(info.completed)
+    assert_same_fields(out, reference, done)  # what was marked complete is whole
+
+    resumed = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"{60 - info.n_completed} built, {info.n_completed} resumed" in resumed.stdout
+    assert read_info(out).status == "complete"
+    assert_same_fields(out, reference)
+
+
+def test_existing_files_are_never_damaged(tiny_dataset, tiny_config, tmp_path):
+    config = BuildConfig.from_dict(tiny_config)
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(tiny_dataset.read_bytes())
+    before = copy.read_bytes()
+    with pytest.raises(ValueError, match="is a complete build of this config; pass --overwrite"):
+        build_dataset(config, copy, workers=1, progress=False)
+    with pytest.raises(ValueError, match="holds a different dataset .* pass --overwrite"):
+        build_dataset(config.with_trajectories(13), copy, workers=1, progress=False)
+    assert copy.read_bytes() == before
+    assert build_dataset(config, copy, resume=True, progress=False).n_built == 0
+
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(before[: len(before) // 2])
+    for bad in (truncated, tmp_path / "missing.h5"):
+        with pytest.raises(DataFileError, match=str(bad.name)):
+            read_info(bad)
+    with pytest.raises(DataFileError, match="truncated, corrupted"):
+        build_dataset(config, truncated, workers=1, progress=False)
+    assert truncated.read_bytes() == before[: len(before) // 2]
+
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["data"] = np.arange(3)
+    with pytest.raises(DataFileError, match="not a Well-layout file: missing dataset_name"):
+        build_dataset(config, foreign, workers=1, progress=False)
+
+    newer = tmp_path / "newer.h5"
+    newer.write_bytes(before)
+    with h5py.File(newer, "r+") as f:
+        f["physml"].attrs["schema_version"] = "9.0"
+    with pytest.raises(DataFileError, match="uses physml schema 9.0, newer than the 0.2 this physml reads"):
+        read_info(newer)
+
+
+def test_validate_reports_failing_trajectories(tiny_dataset, tmp_path):
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(tiny_dataset.read_bytes())
+    with h5py.File(broken, "r+") as f:
+        f["physml/verification/norm_drift"][3] = 0.1
+        f["t0_fields/psi_real"][5, 2, 10] = np.nan
+    report = validate(broken)
+    assert not report.ok
+    assert any("1 trajectories fail norm_drift <= 1e-09 (worst 0.1; trajectories 3)" in p for p in report.problems)
+    assert any("t0_fields/psi_real has non-finite values in trajectories 5" in p for p in report.problems)
+
+
+def test_verification_flags_an_under_resolved_trajectory():
+    # A fast packet on a coarse grid: the spectral tail check catches what the grid cannot hold.
+    family = get_family("schrodinger")
+    params = family.resolve({"n": 64, "length": 24.0, "dt": 0.01, "potential_kind": "harmonic", "omega": 2.0,
+                             "x0": 4.0, "sigma": 0.5})  # fmt: skip
+    trajectory = family.simulate(params, np.linspace(0, 1.5, 4))
+    assert trajectory.verification["spectral_tail"] > family.checks["spectral_tail"].threshold
+    assert trajectory.verification["norm_drift"] < 1e-12
