@@ -94,7 +94,7 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
                 variables[name] = xr.DataArray(values, dims=dims, attrs=a)
         if info.is_physml:
             meta = f["physml"]
-            attrs.update({k: v for k, v in _attrs(meta).items()})
+            attrs.update(_attrs(meta))
             if info.statistics:
                 attrs["statistics"] = json.dumps(info.statistics, sort_keys=True)
             coords["split"] = ("trajectory", info.splits.astype(str)) if info.splits.size else None

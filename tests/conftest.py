@@ -26,8 +26,10 @@ TINY_CONFIG = {
     "sweep": {"sigma": {"uniform": [0.7, 1.1]}, "px": {"uniform": [-1.0, 1.0]}},
     "cases": [
         {"fixed": {"potential_kind": "harmonic"}, "sweep": {"omega": {"log-uniform": [0.5, 1.5]}}},
-        {"fixed": {"potential_kind": "double-well", "x0": -2.0},
-         "sweep": {"barrier": {"uniform": [1.0, 2.0]}, "sigma": {"uniform": [0.5, 0.7]}}},
+        {
+            "fixed": {"potential_kind": "double-well", "x0": -2.0},
+            "sweep": {"barrier": {"uniform": [1.0, 2.0]}, "sigma": {"uniform": [0.5, 0.7]}},
+        },
         {"fixed": {"potential_kind": "lattice", "period": 2.0}, "sweep": {"depth": {"list": [1.0, 2.0]}}},
         {"fixed": {"potential_kind": "gaussian-barrier", "x0": -3.0}, "sweep": {"height": {"uniform": [0.5, 2.0]}}},
     ],

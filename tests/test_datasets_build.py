@@ -111,9 +111,7 @@ def test_two_worker_build_matches_the_in_process_build(tiny_dataset, tiny_config
 def test_dask_cluster_build_matches_the_in_process_build(tiny_dataset, tiny_config, tmp_path):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "dask.h5"
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         report = build_dataset(
             BuildConfig.from_dict(tiny_config), out, scheduler=cluster.scheduler_address, progress=False
         )
@@ -136,7 +134,18 @@ def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path
     config_path = tmp_path / "kill.yaml"
     config_path.write_text(yaml.safe_dump(tiny_config))
     out, stderr = tmp_path / "killed.h5", tmp_path / "stderr.txt"
-    command = [sys.executable, "-m", "physml", "dataset", "build", str(config_path), "--out", str(out), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "physml",
+        "dataset",
+        "build",
+        str(config_path),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
     with stderr.open("w") as err:
         process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
@@ -169,7 +178,7 @@ def test_existing_files_are_never_damaged(tiny_dataset, tiny_config, tmp_path):
     before = copy.read_bytes()
     with pytest.raises(ValueError, match="is a complete build of this config; pass --overwrite"):
         build_dataset(config, copy, workers=1, progress=False)
-    with pytest.raises(ValueError, match="holds a different dataset .* pass --overwrite"):
+    with pytest.raises(ValueError, match=r"holds a different dataset .* pass --overwrite"):
         build_dataset(config.with_trajectories(13), copy, workers=1, progress=False)
     assert copy.read_bytes() == before
     assert build_dataset(config, copy, resume=True, progress=False).n_built == 0
@@ -177,7 +186,7 @@ def test_existing_files_are_never_damaged(tiny_dataset, tiny_config, tmp_path):
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(before[: len(before) // 2])
     for bad in (truncated, tmp_path / "missing.h5"):
-        with pytest.raises(DataFileError, match=str(bad.name)):
+        with pytest.raises(DataFileError, match=re.escape(bad.name)):
             read_info(bad)
     with pytest.raises(DataFileError, match="truncated, corrupted"):
         build_dataset(config, truncated, workers=1, progress=False)
@@ -193,7 +202,7 @@ def test_existing_files_are_never_damaged(tiny_dataset, tiny_config, tmp_path):
     newer.write_bytes(before)
     with h5py.File(newer, "r+") as f:
         f["physml"].attrs["schema_version"] = "9.0"
-    with pytest.raises(DataFileError, match="uses physml schema 9.0, newer than the 0.2 this physml reads"):
+    with pytest.raises(DataFileError, match=r"uses physml schema 9\.0, newer than the 0\.2 this physml reads"):
         read_info(newer)
 
 
@@ -207,6 +216,16 @@ def test_validate_reports_failing_trajectories(tiny_dataset, tmp_path):
     assert not report.ok
     assert any("1 trajectories fail norm_drift <= 1e-09 (worst 0.1; trajectories 3)" in p for p in report.problems)
     assert any("t0_fields/psi_real has non-finite values in trajectories 5" in p for p in report.problems)
+
+
+@pytest.mark.parametrize("name", ["schrodinger-1d", "schrodinger-2d"])
+def test_shipped_configs_pass_their_checks_in_full(name, tmp_path):
+    # The whole shipped dataset (a few seconds each): every trajectory within every verification threshold.
+    out = tmp_path / f"{name}.h5"
+    build_dataset(name, out, workers=2, progress=False)
+    report = validate(out)
+    assert report.ok, report.problems
+    assert len(read_info(out).card["parameters"]["potential_kind"]["categories"]) == 4
 
 
 def test_verification_flags_an_under_resolved_trajectory():

@@ -79,7 +79,7 @@ def test_shipped_configs_are_listed_and_resolve():
     shipped = list_configs()
     assert {"schrodinger-1d", "schrodinger-2d"} <= set(shipped)
     for name in shipped:
-        family, plan, shared = resolve_plan(load_config(name))  # every trajectory's parameters pass the checks
+        _, plan, _ = resolve_plan(load_config(name))  # every trajectory's parameters pass the checks
         assert len(plan) == load_config(name).n_trajectories >= 64
     assert load_config("schrodinger-2d").fixed["ndim"] == 2
 
@@ -106,7 +106,7 @@ def test_shipped_configs_are_listed_and_resolve():
     ],
 )
 def test_bad_configs_name_the_problem(tiny_config, change, message):
-    with pytest.raises(ValueError, match=None) as info:
+    with pytest.raises(ValueError) as info:
         resolve_plan(config(tiny_config, **change))
     assert message in str(info.value)
 

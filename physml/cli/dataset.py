@@ -134,9 +134,10 @@ def _number(value: float) -> str:
 
 def format_info(info: Any) -> str:
     """Human-readable summary of a :class:`~physml.datasets.StoreInfo`."""
+    schema = f"physml schema {info.schema_version}" if info.is_physml else "plain Well"
     lines = [
         f"{info.path}",
-        f"  dataset    {info.dataset_name} ({'physml schema ' + info.schema_version if info.is_physml else 'plain Well'})",
+        f"  dataset    {info.dataset_name} ({schema})",
         f"  status     {info.status}: {info.n_completed}/{info.n_trajectories} trajectories written",
         f"  grid       {' x '.join(map(str, info.shape))} ({', '.join(info.spatial_dims)}), {info.n_times} saved times",
         f"  fields     {', '.join(n for names in info.field_names.values() for n in names)}",
