@@ -14,10 +14,10 @@ file holds the same numbers (checked). For each file, in one run, it measures:
     excluded).
 
 Rates are samples per second, best of ``--repeats`` (the files measured in
-turn within each repeat), with the ratio to the uncompressed file in brackets. The files have just been written, so they are
-read from the operating system's page cache: this is the cost of HDF5 and the
-decompression, not of a disk. Record results with the machine in
-docs/benchmarks.md.
+turn within each repeat), with the ratio to the uncompressed file in brackets.
+The files have just been written, so they are read from the operating
+system's page cache: this is the cost of HDF5 and the decompression, not of a
+disk. Record results with the machine in docs/benchmarks.md.
 
     python benchmarks/dataset_io.py [--config schrodinger-1d [schrodinger-2d]] [--n-trajectories 64]
     python benchmarks/dataset_io.py --quick   # smoke run, well under a minute
@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--n-batches", type=int, default=30, help="timed DataLoader batches of 32 (default: 30)")
     parser.add_argument("--loader-workers", type=int, nargs="+", default=[0, 2], help="num_workers (default: 0 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions; the best is kept (default: 3)")
-    parser.add_argument("--build-workers", type=int, default=1, help="workers building the files (default: 1)")
+    parser.add_argument("--build-workers", type=int, default=1, help="build workers (default: 1; same data)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 16 trajectories, few reads, 1 repeat")
     args = parser.parse_args()
     if args.quick:

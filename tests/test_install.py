@@ -87,6 +87,8 @@ def test_wheel_holds_every_module_under_physml_only(wheel_site):
     for folder in MAPPED.values():
         sources |= {f"physml/{folder}/{p.relative_to(ROOT / folder)}" for p in (ROOT / folder).rglob("*.py")}
     assert sources <= names, f"modules missing from the wheel: {sorted(sources - names)}"
+    configs = {f"physml/datasets/configs/{p.name}" for p in (ROOT / "datasets" / "configs").glob("*.yaml")}
+    assert configs and configs <= names, f"dataset configs missing from the wheel: {sorted(configs - names)}"
 
 
 def test_regular_install_imports_from_elsewhere(wheel_site, tmp_path):
