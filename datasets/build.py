@@ -115,9 +115,27 @@ def dataset_card(config: BuildConfig, family: Family, plan: Plan) -> dict[str, A
     return card
 
 
-def _simulate(family_name: str, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
-    """Worker entry point (module level so that it pickles)."""
-    return get_family(family_name).simulate(params, times)
+def _simulate_batch(
+    family_name: str, batch: Sequence[tuple[int, Mapping[str, Any]]], times: np.ndarray, dtype: str = "float64"
+) -> list[tuple[int, Trajectory]]:
+    """Worker entry point (module level so that it pickles): simulate a few trajectories in a row.
+
+    Fields come back already in the storage precision (half the transfer for float32 stores);
+    the verification figures were computed in float64 before that.
+    """
+    family = get_family(family_name)
+    results = []
+    for index, params in batch:
+        try:
+            trajectory = family.simulate(params, times)
+        except Exception as exc:
+            raise BuildError(f"trajectory {index} ({_short(params)}) failed: {type(exc).__name__}: {exc}") from exc
+        if dtype == "float32":
+            trajectory.fields = {
+                k: v.astype(np.complex64 if np.iscomplexobj(v) else np.float32) for k, v in trajectory.fields.items()
+            }
+        results.append((index, trajectory))
+    return results
 
 
 @contextmanager
@@ -139,14 +157,22 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Executor
     if workers == 1:
         yield None, "1 (in process)", 1
         return
-    # joblib's loky executor: workers start as fresh interpreters (no inherited HDF5 handles, FFTW plans
-    # or threads, unlike fork) and, unlike multiprocessing's spawn, scripts need no __main__ guard.
-    with loky.ProcessPoolExecutor(max_workers=workers) as pool:
+    # This process is one worker (it works while the others start); the rest are joblib's loky processes:
+    # fresh interpreters (no inherited HDF5 handles, FFTW plans or threads, unlike fork) that, unlike
+    # multiprocessing's spawn, need no __main__ guard in the calling script.
+    with loky.ProcessPoolExecutor(max_workers=workers - 1) as pool:
         try:
-            yield pool, f"{workers} local processes", workers
+            yield pool, f"{workers} local processes", workers - 1
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _batches(pending: Sequence[int], slots: int) -> list[list[int]]:
+    # Several trajectories per task amortise the inter-process round trip when each is quick; a few
+    # tasks per slot keep the load balanced and bound what an interruption loses.
+    size = max(1, min(8, len(pending) // (8 * slots)))
+    return [list(pending[i : i + size]) for i in range(0, len(pending), size)]
 
 
 def _run(
@@ -155,39 +181,46 @@ def _run(
     plan: Plan,
     times: np.ndarray,
     pending: Sequence[int],
-    in_flight: int,
-    write: Callable[[int, Trajectory], None],
+    slots: int,
+    write: Callable[[list[tuple[int, Trajectory]]], None],
+    *,
+    local: bool = False,
+    dtype: str = "float64",
 ) -> None:
-    def failed(index: int, exc: BaseException) -> BuildError:
-        return BuildError(f"trajectory {index} ({_short(plan.parameters[index])}) failed: {type(exc).__name__}: {exc}")
+    """Simulate ``pending`` trajectories on ``executor`` (``None``: here), calling ``write`` as each batch arrives.
 
+    With ``local``, this process simulates batches too, between collecting the executor's results.
+    """
     if executor is None:
         for index in pending:
-            try:
-                trajectory = family.simulate(plan.parameters[index], times)
-            except Exception as exc:
-                raise failed(index, exc) from exc
-            write(index, trajectory)
+            write(_simulate_batch(family.name, [(index, plan.parameters[index])], times, dtype))
         return
-    queue = iter(pending)
-    futures: dict[cf.Future, int] = {}
-    for index in queue:
-        futures[executor.submit(_simulate, family.name, plan.parameters[index], times)] = index
-        if len(futures) >= in_flight:
-            break
+    queue = iter(_batches(pending, slots + local))
+
+    def submit(batch: list[int]) -> cf.Future:
+        return executor.submit(_simulate_batch, family.name, [(i, plan.parameters[i]) for i in batch], times, dtype)
+
+    def collect(done: set[cf.Future]) -> None:
+        for future in done:
+            write(future.result())
+            following = next(queue, None)
+            if following is not None:
+                futures.add(submit(following))
+
+    futures = {submit(batch) for _, batch in zip(range(3 * slots), queue)}
     try:
         while futures:
-            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                index = futures.pop(future)
-                try:
-                    trajectory = future.result()
-                except Exception as exc:
-                    raise failed(index, exc) from exc
-                write(index, trajectory)
-                following = next(queue, None)
-                if following is not None:
-                    futures[executor.submit(_simulate, family.name, plan.parameters[following], times)] = following
+            if local:
+                # This process is one of the workers: simulate a batch here, then hand over what finished.
+                batch = next(queue, None)
+                if batch is not None:
+                    write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, dtype))
+                    done = {f for f in futures if f.done()}
+                    futures -= done
+                    collect(done)
+                    continue
+            done, futures = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            collect(done)
     finally:
         for future in futures:
             future.cancel()
@@ -283,6 +316,7 @@ def build_dataset(
             fingerprint=config.fingerprint,
             card=dataset_card(config, family, plan),
             dtype=config.dtype,
+            compression=config.compression,
         )
 
     with StoreWriter(out) as writer:
@@ -297,16 +331,17 @@ def build_dataset(
         )
         failures: Counter[str] = Counter()
 
-        def write(index: int, trajectory: Trajectory) -> None:
-            writer.write(index, trajectory)
-            for name, check in family.checks.items():
-                if not trajectory.verification.get(name, math.nan) <= check.threshold:
-                    failures[name] += 1
-            bar.update(1)
+        def write(results: list[tuple[int, Trajectory]]) -> None:
+            writer.write_many(results)
+            for _, trajectory in results:
+                for name, check in family.checks.items():
+                    if not trajectory.verification.get(name, math.nan) <= check.threshold:
+                        failures[name] += 1
+            bar.update(len(results))
 
         with bar, _executor(workers, scheduler) as (executor, label, slots):
-            _run(executor, family, plan, times, pending, 2 * slots, write)
-    finalize(out, compression=config.compression)
+            _run(executor, family, plan, times, pending, slots, write, local=scheduler is None, dtype=config.dtype)
+    finalize(out)
     return BuildReport(
         out,
         config.n_trajectories,

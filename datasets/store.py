@@ -4,16 +4,18 @@ Life of a file (``docs/data_format.md`` has the schema):
 
 1. :func:`create_store` writes the whole structure at once (temporary file,
    then rename), with every dataset allocated up front and filled with NaN,
-   and ``physml/@status = "building"``.
-2. :class:`StoreWriter` fills trajectory ``i`` in place and then sets
-   ``physml/completed[i]``. Because the space was allocated at creation and
-   nothing is compressed yet, these writes change raw data only, never HDF5
-   metadata; a process killed at any moment (SIGKILL included) leaves a file
-   that opens, in which every trajectory marked completed is whole. A resumed
-   build redoes the others.
-3. :func:`finalize` computes the normalisation statistics, then rewrites the
-   file with the chosen compression and ``status = "complete"`` (temporary
-   file, then rename), so an interruption here loses nothing either.
+   including the statistics table and the ``physml/complete`` flag (0).
+2. :class:`StoreWriter` fills trajectory ``i`` in place (fields, scalars,
+   verification figures and the partial moments from which the statistics
+   are combined) and then sets ``physml/completed[i]``. Because the space
+   was allocated at creation and nothing is compressed yet, these writes
+   change raw data only, never HDF5 metadata: a process killed at any moment
+   (SIGKILL included) leaves a file that opens, in which every trajectory
+   marked completed is whole. A resumed build redoes the others.
+3. :func:`finalize` combines the moments of the training split into the
+   statistics table, then sets ``physml/complete`` -- in place, again raw
+   data only -- or, when compression is asked for, writes a compressed copy
+   and renames it over the file, so an interruption here loses nothing either.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,9 @@ __all__ = [
 
 #: Version of the physml additions; files with a newer major or minor version are refused.
 SCHEMA_VERSION = "0.2"
+#: Columns of ``physml/statistics`` (one row per stored field; ``*_delta`` of differences between saves).
+STAT_COLUMNS = ("mean", "std", "rms", "min", "max", "mean_delta", "std_delta", "rms_delta", "count")
+_MOMENTS = 5  # count, mean, sum of squared deviations, min, max
 FIELD_GROUPS = ("t0_fields", "t1_fields", "t2_fields")
 _WELL_ROOT_ATTRS = ("dataset_name", "grid_type", "n_spatial_dims", "n_trajectories")
 _WELL_GROUPS = ("dimensions", "boundary_conditions", "scalars", *FIELD_GROUPS)
@@ -130,6 +135,7 @@ def create_store(
     fingerprint: str = "",
     card: Mapping[str, Any] | None = None,
     dtype: str = "float64",
+    compression: str = "none",
 ) -> Path:
     """Create an empty store for ``len(table)`` trajectories (atomic: temporary file, then rename).
 
@@ -143,6 +149,7 @@ def create_store(
         raise ValueError(f"table has {n_traj} trajectories; need at least 1")
     if len(splits) != n_traj:
         raise ValueError(f"splits has {len(splits)} labels for {n_traj} trajectories")
+    _compression_kwargs(compression)  # validates
     times = np.asarray(times, dtype=np.float64)
     shape = layout.shape
     tmp = path.with_name(f".{path.name}.partial")
@@ -212,8 +219,8 @@ def create_store(
 
         meta = f.create_group("physml")
         meta.attrs["schema_version"] = SCHEMA_VERSION
-        meta.attrs["status"] = "building"
         meta.attrs["family"] = family
+        meta.attrs["compression"] = compression
         meta.attrs["complex_fields"] = _json_attr(complex_pairs)
         meta.attrs["config"] = config if isinstance(config, str) else _json_attr(config)
         meta.attrs["fingerprint"] = fingerprint
@@ -227,7 +234,20 @@ def create_store(
         for key, value in provenance().items():
             meta.attrs[key] = value
         meta.create_dataset("completed", (n_traj,), "u1", fillvalue=0, dcpl=_early_dcpl())
+        meta.create_dataset("complete", (), "u1", fillvalue=0, dcpl=_early_dcpl())
         meta.create_dataset("split", data=np.array(list(splits), dtype=h5py.string_dtype()))
+        moments = meta.create_dataset(
+            "moments", (n_traj, len(names), 2 * _MOMENTS), "f8", chunks=(1, len(names), 2 * _MOMENTS),
+            fillvalue=np.nan, dcpl=_early_dcpl(),
+        )  # fmt: skip
+        moments.attrs["fields"] = names
+        moments.attrs["columns"] = [f"{m}{k}" for k in ("", "_delta") for m in ("count", "mean", "m2", "min", "max")]
+        stats = meta.create_dataset(
+            "statistics", (len(names), len(STAT_COLUMNS)), "f8", fillvalue=np.nan, dcpl=_early_dcpl()
+        )
+        stats.attrs["fields"] = names
+        stats.attrs["columns"] = list(STAT_COLUMNS)
+        stats.attrs["split"] = "train" if "train" in splits else "all"
         verification = meta.create_group("verification")
         for check in checks.values():
             ds = verification.create_dataset(check.name, (n_traj,), "f8", fillvalue=np.nan, dcpl=_early_dcpl())
@@ -259,6 +279,8 @@ class StoreWriter:
         if info.status != "building":
             raise DataFileError(f"{self.path} has status {info.status!r}; only a store being built can be written")
         self._file: h5py.File | None = None
+        self._datasets: dict[str, dict[str, h5py.Dataset]] | None = None
+        self._order: dict[str, int] = {}
         self.info = info
 
     def __enter__(self) -> StoreWriter:
@@ -272,6 +294,7 @@ class StoreWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+            self._datasets = None
 
     @property
     def completed(self) -> np.ndarray:
@@ -281,26 +304,45 @@ class StoreWriter:
 
     def write(self, index: int, trajectory: Trajectory) -> None:
         """Write trajectory ``index`` and mark it completed."""
+        self.write_many([(index, trajectory)])
+
+    def write_many(self, items: Sequence[tuple[int, Trajectory]]) -> None:
+        """Write several trajectories, flush, then mark them all completed (two flushes in all)."""
         f = self._file
         assert f is not None, "use StoreWriter as a context manager"
-        t0 = f["t0_fields"]
+        if self._datasets is None:
+            self._datasets = {
+                group: {name: obj for name, obj in f[group].items() if isinstance(obj, h5py.Dataset)}
+                for group in ("t0_fields", "scalars", "physml/verification")
+            }
+            self._order = {_str(n): k for k, n in enumerate(f["physml/moments"].attrs["fields"])}
+        fields, scalars, checks = (self._datasets[g] for g in ("t0_fields", "scalars", "physml/verification"))
+        moments = f["physml/moments"]
         complex_pairs = self.info.complex_fields
-        for name, data in trajectory.fields.items():
-            data = np.asarray(data)
-            parts = dict(zip(complex_pairs[name], (data.real, data.imag))) if name in complex_pairs else {name: data}
-            for part, values in parts.items():
-                ds = t0[part]
-                if values.shape != ds.shape[1:]:
-                    raise ValueError(
-                        f"field {part} of trajectory {index} has shape {values.shape}; expected {ds.shape[1:]}"
-                    )
-                ds[index] = values
-        for name, series in trajectory.scalars.items():
-            f["scalars"][name][index] = series
-        for name, value in trajectory.verification.items():
-            f["physml/verification"][name][index] = value
+        for index, trajectory in items:
+            row = np.full(moments.shape[1:], np.nan)
+            for name, data in trajectory.fields.items():
+                data = np.asarray(data)
+                parts = (
+                    dict(zip(complex_pairs[name], (data.real, data.imag))) if name in complex_pairs else {name: data}
+                )
+                for part, values in parts.items():
+                    ds = fields[part]
+                    if values.shape != ds.shape[1:]:
+                        raise ValueError(
+                            f"field {part} of trajectory {index} has shape {values.shape}; expected {ds.shape[1:]}"
+                        )
+                    ds[index] = values
+                    row[self._order[part]] = _field_moments(values, time_varying=values.ndim > len(self.info.shape))
+            moments[index] = row
+            for name, series in trajectory.scalars.items():
+                scalars[name][index] = series
+            for name, value in trajectory.verification.items():
+                checks[name][index] = value
         f.flush()
-        f["physml/completed"][index] = 1
+        completed = f["physml/completed"]
+        for index, _ in items:
+            completed[index] = 1
         f.flush()
 
 
@@ -388,7 +430,7 @@ def read_info(path: str | os.PathLike[str]) -> StoreInfo:
                 "upgrade physml to read it"
             )
         info.schema_version = version
-        info.status = _str(meta.attrs.get("status", "complete"))
+        info.status = "building" if "complete" in meta and not meta["complete"][()] else "complete"
         info.family = _str(meta.attrs.get("family", ""))
         info.complex_fields = json.loads(meta.attrs.get("complex_fields", "{}"))
         info.parameters = json.loads(meta.attrs.get("parameters", "{}"))
@@ -405,66 +447,63 @@ def read_info(path: str | os.PathLike[str]) -> StoreInfo:
         if "verification" in meta:
             info.checks = {name: float(ds.attrs["threshold"]) for name, ds in meta["verification"].items()}
         if "statistics" in meta:
-            info.statistics = {
-                name: {k: float(v) for k, v in group.attrs.items()} for name, group in meta["statistics"].items()
-            }
+            table = meta["statistics"]
+            columns = [_str(c) for c in table.attrs["columns"]]
+            for name, values in zip(table.attrs["fields"], table[...]):
+                if np.isfinite(values[columns.index("count")]):
+                    info.statistics[_str(name)] = {
+                        c: float(v) for c, v in zip(columns, values) if not (c.endswith("_delta") and np.isnan(v))
+                    }
     return info
 
 
 # -- statistics and finalisation ----------------------------------------------------------
 
 
-class _Moments:
-    """Count, mean, sum of squared deviations (Chan et al. pairwise update), min and max."""
-
-    def __init__(self) -> None:
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
-        self.min, self.max = math.inf, -math.inf
-
-    def add(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=np.float64).reshape(-1)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            return
-        n, mean = values.size, float(values.mean())
-        m2 = float(np.sum((values - mean) ** 2))
-        total = self.n + n
-        delta = mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += m2 + delta**2 * self.n * n / total
-        self.n = total
-        self.min, self.max = min(self.min, float(values.min())), max(self.max, float(values.max()))
-
-    def summary(self, suffix: str = "") -> dict[str, float]:
-        var = self.m2 / self.n if self.n else math.nan
-        out = {"mean": self.mean if self.n else math.nan, "std": math.sqrt(var), "rms": math.sqrt(var + self.mean**2)}
-        if not suffix:
-            out.update(min=self.min, max=self.max)
-        return {f"{k}{suffix}": v for k, v in out.items()}
+def _moments(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.array([0.0, np.nan, np.nan, np.nan, np.nan])
+    mean = values.mean()
+    return np.array([values.size, mean, np.sum((values - mean) ** 2), values.min(), values.max()])
 
 
-def compute_statistics(f: h5py.File, trajectories: np.ndarray) -> dict[str, dict[str, float]]:
-    """Per stored field: mean, std, rms, min, max of values and mean, std, rms of time differences.
+def _field_moments(values: np.ndarray, *, time_varying: bool) -> np.ndarray:
+    """Partial moments of one trajectory's field: of its values and of its differences between saves."""
+    delta = _moments(np.diff(values, axis=0)) if time_varying and len(values) > 1 else np.full(_MOMENTS, np.nan)
+    return np.concatenate([_moments(values), delta])
 
-    Over all points and times of ``trajectories`` (the training split), like The Well's ``stats.yaml``.
-    """
-    stats = {}
-    for group in FIELD_GROUPS:
-        for name in f[group].attrs.get("field_names", []):
-            name = _str(name)
-            ds = f[group][name]
-            values, deltas = _Moments(), _Moments()
-            time_varying = bool(ds.attrs.get("time_varying", True))
-            for i in trajectories:
-                block = ds[i]
-                values.add(block)
-                if time_varying and block.shape[0] > 1:
-                    deltas.add(np.diff(block, axis=0))
-            stats[name] = values.summary()
-            if time_varying:
-                stats[name].update(deltas.summary("_delta"))
-            stats[name]["count"] = float(values.n)
-    return stats
+
+def _combine(partials: np.ndarray) -> dict[str, float]:
+    """Mean, std, rms, min, max from per-trajectory ``(count, mean, m2, min, max)`` rows (Chan et al.)."""
+    partials = partials[np.nan_to_num(partials[:, 0]) > 0]
+    if partials.size == 0:
+        return {"mean": np.nan, "std": np.nan, "rms": np.nan, "min": np.nan, "max": np.nan, "count": 0.0}
+    n, mean, m2 = partials[:, 0], partials[:, 1], partials[:, 2]
+    total = n.sum()
+    grand = float(np.sum(n * mean) / total)
+    var = float((m2.sum() + np.sum(n * (mean - grand) ** 2)) / total)
+    return {
+        "mean": grand,
+        "std": math.sqrt(var),
+        "rms": math.sqrt(var + grand**2),
+        "min": float(partials[:, 3].min()),
+        "max": float(partials[:, 4].max()),
+        "count": float(total),
+    }
+
+
+def _statistics_table(f: h5py.File, trajectories: np.ndarray) -> np.ndarray:
+    """``physml/statistics`` rows combined from the moments of ``trajectories``."""
+    moments = f["physml/moments"][...][trajectories]
+    table = np.full((moments.shape[1], len(STAT_COLUMNS)), np.nan)
+    for k in range(moments.shape[1]):
+        values = _combine(moments[:, k, :_MOMENTS])
+        deltas = _combine(moments[:, k, _MOMENTS:])
+        row = {**values, **{f"{key}_delta": deltas[key] for key in ("mean", "std", "rms")}}
+        table[k] = [row[c] for c in STAT_COLUMNS]
+    return table
 
 
 def _compression_kwargs(compression: str) -> dict[str, Any]:
@@ -472,52 +511,54 @@ def _compression_kwargs(compression: str) -> dict[str, Any]:
         return {}
     if compression == "lzf":
         return {"compression": "lzf", "shuffle": True}
-    if compression.startswith("gzip-"):
-        return {"compression": "gzip", "compression_opts": int(compression.split("-")[1]), "shuffle": True}
+    if compression.startswith("gzip-") and compression[5:] in tuple("123456789"):
+        return {"compression": "gzip", "compression_opts": int(compression[5:]), "shuffle": True}
     raise ValueError(f"compression = {compression!r} is invalid: use none, lzf or gzip-1 ... gzip-9")
 
 
-def finalize(
-    path: str | os.PathLike[str], *, compression: str = "none", progress: Callable[[int], None] | None = None
-) -> Path:
-    """Finish a fully written store: statistics, compression, ``status = "complete"`` (atomic rewrite)."""
+def finalize(path: str | os.PathLike[str]) -> Path:
+    """Finish a fully written store: statistics of the training split, then ``complete``.
+
+    Uncompressed stores are finished in place with raw-data writes only (kill-safe);
+    with compression (``physml/@compression``) a compressed copy replaces the file.
+    """
     path = Path(path)
     info = read_info(path)
     if info.status != "building":
         raise DataFileError(f"{path} has status {info.status!r}; nothing to finalise")
     if not info.completed.all():
         raise DataFileError(f"{path}: {info.n_completed}/{info.n_trajectories} trajectories written; cannot finalise")
-    options = _compression_kwargs(compression)
     train = np.flatnonzero(info.splits == "train")
+    chosen = train if train.size else np.arange(info.n_trajectories)
+    with open_h5(path) as f:
+        compression = _str(f["physml"].attrs.get("compression", "none"))
+    options = _compression_kwargs(compression)
+    if not options:
+        with h5py.File(path, "r+") as f:
+            f["physml/statistics"][...] = _statistics_table(f, chosen)
+            f.flush()
+            f["physml/complete"][()] = 1
+            f.flush()
+        return path
     tmp = path.with_name(f".{path.name}.final")
     with open_h5(path) as src, h5py.File(tmp, "w") as dst:
-        stats = compute_statistics(src, train if train.size else np.arange(info.n_trajectories))
         for key, value in src.attrs.items():
             dst.attrs[key] = value
         for name, obj in src.items():
-            if name in FIELD_GROUPS:
-                group = dst.create_group(name)
-                for key, value in obj.attrs.items():
-                    group.attrs[key] = value
-                for field_name, ds in obj.items():
-                    out = group.create_dataset(field_name, ds.shape, ds.dtype, chunks=ds.chunks, **options)
-                    for key, value in ds.attrs.items():
-                        out.attrs[key] = value
-                    for i in range(ds.shape[0]):
-                        out[i] = ds[i]
-                        if progress is not None:
-                            progress(1)
-            else:
+            if name not in FIELD_GROUPS:
                 src.copy(obj, dst, name=name)
-        meta = dst["physml"]
-        meta.attrs["status"] = "complete"
-        meta.attrs["compression"] = compression
-        statistics = meta.create_group("statistics")
-        statistics.attrs["split"] = "train" if train.size else "all"
-        for name, values in stats.items():
-            group = statistics.create_group(name)
-            for key, value in values.items():
+                continue
+            group = dst.create_group(name)
+            for key, value in obj.attrs.items():
                 group.attrs[key] = value
+            for field_name, ds in obj.items():
+                out = group.create_dataset(field_name, ds.shape, ds.dtype, chunks=ds.chunks, **options)
+                for key, value in ds.attrs.items():
+                    out.attrs[key] = value
+                for i in range(ds.shape[0]):
+                    out[i] = ds[i]
+        dst["physml/statistics"][...] = _statistics_table(dst, chosen)
+        dst["physml/complete"][()] = 1
     os.replace(tmp, path)
     return path
 

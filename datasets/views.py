@@ -95,6 +95,7 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
         if info.is_physml:
             meta = f["physml"]
             attrs.update(_attrs(meta))
+            attrs["status"] = info.status
             if info.statistics:
                 attrs["statistics"] = json.dumps(info.statistics, sort_keys=True)
             coords["split"] = ("trajectory", info.splits.astype(str)) if info.splits.size else None
