@@ -25,8 +25,8 @@ from joblib.externals import loky
 from tqdm.auto import tqdm
 
 from physml.datasets.config import BuildConfig, Plan, load_config, make_plan
-from physml.datasets.families import Family, Trajectory, get_family
-from physml.datasets.store import StoreWriter, create_store, finalize, read_info
+from physml.datasets.families import Family, get_family
+from physml.datasets.store import StoredTrajectory, StoreWriter, create_store, finalize, prepare_trajectory, read_info
 
 __all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
 
@@ -115,13 +115,22 @@ def dataset_card(config: BuildConfig, family: Family, plan: Plan) -> dict[str, A
     return card
 
 
+@dataclass(frozen=True)
+class _Storage:
+    """What a worker needs to lay a trajectory out for the file."""
+
+    complex_fields: dict[str, list[str]]
+    dtype: str
+    ndim: int
+
+
 def _simulate_batch(
-    family_name: str, batch: Sequence[tuple[int, Mapping[str, Any]]], times: np.ndarray, dtype: str = "float64"
-) -> list[tuple[int, Trajectory]]:
+    family_name: str, batch: Sequence[tuple[int, Mapping[str, Any]]], times: np.ndarray, storage: _Storage
+) -> list[tuple[int, StoredTrajectory]]:
     """Worker entry point (module level so that it pickles): simulate a few trajectories in a row.
 
-    Fields come back already in the storage precision (half the transfer for float32 stores);
-    the verification figures were computed in float64 before that.
+    They come back laid out for the file, in the storage precision (the verification figures
+    were computed in float64 before that), so the writing process only copies bytes.
     """
     family = get_family(family_name)
     results = []
@@ -130,11 +139,10 @@ def _simulate_batch(
             trajectory = family.simulate(params, times)
         except Exception as exc:
             raise BuildError(f"trajectory {index} ({_short(params)}) failed: {type(exc).__name__}: {exc}") from exc
-        if dtype == "float32":
-            trajectory.fields = {
-                k: v.astype(np.complex64 if np.iscomplexobj(v) else np.float32) for k, v in trajectory.fields.items()
-            }
-        results.append((index, trajectory))
+        stored = prepare_trajectory(
+            trajectory, complex_fields=storage.complex_fields, dtype=storage.dtype, ndim=storage.ndim
+        )
+        results.append((index, stored))
     return results
 
 
@@ -168,11 +176,17 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Executor
             raise
 
 
-def _batches(pending: Sequence[int], slots: int) -> list[list[int]]:
-    # Several trajectories per task amortise the inter-process round trip when each is quick; a few
-    # tasks per slot keep the load balanced and bound what an interruption loses.
-    size = max(1, min(8, len(pending) // (8 * slots)))
-    return [list(pending[i : i + size]) for i in range(0, len(pending), size)]
+def _batches(pending: Sequence[int], slots: int) -> Iterator[list[int]]:
+    """Guided self-scheduling: batches of up to 8 trajectories, shrinking to 1 near the end.
+
+    Several trajectories per task amortise the inter-process round trip and the flushes when each
+    is quick; shrinking batches keep every worker busy to the end and bound what an interruption loses.
+    """
+    start = 0
+    while start < len(pending):
+        size = max(1, min(8, (len(pending) - start) // (4 * slots)))
+        yield list(pending[start : start + size])
+        start += size
 
 
 def _run(
@@ -182,23 +196,23 @@ def _run(
     times: np.ndarray,
     pending: Sequence[int],
     slots: int,
-    write: Callable[[list[tuple[int, Trajectory]]], None],
+    write: Callable[[list[tuple[int, StoredTrajectory]]], None],
+    storage: _Storage,
     *,
     local: bool = False,
-    dtype: str = "float64",
 ) -> None:
     """Simulate ``pending`` trajectories on ``executor`` (``None``: here), calling ``write`` as each batch arrives.
 
     With ``local``, this process simulates batches too, between collecting the executor's results.
     """
     if executor is None:
-        for index in pending:
-            write(_simulate_batch(family.name, [(index, plan.parameters[index])], times, dtype))
+        for batch in _batches(pending, 1):
+            write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, storage))
         return
     queue = iter(_batches(pending, slots + local))
 
     def submit(batch: list[int]) -> cf.Future:
-        return executor.submit(_simulate_batch, family.name, [(i, plan.parameters[i]) for i in batch], times, dtype)
+        return executor.submit(_simulate_batch, family.name, [(i, plan.parameters[i]) for i in batch], times, storage)
 
     def collect(done: set[cf.Future]) -> None:
         for future in done:
@@ -214,7 +228,7 @@ def _run(
                 # This process is one of the workers: simulate a batch here, then hand over what finished.
                 batch = next(queue, None)
                 if batch is not None:
-                    write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, dtype))
+                    write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, storage))
                     done = {f for f in futures if f.done()}
                     futures -= done
                     collect(done)
@@ -331,7 +345,7 @@ def build_dataset(
         )
         failures: Counter[str] = Counter()
 
-        def write(results: list[tuple[int, Trajectory]]) -> None:
+        def write(results: list[tuple[int, StoredTrajectory]]) -> None:
             writer.write_many(results)
             for _, trajectory in results:
                 for name, check in family.checks.items():
@@ -340,7 +354,8 @@ def build_dataset(
             bar.update(len(results))
 
         with bar, _executor(workers, scheduler) as (executor, label, slots):
-            _run(executor, family, plan, times, pending, slots, write, local=scheduler is None, dtype=config.dtype)
+            storage = _Storage(writer.info.complex_fields, config.dtype, len(writer.info.shape))
+            _run(executor, family, plan, times, pending, slots, write, storage, local=scheduler is None)
     finalize(out)
     return BuildReport(
         out,

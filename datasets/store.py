@@ -266,6 +266,34 @@ def _is_numeric(value: Any) -> bool:
 # -- filling ----------------------------------------------------------------------
 
 
+@dataclass
+class StoredTrajectory:
+    """A trajectory laid out for the file: stored dataset name -> contiguous array in the storage dtype.
+
+    Building one (:func:`prepare_trajectory`) is the costly part of writing, so builds do it in the
+    worker processes and the writing process only copies bytes.
+    """
+
+    parts: dict[str, np.ndarray]
+    moments: dict[str, np.ndarray]
+    scalars: dict[str, np.ndarray]
+    verification: dict[str, float]
+
+
+def prepare_trajectory(
+    trajectory: Trajectory, *, complex_fields: Mapping[str, Sequence[str]], dtype: str, ndim: int
+) -> StoredTrajectory:
+    """Split complex fields into parts, cast to ``dtype`` and take the moments behind the statistics."""
+    parts, moments = {}, {}
+    for name, data in trajectory.fields.items():
+        data = np.asarray(data)
+        split = zip(complex_fields[name], (data.real, data.imag)) if name in complex_fields else [(name, data)]
+        for part, values in split:
+            parts[part] = np.ascontiguousarray(values, dtype=dtype)
+            moments[part] = _field_moments(parts[part], time_varying=values.ndim > ndim)
+    return StoredTrajectory(parts, moments, dict(trajectory.scalars), dict(trajectory.verification))
+
+
 class StoreWriter:
     """Fill trajectories of a store being built. Use as a context manager.
 
@@ -306,7 +334,7 @@ class StoreWriter:
         """Write trajectory ``index`` and mark it completed."""
         self.write_many([(index, trajectory)])
 
-    def write_many(self, items: Sequence[tuple[int, Trajectory]]) -> None:
+    def write_many(self, items: Sequence[tuple[int, Trajectory | StoredTrajectory]]) -> None:
         """Write several trajectories, flush, then mark them all completed (two flushes in all)."""
         f = self._file
         assert f is not None, "use StoreWriter as a context manager"
@@ -318,22 +346,20 @@ class StoreWriter:
             self._order = {_str(n): k for k, n in enumerate(f["physml/moments"].attrs["fields"])}
         fields, scalars, checks = (self._datasets[g] for g in ("t0_fields", "scalars", "physml/verification"))
         moments = f["physml/moments"]
-        complex_pairs = self.info.complex_fields
         for index, trajectory in items:
-            row = np.full(moments.shape[1:], np.nan)
-            for name, data in trajectory.fields.items():
-                data = np.asarray(data)
-                parts = (
-                    dict(zip(complex_pairs[name], (data.real, data.imag))) if name in complex_pairs else {name: data}
+            if isinstance(trajectory, Trajectory):
+                trajectory = prepare_trajectory(
+                    trajectory, complex_fields=self.info.complex_fields, dtype=self.dtype, ndim=len(self.info.shape)
                 )
-                for part, values in parts.items():
-                    ds = fields[part]
-                    if values.shape != ds.shape[1:]:
-                        raise ValueError(
-                            f"field {part} of trajectory {index} has shape {values.shape}; expected {ds.shape[1:]}"
-                        )
-                    ds[index] = values
-                    row[self._order[part]] = _field_moments(values, time_varying=values.ndim > len(self.info.shape))
+            row = np.full(moments.shape[1:], np.nan)
+            for part, values in trajectory.parts.items():
+                ds = fields[part]
+                if values.shape != ds.shape[1:]:
+                    raise ValueError(
+                        f"field {part} of trajectory {index} has shape {values.shape}; expected {ds.shape[1:]}"
+                    )
+                ds.write_direct(values, dest_sel=np.s_[index])
+                row[self._order[part]] = trajectory.moments[part]
             moments[index] = row
             for name, series in trajectory.scalars.items():
                 scalars[name][index] = series
@@ -344,6 +370,14 @@ class StoreWriter:
         for index, _ in items:
             completed[index] = 1
         f.flush()
+
+    @property
+    def dtype(self) -> str:
+        """Storage dtype of the fields."""
+        f = self._file
+        assert f is not None, "use StoreWriter as a context manager"
+        names = [_str(n) for n in f["physml/moments"].attrs["fields"]]
+        return str(f["t0_fields"][names[0]].dtype) if names else "float64"
 
 
 # -- reading the header ---------------------------------------------------------------

@@ -18,14 +18,14 @@ __all__ = [
 ]
 
 
-@njit(cache=True, fastmath=False, boundscheck=False)
+@njit(cache=True, fastmath=False, boundscheck=False, nogil=True)
 def multiply_inplace(a: np.ndarray, b: np.ndarray) -> None:
     """``a[i] *= b[i]`` for flat arrays of equal length (complex or real ``b``)."""
     for i in range(a.shape[0]):
         a[i] *= b[i]
 
 
-@njit(cache=True, fastmath=False, boundscheck=False)
+@njit(cache=True, fastmath=False, boundscheck=False, nogil=True)
 def exp_multiply_inplace(a: np.ndarray, v: np.ndarray, z: complex) -> None:
     """``a[i] *= exp(z * v[i])``: a potential kick evaluated on the fly.
 
@@ -37,7 +37,7 @@ def exp_multiply_inplace(a: np.ndarray, v: np.ndarray, z: complex) -> None:
         a[i] *= np.exp(z * v[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def nonfinite_count(a: np.ndarray) -> int:
     """Number of NaN or infinite entries of a flat complex array."""
     n = 0

@@ -141,6 +141,7 @@ def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path
         n_trajectories=60,
         fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
         time={"t_final": 1.0, "n_saves": 5},
+        cases=[c for c in tiny_config["cases"] if c["fixed"]["potential_kind"] in ("harmonic", "gaussian-barrier")],
     )
     config_path = tmp_path / "kill.yaml"
     config_path.write_text(yaml.safe_dump(tiny_config))
@@ -180,6 +181,51 @@ def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path
     assert f"{60 - info.n_completed} built, {info.n_completed} resumed" in resumed.stdout
     assert read_info(out).status == "complete"
     assert_same_fields(out, reference)
+
+
+@pytest.mark.slow
+def test_repeated_kills_at_random_moments_never_corrupt_the_file(tmp_path, tiny_config):
+    """Full version of the kill test: 12 SIGKILLs at random moments, including creation and finalisation."""
+    tiny_config.update(
+        n_trajectories=150,
+        fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
+        time={"t_final": 1.0, "n_saves": 5},
+        cases=[c for c in tiny_config["cases"] if c["fixed"]["potential_kind"] in ("harmonic", "gaussian-barrier")],
+    )
+    config_path = tmp_path / "kill.yaml"
+    config_path.write_text(yaml.safe_dump(tiny_config))
+    out = tmp_path / "killed.h5"
+    command = [
+        sys.executable,
+        "-m",
+        "physml",
+        "dataset",
+        "build",
+        str(config_path),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
+    rng = np.random.default_rng(0)
+    kills: list[int] = []
+    for _ in range(12):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if out.exists():
+            info = read_info(out)
+            assert validate(out).ok
+            kills.append(info.n_completed)
+            if info.status == "complete":
+                break
+    assert len(kills) >= 6 and kills == sorted(kills), kills  # progress is kept across kills
+    subprocess.run([*command, "--resume"], check=True, capture_output=True)
+    reference = tmp_path / "reference.h5"
+    build_dataset(BuildConfig.from_dict(tiny_config), reference, workers=1, progress=False)
+    assert_same_fields(out, reference)
+    assert read_info(out).statistics == read_info(reference).statistics
 
 
 def test_existing_files_are_never_damaged(tiny_dataset, tiny_config, tmp_path):
