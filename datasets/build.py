@@ -10,8 +10,10 @@ order trajectories finish in, or on interruptions.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import math
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -117,11 +119,32 @@ def dataset_card(config: BuildConfig, family: Family, plan: Plan) -> dict[str, A
 
 @dataclass(frozen=True)
 class _Storage:
-    """What a worker needs to lay a trajectory out for the file."""
+    """What a worker needs to lay a trajectory out for the file.
+
+    With ``spool`` (a directory on the same machine, RAM-backed where possible), workers save
+    the arrays there and send back file names: measured, that turns a 140 ms round trip for
+    16 2D trajectories through the process pipe into 10 ms, time the writing process would
+    otherwise take from its own share of the simulations.
+    """
 
     complex_fields: dict[str, list[str]]
     dtype: str
     ndim: int
+    spool: str | None = None
+
+
+def _spool_directory() -> tempfile.TemporaryDirectory:
+    shm = Path("/dev/shm")
+    return tempfile.TemporaryDirectory(prefix="physml-build-", dir=shm if shm.is_dir() else None)
+
+
+def _unspool(results: list[tuple[int, StoredTrajectory]]) -> list[tuple[int, StoredTrajectory]]:
+    for _, stored in results:
+        for part, value in stored.parts.items():
+            if isinstance(value, str):
+                stored.parts[part] = np.load(value, allow_pickle=False)
+                os.remove(value)
+    return results
 
 
 def _simulate_batch(
@@ -142,6 +165,11 @@ def _simulate_batch(
         stored = prepare_trajectory(
             trajectory, complex_fields=storage.complex_fields, dtype=storage.dtype, ndim=storage.ndim
         )
+        if storage.spool is not None:
+            for part, values in stored.parts.items():
+                path = os.path.join(storage.spool, f"{index}-{part}.npy")
+                np.save(path, values)
+                stored.parts[part] = path  # type: ignore[assignment]
         results.append((index, stored))
     return results
 
@@ -205,9 +233,10 @@ def _run(
 
     With ``local``, this process simulates batches too, between collecting the executor's results.
     """
+    here = dataclasses.replace(storage, spool=None)  # batches simulated in this process need no spool
     if executor is None:
         for batch in _batches(pending, 1):
-            write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, storage))
+            write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, here))
         return
     queue = iter(_batches(pending, slots + local))
 
@@ -228,7 +257,7 @@ def _run(
                 # This process is one of the workers: simulate a batch here, then hand over what finished.
                 batch = next(queue, None)
                 if batch is not None:
-                    write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, storage))
+                    write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, here))
                     done = {f for f in futures if f.done()}
                     futures -= done
                     collect(done)
@@ -313,49 +342,55 @@ def build_dataset(
                     out, config.n_trajectories, 0, config.n_trajectories, 0.0, "none (already complete)", {}
                 )
             raise ValueError(f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it")
-    if fresh:
-        layout = family.layout(shared, times)
-        create_store(
-            out,
-            dataset_name=family.dataset_name,
-            family=family.name,
-            layout=layout,
-            times=times,
-            parameters=family.parameters,
-            table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
-            shared=shared,
-            splits=plan.splits,
-            checks=family.checks,
-            config=config.to_json(),
-            fingerprint=config.fingerprint,
-            card=dataset_card(config, family, plan),
-            dtype=config.dtype,
-            compression=config.compression,
-        )
+    with _executor(workers, scheduler) as (executor, label, slots):
+        if executor is not None and scheduler is None:
+            # Start the worker processes now: they import while this process creates the store.
+            for _ in range(slots):
+                executor.submit(get_family, family.name)
+        if fresh:
+            create_store(
+                out,
+                dataset_name=family.dataset_name,
+                family=family.name,
+                layout=family.layout(shared, times),
+                times=times,
+                parameters=family.parameters,
+                table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
+                shared=shared,
+                splits=plan.splits,
+                checks=family.checks,
+                config=config.to_json(),
+                fingerprint=config.fingerprint,
+                card=dataset_card(config, family, plan),
+                dtype=config.dtype,
+                compression=config.compression,
+            )
+        with StoreWriter(out) as writer:
+            completed = writer.completed
+            pending = [int(i) for i in np.flatnonzero(~completed)]
+            failures: Counter[str] = Counter()
+            bar = tqdm(
+                total=config.n_trajectories,
+                initial=int(completed.sum()),
+                desc=f"building {config.name}",
+                unit="traj",
+                disable=not progress,
+            )
 
-    with StoreWriter(out) as writer:
-        completed = writer.completed
-        pending = [int(i) for i in np.flatnonzero(~completed)]
-        bar = tqdm(
-            total=config.n_trajectories,
-            initial=int(completed.sum()),
-            desc=f"building {config.name}",
-            unit="traj",
-            disable=not progress,
-        )
-        failures: Counter[str] = Counter()
+            def write(results: list[tuple[int, StoredTrajectory]]) -> None:
+                writer.write_many(_unspool(results))
+                for _, trajectory in results:
+                    for name, check in family.checks.items():
+                        if not trajectory.verification.get(name, math.nan) <= check.threshold:
+                            failures[name] += 1
+                bar.update(len(results))
 
-        def write(results: list[tuple[int, StoredTrajectory]]) -> None:
-            writer.write_many(results)
-            for _, trajectory in results:
-                for name, check in family.checks.items():
-                    if not trajectory.verification.get(name, math.nan) <= check.threshold:
-                        failures[name] += 1
-            bar.update(len(results))
-
-        with bar, _executor(workers, scheduler) as (executor, label, slots):
-            storage = _Storage(writer.info.complex_fields, config.dtype, len(writer.info.shape))
-            _run(executor, family, plan, times, pending, slots, write, storage, local=scheduler is None)
+            local = scheduler is None
+            with bar, _spool_directory() as spool:
+                storage = _Storage(
+                    writer.info.complex_fields, config.dtype, len(writer.info.shape), spool if local else None
+                )
+                _run(executor, family, plan, times, pending, slots, write, storage, local=local)
     finalize(out)
     return BuildReport(
         out,

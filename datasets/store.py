@@ -207,7 +207,11 @@ def create_store(
             full = (n_traj, len(times), *shape) if spec.time_varying else (n_traj, *shape)
             chunks = (1, 1, *shape) if spec.time_varying else (1, *shape)
             for part in parts:
-                ds = t0.create_dataset(part, full, dtype, chunks=chunks, fillvalue=np.nan, dcpl=_early_dcpl())
+                # Allocated, not filled: creating a large store costs no write of its size (the file is sparse
+                # until trajectories arrive). Unwritten trajectories read as zeros; `completed` says which.
+                ds = t0.create_dataset(
+                    part, full, dtype, chunks=chunks, fillvalue=np.nan, fill_time="never", dcpl=_early_dcpl()
+                )
                 ds.attrs["dim_varying"] = [True] * len(shape)
                 ds.attrs["units"] = spec.unit
                 ds.attrs["long_name"] = spec.description + (f" ({part.rsplit('_', 1)[1]} part)" if spec.complex else "")
@@ -315,7 +319,10 @@ class StoreWriter:
         try:
             self._file = h5py.File(self.path, "r+")
         except OSError as exc:
-            raise DataFileError(f"{self.path} cannot be opened for writing: {exc}") from None
+            raise DataFileError(
+                f"{self.path} cannot be opened for writing; if another process (a notebook, an xarray view) has "
+                f"it open, close it there first ({exc})"
+            ) from None
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -60,6 +60,9 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
         Dask chunk sizes by dimension; default: the on-disk chunks (one time
         step of one trajectory), so that selecting a few reads only those.
 
+    The view keeps the file open for reading (HDF5 then refuses writers):
+    ``close()`` it, or use it in a ``with`` block, before resuming a build.
+
     Examples
     --------
     >>> ds = open_dataset("schrodinger-1d.h5")  # doctest: +SKIP
@@ -108,12 +111,14 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
         }
     coords = {k: v for k, v in coords.items() if v is not None}
 
+    opened: list[xr.Dataset] = []
     for group in FIELD_GROUPS:
         if not info.field_names[group]:
             continue
         raw = xr.open_dataset(
             path, engine="h5netcdf", group=group, phony_dims="access", chunks=dict(chunks or {}), mask_and_scale=False
         )
+        opened.append(raw)
         rank = int(group[1])
         for name in info.field_names[group]:
             a = field_attrs[(group, name)]
@@ -127,4 +132,12 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
             a = {k: v for k, v in re.attrs.items() if k != "long_name"}
             a["long_name"] = str(re.attrs.get("long_name", name)).replace(" (real part)", "")
             variables[name] = xr.DataArray(re.data + 1j * im.data, dims=re.dims, attrs=a)
-    return xr.Dataset(variables, coords=coords, attrs=attrs)
+    ds = xr.Dataset(variables, coords=coords, attrs=attrs)
+    # close() (or a with-block) releases the file, which an unfinished build needs to resume.
+    ds.set_close(lambda: [raw.close() for raw in opened])
+    if not info.completed.all():  # an unfinished build: trajectories not yet written read as NaN
+        written = xr.DataArray(info.completed, dims="trajectory")
+        for name in list(ds.data_vars):
+            if "trajectory" in ds[name].dims:
+                ds[name] = ds[name].where(written)
+    return ds
