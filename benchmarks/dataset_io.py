@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
+from _report import machine, markdown_table
 from torch.utils.data import DataLoader
 
 from physml.datasets import WindowDataset
@@ -45,25 +43,6 @@ from physml.datasets.config import BuildConfig, load_config
 
 COMPRESSIONS = ("none", "lzf", "gzip-1", "gzip-4", "gzip-9")
 BATCH_SIZE = 32
-
-
-def machine() -> str:
-    """CPU model, usable cores and library versions, for the record."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
-    libraries = ", ".join(f"{name} {version(name)}" for name in ("numpy", "h5py", "torch"))
-    return (
-        f"machine: {model or platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
-        f"Python {platform.python_version()}, {libraries}"
-    )
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def build_variants(config: BuildConfig, folder: Path, workers: int) -> dict[str, Path]:

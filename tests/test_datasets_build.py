@@ -130,6 +130,21 @@ def test_compressed_store_holds_the_same_data(tiny_dataset, tiny_config, tmp_pat
     assert validate(out).ok
 
 
+def _kill_setup(config: dict, folder: Path, *, n_trajectories: int, workers: int) -> tuple[list[str], Path]:
+    """A 2D build slow enough to be killed mid-way (``config`` is updated in place), and its command."""
+    config.update(
+        n_trajectories=n_trajectories,
+        fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
+        time={"t_final": 1.0, "n_saves": 5},
+        cases=[c for c in config["cases"] if c["fixed"]["potential_kind"] in ("harmonic", "gaussian-barrier")],
+    )
+    path = folder / "kill.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = folder / "killed.h5"
+    command = [sys.executable, "-m", "physml", "dataset", "build", str(path), "--out", str(out)]
+    return [*command, "--workers", str(workers)], out
+
+
 def _progress(stderr: Path) -> int:
     counts = re.findall(r"(\d+)/\d+ \[", stderr.read_text(errors="replace"))
     return int(counts[-1]) if counts else 0
@@ -137,27 +152,8 @@ def _progress(stderr: Path) -> int:
 
 def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path, tiny_config):
     # Enough work (2D, 60 trajectories) that the kill lands mid-build.
-    tiny_config.update(
-        n_trajectories=60,
-        fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
-        time={"t_final": 1.0, "n_saves": 5},
-        cases=[c for c in tiny_config["cases"] if c["fixed"]["potential_kind"] in ("harmonic", "gaussian-barrier")],
-    )
-    config_path = tmp_path / "kill.yaml"
-    config_path.write_text(yaml.safe_dump(tiny_config))
-    out, stderr = tmp_path / "killed.h5", tmp_path / "stderr.txt"
-    command = [
-        sys.executable,
-        "-m",
-        "physml",
-        "dataset",
-        "build",
-        str(config_path),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-    ]
+    command, out = _kill_setup(tiny_config, tmp_path, n_trajectories=60, workers=1)
+    stderr = tmp_path / "stderr.txt"
     with stderr.open("w") as err:
         process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
@@ -192,27 +188,7 @@ def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path
 @pytest.mark.slow
 def test_repeated_kills_at_random_moments_never_corrupt_the_file(tmp_path, tiny_config):
     """Full version of the kill test: 12 SIGKILLs at random moments, including creation and finalisation."""
-    tiny_config.update(
-        n_trajectories=150,
-        fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
-        time={"t_final": 1.0, "n_saves": 5},
-        cases=[c for c in tiny_config["cases"] if c["fixed"]["potential_kind"] in ("harmonic", "gaussian-barrier")],
-    )
-    config_path = tmp_path / "kill.yaml"
-    config_path.write_text(yaml.safe_dump(tiny_config))
-    out = tmp_path / "killed.h5"
-    command = [
-        sys.executable,
-        "-m",
-        "physml",
-        "dataset",
-        "build",
-        str(config_path),
-        "--out",
-        str(out),
-        "--workers",
-        "2",
-    ]
+    command, out = _kill_setup(tiny_config, tmp_path, n_trajectories=150, workers=2)
     rng = np.random.default_rng(0)
     kills: list[int] = []
     for _ in range(12):
