@@ -10,10 +10,11 @@ order trajectories finish in, or on interruptions.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import math
 import os
-import tempfile
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -121,10 +122,10 @@ def dataset_card(config: BuildConfig, family: Family, plan: Plan) -> dict[str, A
 class _Storage:
     """What a worker needs to lay a trajectory out for the file.
 
-    With ``spool`` (a directory on the same machine, RAM-backed where possible), workers save
-    the arrays there and send back file names: measured, that turns a 140 ms round trip for
-    16 2D trajectories through the process pipe into 10 ms, time the writing process would
-    otherwise take from its own share of the simulations.
+    With ``spool`` (a directory on the same machine), workers save the arrays there and send
+    back file names: measured, that turns a 140 ms round trip for 16 2D trajectories through
+    the process pipe into 10 ms, time the writing process would otherwise take from its own
+    share of the simulations.
     """
 
     complex_fields: dict[str, list[str]]
@@ -133,9 +134,17 @@ class _Storage:
     spool: str | None = None
 
 
-def _spool_directory() -> tempfile.TemporaryDirectory:
-    shm = Path("/dev/shm")
-    return tempfile.TemporaryDirectory(prefix="physml-build-", dir=shm if shm.is_dir() else None)
+@contextmanager
+def _spool_directory(out: Path) -> Iterator[str]:
+    """``.<name>.spool/`` beside the output: same machine, page-cached, and cleared by the next run if a
+    killed build left files in it (a temporary directory elsewhere would leak them)."""
+    spool = out.with_name(f".{out.name}.spool")
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir()
+    try:
+        yield str(spool)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def _unspool(results: list[tuple[int, StoredTrajectory]]) -> list[tuple[int, StoredTrajectory]]:
@@ -196,12 +205,15 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Executor
     # This process is one worker (it works while the others start); the rest are joblib's loky processes:
     # fresh interpreters (no inherited HDF5 handles, FFTW plans or threads, unlike fork) that, unlike
     # multiprocessing's spawn, need no __main__ guard in the calling script.
-    with loky.ProcessPoolExecutor(max_workers=workers - 1) as pool:
-        try:
-            yield pool, f"{workers} local processes", workers - 1
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    # On an error or Ctrl-C the workers are killed at once (what they hold is lost, as promised);
+    # the executor's own context exit would wait for their batches instead.
+    pool = loky.ProcessPoolExecutor(max_workers=workers - 1)
+    try:
+        yield pool, f"{workers} local processes", workers - 1
+    except BaseException:
+        pool.shutdown(wait=False, kill_workers=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _batches(pending: Sequence[int], slots: int) -> Iterator[list[int]]:
@@ -264,9 +276,11 @@ def _run(
                     continue
             done, futures = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
             collect(done)
-    finally:
-        for future in futures:
-            future.cancel()
+    except BaseException:
+        if not isinstance(executor, loky.ProcessPoolExecutor):  # loky's shutdown cancels its own futures
+            for future in futures:
+                future.cancel()
+        raise
 
 
 def _short(params: Mapping[str, Any]) -> str:
@@ -386,10 +400,9 @@ def build_dataset(
                 bar.update(len(results))
 
             local = scheduler is None
-            with bar, _spool_directory() as spool:
-                storage = _Storage(
-                    writer.info.complex_fields, config.dtype, len(writer.info.shape), spool if local else None
-                )
+            spooling = local and executor is not None
+            with bar, _spool_directory(out) if spooling else contextlib.nullcontext() as spool:
+                storage = _Storage(writer.info.complex_fields, config.dtype, len(writer.info.shape), spool)
                 _run(executor, family, plan, times, pending, slots, write, storage, local=local)
     finalize(out)
     return BuildReport(

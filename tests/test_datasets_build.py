@@ -15,7 +15,16 @@ import numpy as np
 import pytest
 import yaml
 
-from physml.datasets import BuildConfig, DataFileError, build_dataset, get_family, open_dataset, read_info, validate
+from physml.datasets import (
+    BuildConfig,
+    BuildError,
+    DataFileError,
+    build_dataset,
+    get_family,
+    open_dataset,
+    read_info,
+    validate,
+)
 from physml.datasets.build import resolve_plan
 from physml.datasets.store import SCHEMA_VERSION
 
@@ -183,6 +192,44 @@ def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path
     assert f"{60 - info.n_completed} built, {info.n_completed} resumed" in resumed.stdout
     assert read_info(out).status == "complete"
     assert_same_fields(out, reference)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_trajectory_stops_the_build_naming_it(tmp_path, tiny_config, workers):
+    # omega = 1e200 passes the parameter checks but overflows in the simulation.
+    omega = {"list": [1.0] * 7 + [1e200]}
+    tiny_config["cases"] = [{"fixed": {"potential_kind": "harmonic"}, "sweep": {"omega": omega}}]
+    tiny_config["splits"] = {"train": 1.0}
+    out = tmp_path / "failing.h5"
+    with pytest.raises(BuildError, match=r"trajectory 7 \(.*omega=1e\+200.*\) failed: OverflowError"):
+        build_dataset(BuildConfig.from_dict(tiny_config), out, workers=workers, progress=False)
+    info = read_info(out)
+    assert info.status == "building" and not info.completed[7]
+    assert validate(out).ok
+
+
+def test_ctrl_c_stops_workers_promptly_and_keeps_what_was_written(tmp_path, tiny_config):
+    command, out = _kill_setup(tiny_config, tmp_path, n_trajectories=200, workers=2)
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("w") as err:
+        process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while _progress(stderr) < 10 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        stopped = time.monotonic()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(stderr.read_text()[-3000:]) from None
+    assert time.monotonic() - stopped < 10
+    assert process.returncode == 130
+    assert "interrupted; what was written is kept" in stderr.read_text()
+    info = read_info(out)
+    assert info.status == "building" and 10 <= info.n_completed < 200
+    assert validate(out).ok
+    assert not out.with_name(f".{out.name}.spool").exists()
 
 
 @pytest.mark.slow
