@@ -68,12 +68,26 @@ def resolve_plan(config: BuildConfig) -> tuple[Family, Plan, dict[str, Any]]:
             f"splits.extrapolation.parameter = {config.extrapolation.parameter!r} is invalid: "
             f"it must be one of the config's parameters {names}"
         )
+    rule = config.extrapolation
+    spec = family.parameters.get(rule.parameter) if rule is not None else None
+    if spec is not None and spec.categories is not None:
+        raise ValueError(
+            f"splits.extrapolation.parameter = {spec.name!r} is invalid: it is categorical; "
+            "hold out a range of a numeric parameter"
+        )
     resolved = []
     for i, params in enumerate(plan.parameters):
         try:
-            resolved.append(family.resolve(params))
-        except ValueError as exc:
-            raise ValueError(f"trajectory {i}: {exc}") from None
+            resolved.append(family.resolve(params, config.times))
+        except (ValueError, ArithmeticError) as exc:
+            raise ValueError(
+                f"trajectory {i}: {type(exc).__name__ + ': ' if type(exc) is not ValueError else ''}{exc}"
+            ) from None
+    if "train" not in plan.splits:
+        raise ValueError(
+            f"no trajectory falls in the train split (splits {dict(Counter(plan.splits))}): "
+            "check splits.extrapolation and the train fraction"
+        )
     shared = {}
     for name, spec in family.parameters.items():
         if spec.shared:
@@ -156,15 +170,22 @@ def _unspool(results: list[tuple[int, StoredTrajectory]]) -> list[tuple[int, Sto
     return results
 
 
+def _warm_up() -> None:
+    """A first task for each worker process: importing physml there overlaps with creating the store."""
+    from physml.datasets import families  # noqa: F401
+
+
 def _simulate_batch(
-    family_name: str, batch: Sequence[tuple[int, Mapping[str, Any]]], times: np.ndarray, storage: _Storage
+    family: Family, batch: Sequence[tuple[int, Mapping[str, Any]]], times: np.ndarray, storage: _Storage
 ) -> list[tuple[int, StoredTrajectory]]:
     """Worker entry point (module level so that it pickles): simulate a few trajectories in a row.
+
+    The family travels as an object (pickled by reference to its class), so families defined
+    outside physml work on worker processes and clusters too, wherever their module imports.
 
     They come back laid out for the file, in the storage precision (the verification figures
     were computed in float64 before that), so the writing process only copies bytes.
     """
-    family = get_family(family_name)
     results = []
     for index, params in batch:
         try:
@@ -248,12 +269,12 @@ def _run(
     here = dataclasses.replace(storage, spool=None)  # batches simulated in this process need no spool
     if executor is None:
         for batch in _batches(pending, 1):
-            write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, here))
+            write(_simulate_batch(family, [(i, plan.parameters[i]) for i in batch], times, here))
         return
     queue = iter(_batches(pending, slots + local))
 
     def submit(batch: list[int]) -> cf.Future:
-        return executor.submit(_simulate_batch, family.name, [(i, plan.parameters[i]) for i in batch], times, storage)
+        return executor.submit(_simulate_batch, family, [(i, plan.parameters[i]) for i in batch], times, storage)
 
     def collect(done: set[cf.Future]) -> None:
         for future in done:
@@ -269,7 +290,7 @@ def _run(
                 # This process is one of the workers: simulate a batch here, then hand over what finished.
                 batch = next(queue, None)
                 if batch is not None:
-                    write(_simulate_batch(family.name, [(i, plan.parameters[i]) for i in batch], times, here))
+                    write(_simulate_batch(family, [(i, plan.parameters[i]) for i in batch], times, here))
                     done = {f for f in futures if f.done()}
                     futures -= done
                     collect(done)
@@ -334,6 +355,8 @@ def build_dataset(
     if overwrite and resume:
         raise ValueError("overwrite and resume are exclusive: choose one")
     out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"out = {str(out)!r} is a directory; give a file name such as {out / 'data.h5'}")
     family, plan, shared = resolve_plan(config)
     times = config.times
     start = time.perf_counter()
@@ -360,7 +383,7 @@ def build_dataset(
         if executor is not None and scheduler is None:
             # Start the worker processes now: they import while this process creates the store.
             for _ in range(slots):
-                executor.submit(get_family, family.name)
+                executor.submit(_warm_up)
         if fresh:
             create_store(
                 out,

@@ -42,6 +42,7 @@ import itertools
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -93,7 +94,7 @@ class Sweep:
         if kind in ("uniform", "log-uniform"):
             if not (isinstance(arg, Sequence) and len(arg) == 2):
                 raise ValueError(f"sweep {name}.{kind} = {arg!r} is invalid: give [low, high]")
-            low, high = (float(v) for v in arg)
+            low, high = (_float(f"sweep {name}.{kind}", v) for v in arg)
             if not (math.isfinite(low) and math.isfinite(high) and low < high):
                 raise ValueError(f"sweep {name}.{kind} = {arg!r} is an empty or inverted range: need finite low < high")
             if kind == "log-uniform" and low <= 0:
@@ -103,8 +104,12 @@ class Sweep:
             unknown = set(arg) - {"start", "stop", "num", "log"}
             if unknown or not {"start", "stop", "num"} <= set(arg):
                 raise ValueError(f"sweep {name}.grid = {arg!r} is invalid: give start, stop, num (and optional log)")
-            start, stop, num = float(arg["start"]), float(arg["stop"]), int(arg["num"])
-            if num < 1 or not start < stop:
+            start, stop = (
+                _float(f"sweep {name}.grid.start", arg["start"]),
+                _float(f"sweep {name}.grid.stop", arg["stop"]),
+            )
+            num = _integer(f"sweep {name}.grid.num", arg["num"], minimum=1)
+            if not start < stop:
                 raise ValueError(
                     f"sweep {name}.grid = {arg!r} is an empty or inverted range: need num >= 1, start < stop"
                 )
@@ -112,6 +117,8 @@ class Sweep:
             return cls(name, kind, values=tuple(float(v) for v in space(start, stop, num)))
         if isinstance(arg, str | bytes) or not isinstance(arg, Sequence) or len(arg) == 0:
             raise ValueError(f"sweep {name}.{kind} = {arg!r} is invalid: give a non-empty list of values")
+        if any(isinstance(v, Mapping | list | tuple) for v in arg):
+            raise ValueError(f"sweep {name}.{kind} = {arg!r} is invalid: values must be numbers or names")
         return cls(name, kind, values=tuple(arg))
 
 
@@ -169,22 +176,25 @@ class BuildConfig:
         time = raw["time"]
         if not isinstance(time, Mapping) or set(time) != {"t_final", "n_saves"}:
             raise ValueError(f"time = {time!r} is invalid: give {{t_final: ..., n_saves: ...}}")
-        t_final = float(time["t_final"])
+        t_final = _float("time.t_final", time["t_final"])
         if not (math.isfinite(t_final) and t_final > 0):
             raise ValueError(f"time.t_final = {t_final!r} is invalid: must be finite and > 0")
         n_saves = _integer("time.n_saves", time["n_saves"], minimum=1)
-        fixed = dict(raw.get("fixed") or {})
+        fixed = _mapping("fixed", raw.get("fixed"))
         sweep = _sweeps(raw.get("sweep") or {})
         cases = []
-        for i, case in enumerate(raw.get("cases") or ()):
+        raw_cases = raw.get("cases") or []
+        if not isinstance(raw_cases, list):
+            raise ValueError(f"cases = {raw_cases!r} is invalid: give a list of {{weight, fixed, sweep}} mappings")
+        for i, case in enumerate(raw_cases):
             if not isinstance(case, Mapping) or set(case) - {"weight", "fixed", "sweep"}:
                 raise ValueError(f"cases[{i}] = {case!r} is invalid: use keys weight, fixed, sweep")
-            weight = float(case.get("weight", 1.0))
+            weight = _float(f"cases[{i}].weight", case.get("weight", 1.0))
             if not (math.isfinite(weight) and weight > 0):
                 raise ValueError(f"cases[{i}].weight = {weight!r} is invalid: must be finite and > 0")
-            cases.append((weight, dict(case.get("fixed") or {}), _sweeps(case.get("sweep") or {})))
+            cases.append((weight, _mapping(f"cases[{i}].fixed", case.get("fixed")), _sweeps(case.get("sweep") or {})))
         fractions, extrapolation = _splits(raw.get("splits") or {"train": 0.8, "val": 0.1, "test": 0.1})
-        storage = dict(raw.get("storage") or {})
+        storage = _mapping("storage", raw.get("storage"))
         if set(storage) - {"compression", "dtype"}:
             raise ValueError(f"storage = {storage!r} is invalid: use keys compression, dtype")
         compression = str(storage.get("compression", "none"))
@@ -241,6 +251,20 @@ class BuildConfig:
         return list(names)
 
 
+def _float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} = {value!r} is invalid: must be a number")
+    return float(value)
+
+
+def _mapping(name: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} = {value!r} is invalid: must be a mapping of name: value")
+    return dict(value)
+
+
 def _integer(name: str, value: Any, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} = {value!r} is invalid: must be an integer >= {minimum}")
@@ -259,7 +283,7 @@ def _splits(raw: Mapping[str, Any]) -> tuple[dict[str, float], Extrapolation | N
     unknown = sorted(set(raw) - set(SPLITS))
     if unknown:
         raise ValueError(f"splits {unknown} are invalid: valid splits are {', '.join(SPLITS)}")
-    fractions = {name: float(raw.get(name, 0.0)) for name in ("train", "val", "test")}
+    fractions = {name: _float(f"splits.{name}", raw.get(name, 0.0)) for name in ("train", "val", "test")}
     if any(not (0 <= f <= 1) for f in fractions.values()) or not math.isclose(sum(fractions.values()), 1.0):
         raise ValueError(f"split fractions {fractions} are invalid: each in [0, 1], summing to 1")
     extrapolation = None
@@ -270,7 +294,9 @@ def _splits(raw: Mapping[str, Any]) -> tuple[dict[str, float], Extrapolation | N
                 f"splits.extrapolation = {spec!r} is invalid: give {{parameter: NAME, above: X}} and/or below: Y"
             )
         extrapolation = Extrapolation(
-            str(spec["parameter"]), float(spec.get("above", math.inf)), float(spec.get("below", -math.inf))
+            str(spec["parameter"]),
+            _float("splits.extrapolation.above", spec.get("above", math.inf)),
+            _float("splits.extrapolation.below", spec.get("below", -math.inf)),
         )
         if not extrapolation.below < extrapolation.above:
             raise ValueError(f"splits.extrapolation = {spec!r} is an inverted range: need below < above")
@@ -280,12 +306,34 @@ def _splits(raw: Mapping[str, Any]) -> tuple[dict[str, float], Extrapolation | N
 # -- shipped configurations --------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: ``1e-3`` is a number (YAML 1.1 needs ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+
+
 def list_configs() -> dict[str, str]:
     """Shipped configuration names -> one-line descriptions."""
     found = {}
     for entry in sorted(resources.files(_CONFIG_PACKAGE).joinpath("configs").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            raw = yaml.safe_load(entry.read_text())
+            raw = _load_yaml(entry.read_text())
             found[entry.name.removesuffix(".yaml")] = str(raw.get("description", "")).strip()
     return found
 
@@ -295,10 +343,10 @@ def load_config(name_or_path: str | os.PathLike[str]) -> BuildConfig:
     text = str(name_or_path)
     path = Path(text)
     if text in list_configs():
-        raw = yaml.safe_load(resources.files(_CONFIG_PACKAGE).joinpath("configs", f"{text}.yaml").read_text())
+        raw = _load_yaml(resources.files(_CONFIG_PACKAGE).joinpath("configs", f"{text}.yaml").read_text())
     elif path.suffix in (".yaml", ".yml") and path.is_file():
         try:
-            raw = yaml.safe_load(path.read_text())
+            raw = _load_yaml(path.read_text())
         except yaml.YAMLError as exc:
             raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
     else:

@@ -152,111 +152,123 @@ def create_store(
     _compression_kwargs(compression)  # validates
     times = np.asarray(times, dtype=np.float64)
     shape = layout.shape
+    if path.is_dir():
+        raise ValueError(f"output {path} is a directory; give a file name such as {path / 'data.h5'}")
     tmp = path.with_name(f".{path.name}.partial")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(tmp, "w") as f:
-        f.attrs["dataset_name"] = dataset_name
-        f.attrs["grid_type"] = "cartesian"
-        f.attrs["n_spatial_dims"] = len(layout.axes)
-        f.attrs["n_trajectories"] = n_traj
-        numeric_shared = {k: v for k, v in shared.items() if _is_numeric(v)}
-        f.attrs["simulation_parameters"] = list(numeric_shared)
-        for name, value in shared.items():
-            f.attrs[name] = value
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(tmp, "w") as f:
+            f.attrs["dataset_name"] = dataset_name
+            f.attrs["grid_type"] = "cartesian"
+            f.attrs["n_spatial_dims"] = len(layout.axes)
+            f.attrs["n_trajectories"] = n_traj
+            numeric_shared = {k: v for k, v in shared.items() if _is_numeric(v)}
+            f.attrs["simulation_parameters"] = list(numeric_shared)
+            for name, value in shared.items():
+                f.attrs[name] = value
 
-        dims = f.create_group("dimensions")
-        dims.attrs["spatial_dims"] = list(layout.axes)
-        _flags(dims.create_dataset("time", data=times), sample=False, time=False)
-        for name, coord in layout.axes.items():
-            _flags(dims.create_dataset(name, data=np.asarray(coord, dtype=np.float64)), sample=False, time=False)
+            dims = f.create_group("dimensions")
+            dims.attrs["spatial_dims"] = list(layout.axes)
+            _flags(dims.create_dataset("time", data=times), sample=False, time=False)
+            for name, coord in layout.axes.items():
+                _flags(dims.create_dataset(name, data=np.asarray(coord, dtype=np.float64)), sample=False, time=False)
 
-        bcs = f.create_group("boundary_conditions")
-        for name, coord in layout.axes.items():
-            bc = bcs.create_group(f"{name}_{layout.bc_type}")
-            bc.attrs["associated_dims"] = [name]
-            bc.attrs["associated_fields"] = []
-            bc.attrs["bc_type"] = layout.bc_type.upper()
-            _flags(bc, sample=False, time=False)
-            mask = np.zeros(len(coord), dtype=bool)
-            mask[[0, -1]] = True
-            bc.create_dataset("mask", data=mask)
+            bcs = f.create_group("boundary_conditions")
+            for name, coord in layout.axes.items():
+                bc = bcs.create_group(f"{name}_{layout.bc_type}")
+                bc.attrs["associated_dims"] = [name]
+                bc.attrs["associated_fields"] = []
+                bc.attrs["bc_type"] = layout.bc_type.upper()
+                _flags(bc, sample=False, time=False)
+                mask = np.zeros(len(coord), dtype=bool)
+                mask[[0, -1]] = True
+                bc.create_dataset("mask", data=mask)
 
-        scalars = f.create_group("scalars")
-        per_traj = [name for name, spec in parameters.items() if not spec.shared]
-        scalars.attrs["field_names"] = [*layout.scalars, *per_traj]
-        for name in layout.scalars:
-            ds = scalars.create_dataset(
-                name, (n_traj, len(times)), "f8", chunks=(1, len(times)), fillvalue=np.nan, dcpl=_early_dcpl()
-            )
-            _flags(ds, sample=True, time=True)
-        for name in per_traj:
-            spec = parameters[name]
-            ds = scalars.create_dataset(name, data=_parameter_column(spec, [row.get(name) for row in table]))
-            _flags(ds, sample=True, time=False)
-            ds.attrs["units"] = spec.unit
-            ds.attrs["long_name"] = spec.help
-            if spec.categories is not None:
-                ds.attrs["categories"] = list(spec.categories)
-
-        t0 = f.create_group("t0_fields")
-        names, complex_pairs = [], {}
-        for spec in layout.fields:
-            parts = [f"{spec.name}_real", f"{spec.name}_imag"] if spec.complex else [spec.name]
-            if spec.complex:
-                complex_pairs[spec.name] = parts
-            full = (n_traj, len(times), *shape) if spec.time_varying else (n_traj, *shape)
-            chunks = (1, 1, *shape) if spec.time_varying else (1, *shape)
-            for part in parts:
-                # Allocated, not filled: creating a large store costs no write of its size (the file is sparse
-                # until trajectories arrive). Unwritten trajectories read as zeros; `completed` says which.
-                ds = t0.create_dataset(
-                    part, full, dtype, chunks=chunks, fillvalue=np.nan, fill_time="never", dcpl=_early_dcpl()
+            scalars = f.create_group("scalars")
+            per_traj = [name for name, spec in parameters.items() if not spec.shared]
+            scalars.attrs["field_names"] = [*layout.scalars, *per_traj]
+            for name in layout.scalars:
+                ds = scalars.create_dataset(
+                    name, (n_traj, len(times)), "f8", chunks=(1, len(times)), fillvalue=np.nan, dcpl=_early_dcpl()
                 )
-                ds.attrs["dim_varying"] = [True] * len(shape)
+                _flags(ds, sample=True, time=True)
+            for name in per_traj:
+                spec = parameters[name]
+                ds = scalars.create_dataset(name, data=_parameter_column(spec, [row.get(name) for row in table]))
+                _flags(ds, sample=True, time=False)
                 ds.attrs["units"] = spec.unit
-                ds.attrs["long_name"] = spec.description + (f" ({part.rsplit('_', 1)[1]} part)" if spec.complex else "")
-                _flags(ds, sample=True, time=spec.time_varying)
-                names.append(part)
-        t0.attrs["field_names"] = names
-        for rank in ("t1_fields", "t2_fields"):
-            f.create_group(rank).attrs["field_names"] = []
+                ds.attrs["long_name"] = spec.help
+                if spec.categories is not None:
+                    ds.attrs["categories"] = list(spec.categories)
 
-        meta = f.create_group("physml")
-        meta.attrs["schema_version"] = SCHEMA_VERSION
-        meta.attrs["family"] = family
-        meta.attrs["compression"] = compression
-        meta.attrs["complex_fields"] = _json_attr(complex_pairs)
-        meta.attrs["config"] = config if isinstance(config, str) else _json_attr(config)
-        meta.attrs["fingerprint"] = fingerprint
-        meta.attrs["card"] = _json_attr(card or {})
-        meta.attrs["parameters"] = _json_attr(
-            {
-                name: {"unit": s.unit, "help": s.help, "categories": s.categories, "shared": s.shared}
-                for name, s in parameters.items()
-            }
-        )
-        for key, value in provenance().items():
-            meta.attrs[key] = value
-        meta.create_dataset("completed", (n_traj,), "u1", fillvalue=0, dcpl=_early_dcpl())
-        meta.create_dataset("complete", (), "u1", fillvalue=0, dcpl=_early_dcpl())
-        meta.create_dataset("split", data=np.array(list(splits), dtype=h5py.string_dtype()))
-        moments = meta.create_dataset(
-            "moments", (n_traj, len(names), 2 * _MOMENTS), "f8", chunks=(1, len(names), 2 * _MOMENTS),
-            fillvalue=np.nan, dcpl=_early_dcpl(),
-        )  # fmt: skip
-        moments.attrs["fields"] = names
-        moments.attrs["columns"] = [f"{m}{k}" for k in ("", "_delta") for m in ("count", "mean", "m2", "min", "max")]
-        stats = meta.create_dataset(
-            "statistics", (len(names), len(STAT_COLUMNS)), "f8", fillvalue=np.nan, dcpl=_early_dcpl()
-        )
-        stats.attrs["fields"] = names
-        stats.attrs["columns"] = list(STAT_COLUMNS)
-        stats.attrs["split"] = "train" if "train" in splits else "all"
-        verification = meta.create_group("verification")
-        for check in checks.values():
-            ds = verification.create_dataset(check.name, (n_traj,), "f8", fillvalue=np.nan, dcpl=_early_dcpl())
-            ds.attrs["threshold"] = check.threshold
-            ds.attrs["description"] = check.description
+            t0 = f.create_group("t0_fields")
+            names, complex_pairs = [], {}
+            for spec in layout.fields:
+                parts = [f"{spec.name}_real", f"{spec.name}_imag"] if spec.complex else [spec.name]
+                if spec.complex:
+                    complex_pairs[spec.name] = parts
+                full = (n_traj, len(times), *shape) if spec.time_varying else (n_traj, *shape)
+                chunks = (1, 1, *shape) if spec.time_varying else (1, *shape)
+                for part in parts:
+                    # Allocated, not filled: creating a large store costs no write of its size (the file is sparse
+                    # until trajectories arrive). Unwritten trajectories read as zeros; `completed` says which.
+                    ds = t0.create_dataset(
+                        part, full, dtype, chunks=chunks, fillvalue=np.nan, fill_time="never", dcpl=_early_dcpl()
+                    )
+                    ds.attrs["dim_varying"] = [True] * len(shape)
+                    ds.attrs["units"] = spec.unit
+                    ds.attrs["long_name"] = spec.description + (
+                        f" ({part.rsplit('_', 1)[1]} part)" if spec.complex else ""
+                    )
+                    _flags(ds, sample=True, time=spec.time_varying)
+                    names.append(part)
+            t0.attrs["field_names"] = names
+            for rank in ("t1_fields", "t2_fields"):
+                f.create_group(rank).attrs["field_names"] = []
+
+            meta = f.create_group("physml")
+            meta.attrs["schema_version"] = SCHEMA_VERSION
+            meta.attrs["family"] = family
+            meta.attrs["compression"] = compression
+            meta.attrs["complex_fields"] = _json_attr(complex_pairs)
+            meta.attrs["config"] = config if isinstance(config, str) else _json_attr(config)
+            meta.attrs["fingerprint"] = fingerprint
+            meta.attrs["card"] = _json_attr(card or {})
+            meta.attrs["parameters"] = _json_attr(
+                {
+                    name: {"unit": s.unit, "help": s.help, "categories": s.categories, "shared": s.shared}
+                    for name, s in parameters.items()
+                }
+            )
+            for key, value in provenance().items():
+                meta.attrs[key] = value
+            meta.create_dataset("completed", (n_traj,), "u1", fillvalue=0, dcpl=_early_dcpl())
+            # Created with its value (h5py ignores an early-allocation dcpl for scalars): setting it later
+            # then rewrites one byte of raw data and nothing else.
+            meta.create_dataset("complete", data=np.uint8(0))
+            meta.create_dataset("split", data=np.array(list(splits), dtype=h5py.string_dtype()))
+            moments = meta.create_dataset(
+                "moments", (n_traj, len(names), 2 * _MOMENTS), "f8", chunks=(1, len(names), 2 * _MOMENTS),
+                fillvalue=np.nan, dcpl=_early_dcpl(),
+            )  # fmt: skip
+            moments.attrs["fields"] = names
+            moments.attrs["columns"] = [
+                f"{m}{k}" for k in ("", "_delta") for m in ("count", "mean", "m2", "min", "max")
+            ]
+            stats = meta.create_dataset(
+                "statistics", (len(names), len(STAT_COLUMNS)), "f8", fillvalue=np.nan, dcpl=_early_dcpl()
+            )
+            stats.attrs["fields"] = names
+            stats.attrs["columns"] = list(STAT_COLUMNS)
+            stats.attrs["split"] = "train" if "train" in splits else "all"
+            verification = meta.create_group("verification")
+            for check in checks.values():
+                ds = verification.create_dataset(check.name, (n_traj,), "f8", fillvalue=np.nan, dcpl=_early_dcpl())
+                ds.attrs["threshold"] = check.threshold
+                ds.attrs["description"] = check.description
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataFileError(f"cannot create {path}: {exc}") from None
     os.replace(tmp, path)
     return path
 
@@ -432,8 +444,20 @@ def _str(value: Any) -> str:
 
 
 def read_info(path: str | os.PathLike[str]) -> StoreInfo:
-    """Read and check a file's header: Well layout present, physml schema not newer than this code."""
+    """Read and check a file's header: Well layout present, physml schema not newer than this code.
+
+    Raises :class:`DataFileError` for a missing, truncated, corrupted, foreign or too-new file.
+    """
     path = Path(path)
+    try:
+        return _read_info(path)
+    except (OSError, KeyError, RuntimeError, TypeError, IndexError) as exc:
+        raise DataFileError(
+            f"{path} is corrupted or not a valid Well-layout file: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _read_info(path: Path) -> StoreInfo:
     with open_h5(path) as f:
         missing = [a for a in _WELL_ROOT_ATTRS if a not in f.attrs] + [g for g in _WELL_GROUPS if g not in f]
         if missing:
@@ -620,15 +644,27 @@ class ValidationReport:
         return not self.problems
 
 
-def validate(path: str | os.PathLike[str], *, check_data: bool = True) -> ValidationReport:
+def validate(
+    path: str | os.PathLike[str], *, check_data: bool = True, require_complete: bool = False
+) -> ValidationReport:
     """Check the schema, every completed trajectory's verification figures and (optionally) that its data is finite.
 
     An unfinished build validates (its completed trajectories are whole) with a
-    note saying how far it got.
+    note saying how far it got, unless ``require_complete``.
     """
     path = Path(path)
     info = read_info(path)  # raises DataFileError for unreadable, foreign or too-new files
     report = ValidationReport(path)
+    if require_complete and info.status != "complete":
+        report.problems.append(f"unfinished build: {info.n_completed}/{info.n_trajectories} trajectories written")
+    try:
+        _validate(path, info, report, check_data=check_data)
+    except (OSError, KeyError, RuntimeError) as exc:
+        report.problems.append(f"the file's structure cannot be read: {type(exc).__name__}: {exc}")
+    return report
+
+
+def _validate(path: Path, info: StoreInfo, report: ValidationReport, *, check_data: bool) -> None:
     with open_h5(path) as f:
         n, n_t, shape = info.n_trajectories, info.n_times, info.shape
         for group, names in info.field_names.items():
@@ -643,7 +679,7 @@ def validate(path: str | os.PathLike[str], *, check_data: bool = True) -> Valida
                 report.problems.append(f"scalars/{name} is listed in field_names but missing")
         if not info.is_physml:
             report.notes.append("plain Well file (no physml/ group): only the layout was checked")
-            return report
+            return
         if info.status == "building":
             report.notes.append(
                 f"unfinished build: {info.n_completed}/{n} trajectories written; "
@@ -666,10 +702,17 @@ def validate(path: str | os.PathLike[str], *, check_data: bool = True) -> Valida
             for group, names in info.field_names.items():
                 for name in names:
                     ds = f[group][name]
-                    bad = [int(i) for i in done if not np.all(np.isfinite(ds[i]))]
+                    bad, unreadable = [], []
+                    for i in done:
+                        try:
+                            if not np.all(np.isfinite(ds[i])):
+                                bad.append(int(i))
+                        except OSError:  # e.g. a corrupted compressed chunk
+                            unreadable.append(int(i))
                     if bad:
                         report.problems.append(f"{group}/{name} has non-finite values in trajectories {_ranges(bad)}")
-    return report
+                    if unreadable:
+                        report.problems.append(f"{group}/{name} cannot be read in trajectories {_ranges(unreadable)}")
 
 
 def _ranges(indices: Sequence[int], limit: int = 10) -> str:

@@ -66,7 +66,7 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
     Examples
     --------
     >>> ds = open_dataset("schrodinger-1d.h5")  # doctest: +SKIP
-    >>> ds.psi.sel(trajectory=ds.potential == "harmonic").isel(time=-1)  # doctest: +SKIP
+    >>> ds.psi.sel(trajectory=ds.potential_kind == "harmonic").isel(time=-1)  # doctest: +SKIP
     """
     info = read_info(path)
     spatial = info.spatial_dims

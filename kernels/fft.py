@@ -58,7 +58,9 @@ class FFTPlan:
         ``"fftw"`` (default where pyFFTW is installed) or ``"scipy"``.
     measure
         Plan with ``FFTW_MEASURE`` (slower planning, faster transforms) rather
-        than ``FFTW_ESTIMATE``. Ignored by the scipy backend.
+        than ``FFTW_ESTIMATE``. ``FFTW_ESTIMATE`` plans ignore the process's
+        accumulated wisdom, so their results are the same bits in any process.
+        Ignored by the scipy backend.
 
     Examples
     --------
@@ -89,9 +91,16 @@ class FFTPlan:
             self.buffer = _pyfftw.empty_aligned(self.shape, dtype="complex128")
             flags = ("FFTW_MEASURE" if measure else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
             common = {"axes": axes, "threads": self.threads, "flags": flags}
+            # ESTIMATE would reuse wisdom left by an earlier MEASURE plan of the same shape in this process,
+            # and so give other last bits than in a fresh process: plan it without wisdom, then restore it.
+            wisdom = None if measure else _pyfftw.export_wisdom()
+            if wisdom is not None:
+                _pyfftw.forget_wisdom()
             # Planning with FFTW_MEASURE scribbles on the buffer; it is zeroed after.
             self._fwd = _pyfftw.FFTW(self.buffer, self.buffer, direction="FFTW_FORWARD", **common)
             self._bwd = _pyfftw.FFTW(self.buffer, self.buffer, direction="FFTW_BACKWARD", **common)
+            if wisdom is not None:
+                _pyfftw.import_wisdom(wisdom)
             self.buffer[...] = 0.0
             # execute() skips pyFFTW's argument checks and its 1/N normalisation.
             self.forward = self._fwd.execute

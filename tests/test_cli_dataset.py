@@ -25,7 +25,7 @@ def test_build_help_explains_resuming_and_scaling(capsys):
     out = capsys.readouterr().out
     for option in ("--out", "--n-trajectories", "--workers", "--scheduler", "--resume", "--overwrite"):
         assert option in out
-    assert "running\nthe same command again resumes it" in out
+    assert "running the same command again resumes it" in out
 
 
 def test_build_info_validate_round_trip(tmp_path, tiny_config, capsys):

@@ -103,6 +103,17 @@ def test_shipped_configs_are_listed_and_resolve():
         ({"time": {"t_final": -1.0, "n_saves": 5}}, "time.t_final = -1.0 is invalid"),
         ({"storage": {"compression": "zstd"}}, "storage.compression = 'zstd' is invalid"),
         ({"colour": "blue"}, "config keys ['colour'] are invalid"),
+        ({"time": {"t_final": [1], "n_saves": 5}}, "time.t_final = [1] is invalid: must be a number"),
+        ({"fixed": 5}, "fixed = 5 is invalid: must be a mapping"),
+        ({"cases": 5}, "cases = 5 is invalid: give a list"),
+        ({"storage": [1]}, "storage = [1] is invalid: must be a mapping"),
+        ({"sweep": {"sigma": {"uniform": ["a", "b"]}}}, "sweep sigma.uniform = 'a' is invalid: must be a number"),
+        ({"sweep": {"sigma": {"list": [{"a": 1}]}}}, "values must be numbers or names"),
+        ({"sweep": {"mass": {"list": ["heavy"]}}}, "mass = 'heavy' is invalid: must be a number"),
+        ({"sweep": {"hbar": {"list": [-1.0]}}}, "hbar = -1.0 is invalid: must be finite and > 0"),
+        ({"fixed": {"n": 128, "length": 24.0, "dt": 0.03}}, "dt = 0.03 is invalid: it must divide the save interval"),
+        ({"splits": {"train": 1.0, "extrapolation": {"parameter": "potential_kind", "above": 0.5}}}, "categorical"),
+        ({"splits": {"train": 1.0, "extrapolation": {"parameter": "sigma", "above": 0.1}}}, "no trajectory falls in"),
     ],
 )
 def test_bad_configs_name_the_problem(tiny_config, change, message):
@@ -125,6 +136,18 @@ def test_physics_checks_run_before_anything_is_simulated(tiny_config):
     tiny_config["cases"][0]["fixed"] = {"potential_kind": "harmonic", "barrier": 2.0}
     with pytest.raises(ValueError, match=r"parameters \['barrier'\] do not apply to potential 'harmonic'"):
         resolve_plan(config(tiny_config))
+
+
+def test_yaml_reads_exponent_floats_as_numbers(tmp_path, tiny_config):
+    # PyYAML (YAML 1.1) reads "1e-2" as a string; configs use YAML 1.2 floats.
+    import yaml
+
+    text = yaml.safe_dump(tiny_config).replace("dt: 0.01", "dt: 1e-2")
+    assert "dt: 1e-2" in text
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    config = load_config(path)
+    assert config.fixed["dt"] == 0.01 and isinstance(config.fixed["dt"], float)
 
 
 def test_unknown_config_name_lists_the_shipped_ones():

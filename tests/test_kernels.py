@@ -36,3 +36,22 @@ def test_pointwise_kernels():
     assert nonfinite_count(a) == 0
     a[[3, 7]] = [np.nan, np.inf]
     assert nonfinite_count(a) == 2
+
+
+def test_estimate_plans_are_reproducible_whatever_wisdom_the_process_holds():
+    # FFTW_ESTIMATE would reuse wisdom from an earlier FFTW_MEASURE plan of the same shape and change the
+    # last bits; dataset builds rely on identical bits in every process.
+    pyfftw = pytest.importorskip("pyfftw")
+    x = np.random.default_rng(0).standard_normal((96, 96)) + 0.5j
+
+    def estimate() -> np.ndarray:
+        plan = FFTPlan((96, 96), threads=1, backend="fftw", measure=False)
+        plan.buffer[...] = x
+        plan.forward()
+        return plan.buffer.copy()
+
+    pyfftw.forget_wisdom()
+    fresh = estimate()
+    FFTPlan((96, 96), threads=1, backend="fftw", measure=True)  # leaves MEASURE wisdom for this shape
+    assert pyfftw.export_wisdom() != (b"", b"", b"")
+    assert np.array_equal(estimate(), fresh)

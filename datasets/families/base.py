@@ -102,8 +102,11 @@ class Family(ABC):
     parameters: ClassVar[dict[str, ParameterSpec]]
     checks: ClassVar[dict[str, Check]]
 
-    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Check names and fill defaults: every parameter of the family, ``None`` where it does not apply."""
+    def resolve(self, params: Mapping[str, Any], times: np.ndarray | None = None) -> dict[str, Any]:
+        """Check names, types and values, and fill defaults: every parameter, ``None`` where it does not apply.
+
+        With ``times`` (the saved times), checks that depend on them run too (e.g. the time step).
+        """
         unknown = sorted(set(params) - set(self.parameters))
         if unknown:
             raise ValueError(
@@ -113,11 +116,18 @@ class Family(ABC):
         resolved.update({k: v for k, v in params.items() if v is not None})
         for name, spec in self.parameters.items():
             value = resolved[name]
-            if spec.categories is not None and value is not None and value not in spec.categories:
-                raise ValueError(f"{name} = {value!r} is invalid: choose one of {', '.join(spec.categories)}")
-        return self.check(resolved)
+            if value is None:
+                continue
+            if spec.categories is not None:
+                if value not in spec.categories:
+                    raise ValueError(f"{name} = {value!r} is invalid: choose one of {', '.join(spec.categories)}")
+            elif not _is_number(value) and not (
+                spec.shared and isinstance(value, list | tuple) and value and all(map(_is_number, value))
+            ):
+                raise ValueError(f"{name} = {value!r} is invalid: must be a number")
+        return self.check(resolved, times)
 
-    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+    def check(self, params: dict[str, Any], times: np.ndarray | None = None) -> dict[str, Any]:
         """Family-specific checks of resolved parameters (raise ``ValueError``); returns them, possibly amended."""
         return params
 
@@ -147,6 +157,10 @@ class Family(ABC):
     @staticmethod
     def is_missing(value: Any) -> bool:
         return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
 
 
 #: Registered families by name.

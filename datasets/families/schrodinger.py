@@ -9,6 +9,7 @@ import numpy as np
 
 from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
 from physml.simulators.grid import Grid
+from physml.simulators.rollout import steps_per_save
 from physml.simulators.schrodinger import POTENTIALS, SCHEMES, SchrodingerSystem, gaussian_packet, simulate
 from physml.simulators.schrodinger.potentials import parameter_docs
 
@@ -72,7 +73,7 @@ class SchrodingerFamily(Family):
     }
 
     # -- parameters ----------------------------------------------------------
-    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+    def check(self, params: dict[str, Any], times: np.ndarray | None = None) -> dict[str, Any]:
         ndim = params["ndim"]
         if ndim not in (1, 2):
             raise ValueError(f"ndim = {ndim!r} is invalid: must be 1 or 2")
@@ -96,6 +97,11 @@ class SchrodingerFamily(Family):
                         f"(axis {axis}) so that the lattice is periodic with the box"
                     )
         self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
+        SchrodingerSystem(self.grid(params), self.potential(params), hbar=params["hbar"], mass=params["mass"])
+        if params["scheme"] not in SCHEMES:
+            raise ValueError(f"scheme = {params['scheme']!r} is invalid: choose one of {', '.join(SCHEMES)}")
+        if times is not None:
+            steps_per_save(dt=params["dt"], t_final=float(times[-1] - times[0]), n_saves=len(times) - 1)
         return params
 
     def initial_state(self, params: Mapping[str, Any]) -> np.ndarray:

@@ -15,9 +15,9 @@ _BUILD_HELP = """\
 Build a dataset from a shipped configuration (see `physml dataset list`) or a
 YAML file. Trajectories run in parallel on local processes (default: one per
 CPU core) or, with --scheduler, on a Dask distributed cluster. The file is
-written as trajectories finish: a build stopped at any moment (Ctrl-C, kill,
-power loss) leaves a valid file holding every finished trajectory, and running
-the same command again resumes it. The same config and seed always give the
+written as trajectories finish: a build stopped at any moment (Ctrl-C, a
+kill, a crash) leaves a valid file holding every finished trajectory, and
+running the same command again resumes it. The same config and seed always give the
 same data, whatever the number of workers."""
 
 _EXAMPLES = """\
@@ -80,6 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("file", type=Path)
     check.add_argument("--no-data", action="store_true", help="skip reading the fields (schema and figures only)")
+    check.add_argument(
+        "--require-complete", action="store_true", help="fail on an unfinished build (default: a note only)"
+    )
     check.set_defaults(handler=_validate)
 
 
@@ -221,7 +224,7 @@ def _info(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from physml.datasets.store import validate
 
-    report = validate(args.file, check_data=not args.no_data)
+    report = validate(args.file, check_data=not args.no_data, require_complete=args.require_complete)
     for note in report.notes:
         print(f"note: {note}")
     if report.ok:
