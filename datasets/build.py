@@ -34,6 +34,10 @@ from physml.datasets.store import StoredTrajectory, StoreWriter, create_store, f
 __all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
 
 
+#: Seconds to start a worker process and import physml there (measured: 1.3 to 1.7 s on the reference VM).
+WORKER_START_SECONDS = 1.5
+
+
 class BuildError(RuntimeError):
     """A trajectory failed to simulate; the trajectories written so far are kept."""
 
@@ -330,7 +334,9 @@ def build_dataset(
     n_trajectories
         Override the configuration's number of trajectories.
     workers
-        Local worker processes (default: all CPU cores); 1 runs in this process.
+        Local worker processes, this one included; 1 runs in this process only. Default: all
+        CPU cores, or 1 when timing the first trajectory shows the build would end before
+        worker processes repay their start-up (``benchmarks/dataset_build.py``).
     scheduler
         Address of a Dask distributed scheduler (``tcp://host:8786``); the
         trajectories then run on that cluster and ``workers`` is ignored.
@@ -349,7 +355,8 @@ def build_dataset(
         config = load_config(config)
     if n_trajectories is not None:
         config = config.with_trajectories(n_trajectories)
-    workers = os.cpu_count() or 1 if workers is None else workers
+    auto = workers is None
+    workers = os.cpu_count() or 1 if auto else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers = {workers!r} is invalid: must be an integer >= 1")
     if overwrite and resume:
@@ -379,60 +386,71 @@ def build_dataset(
                     out, config.n_trajectories, 0, config.n_trajectories, 0.0, "none (already complete)", {}
                 )
             raise ValueError(f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it")
-    with _executor(workers, scheduler) as (executor, label, slots):
-        if executor is not None and scheduler is None:
-            # Start the worker processes now: they import while this process creates the store.
-            for _ in range(slots):
-                executor.submit(_warm_up)
-        if fresh:
-            create_store(
-                out,
-                dataset_name=family.dataset_name,
-                family=family.name,
-                layout=family.layout(shared, times),
-                times=times,
-                parameters=family.parameters,
-                table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
-                shared=shared,
-                splits=plan.splits,
-                checks=family.checks,
-                config=config.to_json(),
-                fingerprint=config.fingerprint,
-                card=dataset_card(config, family, plan),
-                dtype=config.dtype,
-                compression=config.compression,
-            )
-        with StoreWriter(out) as writer:
-            completed = writer.completed
-            pending = [int(i) for i in np.flatnonzero(~completed)]
-            failures: Counter[str] = Counter()
-            bar = tqdm(
-                total=config.n_trajectories,
-                initial=int(completed.sum()),
-                desc=f"building {config.name}",
-                unit="traj",
-                disable=not progress,
-            )
+    if fresh:
+        create_store(
+            out,
+            dataset_name=family.dataset_name,
+            family=family.name,
+            layout=family.layout(shared, times),
+            times=times,
+            parameters=family.parameters,
+            table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
+            shared=shared,
+            splits=plan.splits,
+            checks=family.checks,
+            config=config.to_json(),
+            fingerprint=config.fingerprint,
+            card=dataset_card(config, family, plan),
+            dtype=config.dtype,
+            compression=config.compression,
+        )
+    with StoreWriter(out) as writer:
+        completed = writer.completed
+        pending = [int(i) for i in np.flatnonzero(~completed)]
+        n_pending = len(pending)
+        failures: Counter[str] = Counter()
+        bar = tqdm(
+            total=config.n_trajectories,
+            initial=int(completed.sum()),
+            desc=f"building {config.name}",
+            unit="traj",
+            disable=not progress,
+        )
 
-            def write(results: list[tuple[int, StoredTrajectory]]) -> None:
-                writer.write_many(_unspool(results))
-                for _, trajectory in results:
-                    for name, check in family.checks.items():
-                        if not trajectory.verification.get(name, math.nan) <= check.threshold:
-                            failures[name] += 1
-                bar.update(len(results))
+        def write(results: list[tuple[int, StoredTrajectory]]) -> None:
+            writer.write_many(_unspool(results))
+            for _, trajectory in results:
+                for name, check in family.checks.items():
+                    if not trajectory.verification.get(name, math.nan) <= check.threshold:
+                        failures[name] += 1
+            bar.update(len(results))
 
-            local = scheduler is None
-            spooling = local and executor is not None
-            with bar, _spool_directory(out) if spooling else contextlib.nullcontext() as spool:
-                storage = _Storage(writer.info.complex_fields, config.dtype, len(writer.info.shape), spool)
-                _run(executor, family, plan, times, pending, slots, write, storage, local=local)
+        storage = _Storage(writer.info.complex_fields, config.dtype, len(writer.info.shape))
+        with bar:
+            if auto and workers > 1 and scheduler is None and len(pending) > 1:
+                # Time a trajectory here (the second: the first pays for compiling and planning); worker
+                # processes pay off only if they start well before the end.
+                write(_simulate_batch(family, [(pending[0], plan.parameters[pending[0]])], times, storage))
+                tic = time.perf_counter()
+                write(_simulate_batch(family, [(pending[1], plan.parameters[pending[1]])], times, storage))
+                pending = pending[2:]
+                if (time.perf_counter() - tic) * len(pending) < 2 * WORKER_START_SECONDS * workers:
+                    workers = 1
+            with _executor(workers, scheduler) as (executor, label, slots):
+                if executor is not None and scheduler is None:
+                    for _ in range(slots):  # start the worker processes while this one simulates
+                        executor.submit(_warm_up)
+                local = scheduler is None
+                spooling = local and executor is not None
+                with _spool_directory(out) if spooling else contextlib.nullcontext() as spool:
+                    storage = dataclasses.replace(storage, spool=spool)
+                    _run(executor, family, plan, times, pending, slots, write, storage, local=local)
     finalize(out)
     return BuildReport(
         out,
         config.n_trajectories,
-        len(pending),
-        config.n_trajectories - len(pending),
+        n_pending,
+        config.n_trajectories - n_pending,
         time.perf_counter() - start,
         label,
         dict(failures),

@@ -132,6 +132,13 @@ def test_builds_are_bit_identical_whatever_the_process_ran_before(tiny_config, t
     assert_same_fields(here, fresh)
 
 
+def test_by_default_small_builds_stay_in_process(tiny_dataset, tiny_config, tmp_path):
+    # 12 quick trajectories end long before a worker process would have started.
+    report = build_dataset(BuildConfig.from_dict(tiny_config), tmp_path / "auto.h5", progress=False)
+    assert report.workers == "1 (in process)" and report.n_built == 12
+    assert_same_fields(tmp_path / "auto.h5", tiny_dataset)
+
+
 def test_dask_cluster_build_matches_the_in_process_build(tiny_dataset, tiny_config, tmp_path):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "dask.h5"

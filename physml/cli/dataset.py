@@ -49,7 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("config", metavar="NAME_OR_CONFIG.yaml", help="shipped config name or YAML file")
     build.add_argument("--out", required=True, type=Path, help="output HDF5 file")
     build.add_argument("--n-trajectories", type=int, help="override the config's number of trajectories")
-    build.add_argument("--workers", type=int, help="local worker processes (default: CPU cores; 1 = in process)")
+    build.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes, this one included (default: CPU cores, or 1 when the first trajectory "
+        "shows the build is too short to repay starting them)",
+    )
     build.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
     mode = build.add_mutually_exclusive_group()
     mode.add_argument(
