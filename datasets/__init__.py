@@ -10,8 +10,9 @@
 from physml.datasets.build import BuildError, BuildReport, build_dataset
 from physml.datasets.config import BuildConfig, list_configs, load_config, make_plan
 from physml.datasets.families import FAMILIES, Family, get_family, register_family
+from physml.datasets.schema import SCHEMA_VERSION, DataFileError, StoreInfo, read_info
 from physml.datasets.schrodinger import describe_system, write_schrodinger_run
-from physml.datasets.store import SCHEMA_VERSION, DataFileError, StoreInfo, ValidationReport, read_info, validate
+from physml.datasets.validation import ValidationReport, validate
 from physml.datasets.views import open_dataset
 from physml.datasets.well import write_trajectories
 

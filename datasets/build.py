@@ -29,7 +29,9 @@ from tqdm.auto import tqdm
 
 from physml.datasets.config import BuildConfig, Plan, load_config, make_plan
 from physml.datasets.families import Family, get_family
-from physml.datasets.store import StoredTrajectory, StoreWriter, create_store, finalize, prepare_trajectory, read_info
+from physml.datasets.finalize import finalize
+from physml.datasets.schema import read_info
+from physml.datasets.store import StoredTrajectory, StoreWriter, create_store, prepare_trajectory
 
 __all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
 

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from physml.datasets.config import SPLITS
-from physml.datasets.store import FIELD_GROUPS, DataFileError, StoreInfo, read_info
+from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info
 
 __all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset"]
 

@@ -3,8 +3,9 @@
 Life of a file (``docs/data_format.md`` has the schema):
 
 1. :func:`create_store` writes the whole structure at once (temporary file,
-   then rename), with every dataset allocated up front and filled with NaN,
-   including the statistics table and the ``physml/complete`` flag (0).
+   then rename), with every dataset allocated up front (field datasets left
+   sparse, the rest filled with NaN), including the statistics table and the
+   ``physml/complete`` flag (0).
 2. :class:`StoreWriter` fills trajectory ``i`` in place (fields, scalars,
    verification figures and the partial moments from which the statistics
    are combined) and then sets ``physml/completed[i]``. Because the space
@@ -12,7 +13,7 @@ Life of a file (``docs/data_format.md`` has the schema):
    change raw data only, never HDF5 metadata: a process killed at any moment
    (SIGKILL included) leaves a file that opens, in which every trajectory
    marked completed is whole. A resumed build redoes the others.
-3. :func:`finalize` combines the moments of the training split into the
+3. :func:`~physml.datasets.finalize.finalize` combines the moments of the training split into the
    statistics table, then sets ``physml/complete`` -- in place, again raw
    data only -- or, when compression is asked for, writes a compressed copy
    and renames it over the file, so an interruption here loses nothing either.
@@ -21,11 +22,9 @@ Life of a file (``docs/data_format.md`` has the schema):
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,57 +32,11 @@ import h5py
 import numpy as np
 
 from physml.datasets.families.base import Check, Layout, ParameterSpec, Trajectory
+from physml.datasets.moments import N_MOMENTS, STAT_COLUMNS, field_moments
+from physml.datasets.schema import SCHEMA_VERSION, DataFileError, as_str, read_info
 from physml.provenance import provenance
 
-__all__ = [
-    "FIELD_GROUPS",
-    "SCHEMA_VERSION",
-    "DataFileError",
-    "StoreInfo",
-    "StoreWriter",
-    "ValidationReport",
-    "create_store",
-    "finalize",
-    "read_info",
-    "validate",
-]
-
-#: Version of the physml additions; files with a newer major or minor version are refused.
-SCHEMA_VERSION = "0.2"
-#: Columns of ``physml/statistics`` (one row per stored field; ``*_delta`` of differences between saves).
-STAT_COLUMNS = ("mean", "std", "rms", "min", "max", "mean_delta", "std_delta", "rms_delta", "count")
-_MOMENTS = 5  # count, mean, sum of squared deviations, min, max
-FIELD_GROUPS = ("t0_fields", "t1_fields", "t2_fields")
-_WELL_ROOT_ATTRS = ("dataset_name", "grid_type", "n_spatial_dims", "n_trajectories")
-_WELL_GROUPS = ("dimensions", "boundary_conditions", "scalars", *FIELD_GROUPS)
-
-
-class DataFileError(ValueError):
-    """A data file that cannot be used: missing, truncated, corrupted, foreign or too new."""
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in str(text).split("."))
-    except ValueError:
-        raise DataFileError(f"schema_version = {text!r} is not a version number") from None
-
-
-@contextmanager
-def open_h5(path: str | os.PathLike[str], mode: str = "r") -> Iterator[h5py.File]:
-    """``h5py.File`` whose open errors become :class:`DataFileError` naming the file."""
-    path = Path(path)
-    if mode == "r" and not path.exists():
-        raise DataFileError(f"{path}: no such file")
-    try:
-        handle = h5py.File(path, mode)
-    except OSError as exc:
-        raise DataFileError(
-            f"{path} cannot be opened as HDF5 (truncated, corrupted, not HDF5, or open for writing "
-            f"by another process): {exc}"
-        ) from None
-    with handle:
-        yield handle
+__all__ = ["StoreWriter", "StoredTrajectory", "compression_options", "create_store", "prepare_trajectory"]
 
 
 def _early_dcpl() -> h5py.h5p.PropDCID:
@@ -149,7 +102,7 @@ def create_store(
         raise ValueError(f"table has {n_traj} trajectories; need at least 1")
     if len(splits) != n_traj:
         raise ValueError(f"splits has {len(splits)} labels for {n_traj} trajectories")
-    _compression_kwargs(compression)  # validates
+    compression_options(compression)  # validates
     times = np.asarray(times, dtype=np.float64)
     shape = layout.shape
     if path.is_dir():
@@ -248,7 +201,7 @@ def create_store(
             meta.create_dataset("complete", data=np.uint8(0))
             meta.create_dataset("split", data=np.array(list(splits), dtype=h5py.string_dtype()))
             moments = meta.create_dataset(
-                "moments", (n_traj, len(names), 2 * _MOMENTS), "f8", chunks=(1, len(names), 2 * _MOMENTS),
+                "moments", (n_traj, len(names), 2 * N_MOMENTS), "f8", chunks=(1, len(names), 2 * N_MOMENTS),
                 fillvalue=np.nan, dcpl=_early_dcpl(),
             )  # fmt: skip
             moments.attrs["fields"] = names
@@ -306,7 +259,7 @@ def prepare_trajectory(
         split = zip(complex_fields[name], (data.real, data.imag)) if name in complex_fields else [(name, data)]
         for part, values in split:
             parts[part] = np.ascontiguousarray(values, dtype=dtype)
-            moments[part] = _field_moments(parts[part], time_varying=values.ndim > ndim)
+            moments[part] = field_moments(parts[part], time_varying=values.ndim > ndim)
     return StoredTrajectory(parts, moments, dict(trajectory.scalars), dict(trajectory.verification))
 
 
@@ -362,7 +315,7 @@ class StoreWriter:
                 group: {name: obj for name, obj in f[group].items() if isinstance(obj, h5py.Dataset)}
                 for group in ("t0_fields", "scalars", "physml/verification")
             }
-            self._order = {_str(n): k for k, n in enumerate(f["physml/moments"].attrs["fields"])}
+            self._order = {as_str(n): k for k, n in enumerate(f["physml/moments"].attrs["fields"])}
         fields, scalars, checks = (self._datasets[g] for g in ("t0_fields", "scalars", "physml/verification"))
         moments = f["physml/moments"]
         for index, trajectory in items:
@@ -395,183 +348,11 @@ class StoreWriter:
         """Storage dtype of the fields."""
         f = self._file
         assert f is not None, "use StoreWriter as a context manager"
-        names = [_str(n) for n in f["physml/moments"].attrs["fields"]]
+        names = [as_str(n) for n in f["physml/moments"].attrs["fields"]]
         return str(f["t0_fields"][names[0]].dtype) if names else "float64"
 
 
-# -- reading the header ---------------------------------------------------------------
-
-
-@dataclass
-class StoreInfo:
-    """What a file holds, read from its attributes (no field data)."""
-
-    path: Path
-    dataset_name: str
-    n_trajectories: int
-    n_times: int
-    spatial_dims: list[str]
-    shape: tuple[int, ...]
-    field_names: dict[str, list[str]]
-    time_varying: dict[str, bool]
-    scalar_names: list[str]
-    is_physml: bool
-    schema_version: str = ""
-    status: str = "complete"
-    family: str = ""
-    complex_fields: dict[str, list[str]] = field(default_factory=dict)
-    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    config: str = "{}"
-    fingerprint: str = ""
-    card: dict[str, Any] = field(default_factory=dict)
-    provenance: dict[str, str] = field(default_factory=dict)
-    completed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-    splits: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
-    checks: dict[str, float] = field(default_factory=dict)
-    statistics: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    @property
-    def n_completed(self) -> int:
-        return int(self.completed.sum())
-
-    @property
-    def per_trajectory_parameters(self) -> list[str]:
-        return [name for name, p in self.parameters.items() if not p.get("shared")]
-
-
-def _str(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def read_info(path: str | os.PathLike[str]) -> StoreInfo:
-    """Read and check a file's header: Well layout present, physml schema not newer than this code.
-
-    Raises :class:`DataFileError` for a missing, truncated, corrupted, foreign or too-new file.
-    """
-    path = Path(path)
-    try:
-        return _read_info(path)
-    except (OSError, KeyError, RuntimeError, TypeError, IndexError) as exc:
-        raise DataFileError(
-            f"{path} is corrupted or not a valid Well-layout file: {type(exc).__name__}: {exc}"
-        ) from None
-
-
-def _read_info(path: Path) -> StoreInfo:
-    with open_h5(path) as f:
-        missing = [a for a in _WELL_ROOT_ATTRS if a not in f.attrs] + [g for g in _WELL_GROUPS if g not in f]
-        if missing:
-            raise DataFileError(f"{path} is not a Well-layout file: missing {', '.join(missing)}")
-        dims = f["dimensions"]
-        spatial = [_str(d) for d in dims.attrs["spatial_dims"]]
-        n_traj = int(f.attrs["n_trajectories"])
-        field_names = {g: [_str(n) for n in f[g].attrs.get("field_names", [])] for g in FIELD_GROUPS}
-        time_varying = {}
-        for group, names in field_names.items():
-            for name in names:
-                if name not in f[group]:
-                    raise DataFileError(f"{path}: {group}/{name} is listed in field_names but missing")
-                time_varying[name] = bool(f[group][name].attrs.get("time_varying", True))
-        info = StoreInfo(
-            path=path,
-            dataset_name=_str(f.attrs["dataset_name"]),
-            n_trajectories=n_traj,
-            n_times=int(dims["time"].shape[-1]),
-            spatial_dims=spatial,
-            shape=tuple(int(dims[d].shape[-1]) for d in spatial),
-            field_names=field_names,
-            time_varying=time_varying,
-            scalar_names=[_str(n) for n in f["scalars"].attrs.get("field_names", [])],
-            is_physml="physml" in f,
-            completed=np.ones(n_traj, bool),
-        )
-        if not info.is_physml:
-            return info
-        meta = f["physml"]
-        version = _str(meta.attrs.get("schema_version", "0"))
-        if _version_tuple(version)[:2] > _version_tuple(SCHEMA_VERSION)[:2]:
-            raise DataFileError(
-                f"{path} uses physml schema {version}, newer than the {SCHEMA_VERSION} this physml reads; "
-                "upgrade physml to read it"
-            )
-        info.schema_version = version
-        info.status = "building" if "complete" in meta and not meta["complete"][()] else "complete"
-        info.family = _str(meta.attrs.get("family", ""))
-        info.complex_fields = json.loads(meta.attrs.get("complex_fields", "{}"))
-        info.parameters = json.loads(meta.attrs.get("parameters", "{}"))
-        info.config = _str(meta.attrs.get("config", "{}"))
-        info.fingerprint = _str(meta.attrs.get("fingerprint", ""))
-        info.card = json.loads(meta.attrs.get("card", "{}"))
-        info.provenance = {
-            k: _str(meta.attrs[k]) for k in ("physml_version", "git_commit", "created", "host") if k in meta.attrs
-        }
-        if "completed" in meta:
-            info.completed = meta["completed"][:].astype(bool)
-        if "split" in meta:
-            info.splits = np.array([_str(s) for s in meta["split"][:]], dtype=object)
-        if "verification" in meta:
-            info.checks = {name: float(ds.attrs["threshold"]) for name, ds in meta["verification"].items()}
-        if "statistics" in meta:
-            table = meta["statistics"]
-            columns = [_str(c) for c in table.attrs["columns"]]
-            for name, values in zip(table.attrs["fields"], table[...]):
-                if np.isfinite(values[columns.index("count")]):
-                    info.statistics[_str(name)] = {
-                        c: float(v) for c, v in zip(columns, values) if not (c.endswith("_delta") and np.isnan(v))
-                    }
-    return info
-
-
-# -- statistics and finalisation ----------------------------------------------------------
-
-
-def _moments(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return np.array([0.0, np.nan, np.nan, np.nan, np.nan])
-    mean = values.mean()
-    return np.array([values.size, mean, np.sum((values - mean) ** 2), values.min(), values.max()])
-
-
-def _field_moments(values: np.ndarray, *, time_varying: bool) -> np.ndarray:
-    """Partial moments of one trajectory's field: of its values and of its differences between saves."""
-    delta = _moments(np.diff(values, axis=0)) if time_varying and len(values) > 1 else np.full(_MOMENTS, np.nan)
-    return np.concatenate([_moments(values), delta])
-
-
-def _combine(partials: np.ndarray) -> dict[str, float]:
-    """Mean, std, rms, min, max from per-trajectory ``(count, mean, m2, min, max)`` rows (Chan et al.)."""
-    partials = partials[np.nan_to_num(partials[:, 0]) > 0]
-    if partials.size == 0:
-        return {"mean": np.nan, "std": np.nan, "rms": np.nan, "min": np.nan, "max": np.nan, "count": 0.0}
-    n, mean, m2 = partials[:, 0], partials[:, 1], partials[:, 2]
-    total = n.sum()
-    grand = float(np.sum(n * mean) / total)
-    var = float((m2.sum() + np.sum(n * (mean - grand) ** 2)) / total)
-    return {
-        "mean": grand,
-        "std": math.sqrt(var),
-        "rms": math.sqrt(var + grand**2),
-        "min": float(partials[:, 3].min()),
-        "max": float(partials[:, 4].max()),
-        "count": float(total),
-    }
-
-
-def _statistics_table(f: h5py.File, trajectories: np.ndarray) -> np.ndarray:
-    """``physml/statistics`` rows combined from the moments of ``trajectories``."""
-    moments = f["physml/moments"][...][trajectories]
-    table = np.full((moments.shape[1], len(STAT_COLUMNS)), np.nan)
-    for k in range(moments.shape[1]):
-        values = _combine(moments[:, k, :_MOMENTS])
-        deltas = _combine(moments[:, k, _MOMENTS:])
-        row = {**values, **{f"{key}_delta": deltas[key] for key in ("mean", "std", "rms")}}
-        table[k] = [row[c] for c in STAT_COLUMNS]
-    return table
-
-
-def _compression_kwargs(compression: str) -> dict[str, Any]:
+def compression_options(compression: str) -> dict[str, Any]:
     if compression == "none":
         return {}
     if compression == "lzf":
@@ -579,142 +360,3 @@ def _compression_kwargs(compression: str) -> dict[str, Any]:
     if compression.startswith("gzip-") and compression[5:] in tuple("123456789"):
         return {"compression": "gzip", "compression_opts": int(compression[5:]), "shuffle": True}
     raise ValueError(f"compression = {compression!r} is invalid: use none, lzf or gzip-1 ... gzip-9")
-
-
-def finalize(path: str | os.PathLike[str]) -> Path:
-    """Finish a fully written store: statistics of the training split, then ``complete``.
-
-    Uncompressed stores are finished in place with raw-data writes only (kill-safe);
-    with compression (``physml/@compression``) a compressed copy replaces the file.
-    """
-    path = Path(path)
-    info = read_info(path)
-    if info.status != "building":
-        raise DataFileError(f"{path} has status {info.status!r}; nothing to finalise")
-    if not info.completed.all():
-        raise DataFileError(f"{path}: {info.n_completed}/{info.n_trajectories} trajectories written; cannot finalise")
-    train = np.flatnonzero(info.splits == "train")
-    chosen = train if train.size else np.arange(info.n_trajectories)
-    with open_h5(path) as f:
-        compression = _str(f["physml"].attrs.get("compression", "none"))
-    options = _compression_kwargs(compression)
-    if not options:
-        with h5py.File(path, "r+") as f:
-            f["physml/statistics"][...] = _statistics_table(f, chosen)
-            f.flush()
-            f["physml/complete"][()] = 1
-            f.flush()
-        return path
-    tmp = path.with_name(f".{path.name}.final")
-    with open_h5(path) as src, h5py.File(tmp, "w") as dst:
-        for key, value in src.attrs.items():
-            dst.attrs[key] = value
-        for name, obj in src.items():
-            if name not in FIELD_GROUPS:
-                src.copy(obj, dst, name=name)
-                continue
-            group = dst.create_group(name)
-            for key, value in obj.attrs.items():
-                group.attrs[key] = value
-            for field_name, ds in obj.items():
-                out = group.create_dataset(field_name, ds.shape, ds.dtype, chunks=ds.chunks, **options)
-                for key, value in ds.attrs.items():
-                    out.attrs[key] = value
-                for i in range(ds.shape[0]):
-                    out[i] = ds[i]
-        dst["physml/statistics"][...] = _statistics_table(dst, chosen)
-        dst["physml/complete"][()] = 1
-    os.replace(tmp, path)
-    return path
-
-
-# -- validation -------------------------------------------------------------------------
-
-
-@dataclass
-class ValidationReport:
-    """Problems (the file fails validation) and notes (worth knowing, not failures)."""
-
-    path: Path
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def validate(
-    path: str | os.PathLike[str], *, check_data: bool = True, require_complete: bool = False
-) -> ValidationReport:
-    """Check the schema, every completed trajectory's verification figures and (optionally) that its data is finite.
-
-    An unfinished build validates (its completed trajectories are whole) with a
-    note saying how far it got, unless ``require_complete``.
-    """
-    path = Path(path)
-    info = read_info(path)  # raises DataFileError for unreadable, foreign or too-new files
-    report = ValidationReport(path)
-    if require_complete and info.status != "complete":
-        report.problems.append(f"unfinished build: {info.n_completed}/{info.n_trajectories} trajectories written")
-    try:
-        _validate(path, info, report, check_data=check_data)
-    except (OSError, KeyError, RuntimeError) as exc:
-        report.problems.append(f"the file's structure cannot be read: {type(exc).__name__}: {exc}")
-    return report
-
-
-def _validate(path: Path, info: StoreInfo, report: ValidationReport, *, check_data: bool) -> None:
-    with open_h5(path) as f:
-        n, n_t, shape = info.n_trajectories, info.n_times, info.shape
-        for group, names in info.field_names.items():
-            rank = int(group[1])
-            for name in names:
-                ds = f[group][name]
-                expected = (n, *((n_t,) if info.time_varying[name] else ()), *shape, *(len(shape),) * rank)
-                if ds.attrs.get("sample_varying", True) and ds.shape != expected:
-                    report.problems.append(f"{group}/{name} has shape {ds.shape}; expected {expected}")
-        for name in info.scalar_names:
-            if name not in f["scalars"]:
-                report.problems.append(f"scalars/{name} is listed in field_names but missing")
-        if not info.is_physml:
-            report.notes.append("plain Well file (no physml/ group): only the layout was checked")
-            return
-        if info.status == "building":
-            report.notes.append(
-                f"unfinished build: {info.n_completed}/{n} trajectories written; "
-                "run the same `physml dataset build` command again to resume"
-            )
-        elif not info.statistics:
-            report.problems.append("complete file without normalisation statistics (physml/statistics)")
-        done = np.flatnonzero(info.completed)
-        meta = f["physml"]
-        for name, threshold in info.checks.items():
-            values = meta["verification"][name][:]
-            bad = [int(i) for i in done if not (values[i] <= threshold)]
-            if bad:
-                worst = float(np.nanmax(values[bad])) if np.isfinite(values[bad]).any() else math.nan
-                report.problems.append(
-                    f"{len(bad)} trajectories fail {name} <= {threshold:g} (worst {worst:.3g}; "
-                    f"trajectories {_ranges(bad)})"
-                )
-        if check_data:
-            for group, names in info.field_names.items():
-                for name in names:
-                    ds = f[group][name]
-                    bad, unreadable = [], []
-                    for i in done:
-                        try:
-                            if not np.all(np.isfinite(ds[i])):
-                                bad.append(int(i))
-                        except OSError:  # e.g. a corrupted compressed chunk
-                            unreadable.append(int(i))
-                    if bad:
-                        report.problems.append(f"{group}/{name} has non-finite values in trajectories {_ranges(bad)}")
-                    if unreadable:
-                        report.problems.append(f"{group}/{name} cannot be read in trajectories {_ranges(unreadable)}")
-
-
-def _ranges(indices: Sequence[int], limit: int = 10) -> str:
-    shown = ", ".join(str(i) for i in indices[:limit])
-    return shown + (f", ... ({len(indices)} in all)" if len(indices) > limit else "")

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from physml.datasets.store import FIELD_GROUPS, open_h5, read_info
+from physml.datasets.schema import FIELD_GROUPS, open_h5, read_info
 
 __all__ = ["open_dataset"]
 

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from physml.datasets.families.base import FieldSpec, Layout, Trajectory
-from physml.datasets.store import SCHEMA_VERSION, StoreWriter, create_store, finalize
+from physml.datasets.finalize import finalize
+from physml.datasets.schema import SCHEMA_VERSION
+from physml.datasets.store import StoreWriter, create_store
 
 __all__ = ["SCHEMA_VERSION", "write_trajectories"]
 

@@ -26,7 +26,7 @@ from physml.datasets import (
     validate,
 )
 from physml.datasets.build import resolve_plan
-from physml.datasets.store import SCHEMA_VERSION
+from physml.datasets.schema import SCHEMA_VERSION
 
 FIELDS = ("psi_real", "psi_imag", "potential")
 

@@ -190,7 +190,7 @@ def format_info(info: Any) -> str:
 def _worst_checks(info: Any) -> dict[str, tuple[float, float]]:
     import numpy as np
 
-    from physml.datasets.store import open_h5
+    from physml.datasets.schema import open_h5
 
     out = {}
     with open_h5(info.path) as f:
@@ -201,7 +201,7 @@ def _worst_checks(info: Any) -> dict[str, tuple[float, float]]:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from physml.datasets.store import read_info
+    from physml.datasets.schema import read_info
 
     info = read_info(args.file)
     if args.json:
@@ -227,7 +227,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from physml.datasets.store import validate
+    from physml.datasets.validation import validate
 
     report = validate(args.file, check_data=not args.no_data, require_complete=args.require_complete)
     for note in report.notes:
