@@ -7,9 +7,11 @@
 - :func:`read_info` and :func:`validate` inspect a file; ``docs/data_format.md`` has the schema.
 """
 
-from physml.datasets.build import BuildError, BuildReport, build_dataset
-from physml.datasets.config import BuildConfig, list_configs, load_config, make_plan
+from physml.datasets.build import BuildReport, build_dataset
+from physml.datasets.config import BuildConfig, list_configs, load_config
 from physml.datasets.families import FAMILIES, Family, get_family, register_family
+from physml.datasets.parallel import BuildError
+from physml.datasets.plan import make_plan
 from physml.datasets.schema import SCHEMA_VERSION, DataFileError, StoreInfo, read_info
 from physml.datasets.schrodinger import describe_system, write_schrodinger_run
 from physml.datasets.validation import ValidationReport, validate
