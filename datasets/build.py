@@ -160,7 +160,7 @@ def build_dataset(
         Override the configuration's number of trajectories.
     workers
         Local worker processes, this one included; 1 runs in this process only. Default: all
-        CPU cores, or 1 when timing the first trajectory shows the build would end before
+        CPU cores, or 1 when timing a trajectory here shows the build would end before
         worker processes repay their start-up (``benchmarks/dataset_build.py``).
     scheduler
         Address of a Dask distributed scheduler (``tcp://host:8786``); the
@@ -181,7 +181,7 @@ def build_dataset(
     if n_trajectories is not None:
         config = config.with_trajectories(n_trajectories)
     auto = workers is None
-    workers = os.cpu_count() or 1 if auto else workers
+    workers = (os.cpu_count() or 1) if auto else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers = {workers!r} is invalid: must be an integer >= 1")
     if overwrite and resume:
