@@ -76,9 +76,10 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
         attrs = _attrs(f)
         dims_group = f["dimensions"]
         time = dims_group["time"]
-        coords["time"] = ("trajectory", "time") if time.attrs.get("sample_varying", False) else time[...]
-        if isinstance(coords["time"], tuple):
-            coords["time"] = (("trajectory", "time"), time[...])
+        if time.attrs.get("sample_varying", False):  # times differ per trajectory: a 2D coordinate `t`
+            coords["t"] = (("trajectory", "time"), time[...])
+        else:
+            coords["time"] = time[...]
         for d in spatial:
             coords[d] = (d, dims_group[d][...]) if dims_group[d].ndim == 1 else (("trajectory", d), dims_group[d][...])
         for name in info.scalar_names:
