@@ -142,7 +142,7 @@ def test_by_default_small_builds_stay_in_process(tiny_dataset, tiny_config, tmp_
 def test_dask_cluster_build_matches_the_in_process_build(tiny_dataset, tiny_config, tmp_path):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "dask.h5"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         report = build_dataset(
             BuildConfig.from_dict(tiny_config), out, scheduler=cluster.scheduler_address, progress=False
         )
