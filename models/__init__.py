@@ -1,3 +1,29 @@
-"""Surrogate models and physics-constraint losses (the learning stack lands in a later issue)."""
+"""Surrogate models: neural operators and baselines behind one registry, with self-describing checkpoints.
 
-__all__: list[str] = []
+Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` and is built from
+its config dataclass (:func:`build_model`), so configs name models and
+checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
+"""
+
+from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResNetConfig
+from physml.models.checkpoint import load_checkpoint, save_checkpoint
+from physml.models.fno import FNO, FNOConfig
+from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
+from physml.models.spectral_conv import SpectralConv
+
+__all__ = [
+    "FNO",
+    "MODELS",
+    "FNOConfig",
+    "Persistence",
+    "PersistenceConfig",
+    "ResNet",
+    "ResNetConfig",
+    "SpectralConv",
+    "build_model",
+    "config_from_dict",
+    "config_to_dict",
+    "load_checkpoint",
+    "register_model",
+    "save_checkpoint",
+]
