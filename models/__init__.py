@@ -1,4 +1,5 @@
-"""Surrogate models: neural operators and baselines behind one registry, with self-describing checkpoints.
+"""Surrogate models: neural operators and baselines behind one registry, physics-constraint losses,
+and self-describing checkpoints.
 
 Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` and is built from
 its config dataclass (:func:`build_model`), so configs name models and
@@ -8,10 +9,12 @@ checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
 from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResNetConfig
 from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.fno import FNO, FNOConfig
+from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
 from physml.models.spectral_conv import SpectralConv
 
 __all__ = [
+    "CONSTRAINTS",
     "FNO",
     "MODELS",
     "FNOConfig",
@@ -19,11 +22,13 @@ __all__ = [
     "PersistenceConfig",
     "ResNet",
     "ResNetConfig",
+    "SchrodingerContext",
     "SpectralConv",
     "build_model",
     "config_from_dict",
     "config_to_dict",
     "load_checkpoint",
+    "register_constraint",
     "register_model",
     "save_checkpoint",
 ]
