@@ -9,6 +9,7 @@ checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
 from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResNetConfig
 from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.fno import FNO, FNOConfig
+from physml.models.formatting import FieldFormat
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
 from physml.models.spectral_conv import SpectralConv
@@ -18,6 +19,7 @@ __all__ = [
     "FNO",
     "MODELS",
     "FNOConfig",
+    "FieldFormat",
     "Persistence",
     "PersistenceConfig",
     "ResNet",

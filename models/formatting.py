@@ -1,0 +1,93 @@
+"""From samples to model tensors and back: the only place that knows how a window becomes channels.
+
+A :class:`~physml.datasets.WindowDataset` sample holds ``input_fields``
+``(T, C, *space)`` and ``constant_fields`` ``(C_const, *space)``; models take
+``(B, C_in, *space)``. :class:`FieldFormat` stacks the ``T`` input steps and the
+static fields as channels, and rolls a model forward autoregressively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["FieldFormat"]
+
+
+@dataclass(frozen=True)
+class FieldFormat:
+    """Channel layout ``[step 1 fields, ..., step n_input fields, constant fields]``.
+
+    Parameters
+    ----------
+    n_input
+        Past steps given to the model.
+    n_channels
+        Time-varying channels per step (e.g. 2 for ``psi`` re/im); also the model's outputs.
+    n_constant
+        Static channels appended once (e.g. 1 for the potential; 0 to withhold it).
+
+    Examples
+    --------
+    >>> fmt = FieldFormat(n_input=2, n_channels=2, n_constant=1)
+    >>> fmt.inputs(torch.zeros(8, 2, 2, 64), torch.zeros(8, 1, 64)).shape
+    torch.Size([8, 5, 64])
+    """
+
+    n_input: int
+    n_channels: int
+    n_constant: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_input", "n_channels"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"FieldFormat.{name} = {getattr(self, name)!r} is invalid: must be >= 1")
+        if self.n_constant < 0:
+            raise ValueError(f"FieldFormat.n_constant = {self.n_constant!r} is invalid: must be >= 0")
+
+    @property
+    def in_channels(self) -> int:
+        return self.n_input * self.n_channels + self.n_constant
+
+    @property
+    def out_channels(self) -> int:
+        return self.n_channels
+
+    @property
+    def latest(self) -> int:
+        """Offset of the latest input step's channels (what persistence copies)."""
+        return (self.n_input - 1) * self.n_channels
+
+    def inputs(self, fields: torch.Tensor, constant: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, n_input, C, *space)`` and ``(B, n_constant, *space)`` -> ``(B, in_channels, *space)``."""
+        if fields.shape[1:3] != (self.n_input, self.n_channels):
+            raise ValueError(
+                f"fields have {tuple(fields.shape[1:3])} (steps, channels); this format takes "
+                f"({self.n_input}, {self.n_channels})"
+            )
+        stacked = fields.flatten(1, 2)  # (B, T, C, *space) -> (B, T*C, *space)
+        if self.n_constant == 0:
+            return stacked
+        if constant is None or constant.shape[1] != self.n_constant:
+            got = None if constant is None else constant.shape[1]
+            raise ValueError(f"constant fields have {got} channels; this format takes {self.n_constant}")
+        return torch.cat([stacked, constant.to(stacked.dtype)], dim=1)
+
+    def advance(self, fields: torch.Tensor, prediction: torch.Tensor) -> torch.Tensor:
+        """Drop the oldest step and append ``prediction`` ``(B, C, *space)``: the next input window."""
+        return torch.cat([fields[:, 1:], prediction.unsqueeze(1)], dim=1)  # (B, T, C, *space)
+
+    def rollout(
+        self, model: nn.Module, fields: torch.Tensor, constant: torch.Tensor | None, n_steps: int
+    ) -> torch.Tensor:
+        """Feed the model its own predictions ``n_steps`` times: ``(B, n_steps, C, *space)``."""
+        if n_steps < 1:
+            raise ValueError(f"n_steps = {n_steps!r} is invalid: must be >= 1")
+        predictions = []
+        for _ in range(n_steps):
+            prediction = model(self.inputs(fields, constant))  # (B, C_in, *space) -> (B, C, *space)
+            predictions.append(prediction)
+            fields = self.advance(fields, prediction)
+        return torch.stack(predictions, dim=1)

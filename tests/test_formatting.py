@@ -1,0 +1,50 @@
+"""Sample -> model tensors: channel layout, persistence through the format, autoregressive rollouts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from physml.models import PersistenceConfig, build_model
+from physml.models.formatting import FieldFormat
+
+
+def test_channels_are_steps_then_constants():
+    fmt = FieldFormat(n_input=3, n_channels=2, n_constant=1)
+    fields = torch.arange(3 * 2, dtype=torch.float32).view(1, 3, 2, 1).expand(4, 3, 2, 16)
+    constant = torch.full((4, 1, 16), 9.0)
+    x = fmt.inputs(fields, constant)
+    assert x.shape == (4, 7, 16) and fmt.in_channels == 7
+    assert x[0, :, 0].tolist() == [0, 1, 2, 3, 4, 5, 9]  # step-major, then the potential
+    assert fmt.latest == 4
+
+
+def test_persistence_rollout_repeats_the_latest_state():
+    fmt = FieldFormat(n_input=2, n_channels=2, n_constant=1)
+    model = build_model("persistence", PersistenceConfig(fmt.in_channels, fmt.out_channels, offset=fmt.latest))
+    fields, constant = torch.randn(3, 2, 2, 32), torch.randn(3, 1, 32)
+    rollout = fmt.rollout(model, fields, constant, n_steps=4)
+    assert rollout.shape == (3, 4, 2, 32)
+    torch.testing.assert_close(rollout, fields[:, -1:].expand(3, 4, 2, 32))
+
+
+def test_rollout_feeds_predictions_back():
+    class AddOne(nn.Module):  # next = latest + 1, reading the latest step from its channel slot
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, 2:4] + 1
+
+    fmt = FieldFormat(n_input=2, n_channels=2)
+    fields = torch.zeros(1, 2, 2, 8)
+    rollout = fmt.rollout(AddOne(), fields, None, n_steps=3)
+    assert rollout[0, :, 0, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_mismatched_samples_are_refused():
+    fmt = FieldFormat(n_input=2, n_channels=2, n_constant=1)
+    with pytest.raises(ValueError, match=r"fields have \(3, 2\) \(steps, channels\); this format takes \(2, 2\)"):
+        fmt.inputs(torch.zeros(1, 3, 2, 8), torch.zeros(1, 1, 8))
+    with pytest.raises(ValueError, match="constant fields have None channels; this format takes 1"):
+        fmt.inputs(torch.zeros(1, 2, 2, 8))
+    with pytest.raises(ValueError, match="n_input = 0 is invalid"):
+        FieldFormat(n_input=0, n_channels=2)
