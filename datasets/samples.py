@@ -143,6 +143,8 @@ class WindowDataset(Dataset):
         self.constant_normalization = self._normalization(normalize, self.constant_channel_names)
         with h5py.File(self.path, "r") as f:
             self._time = torch.as_tensor(f["dimensions/time"][...], dtype=torch.float64)
+            #: Spatial coordinates by axis name (e.g. for spectral derivatives in physics losses).
+            self.axes = {name: f["dimensions"][name][...] for name in info.spatial_dims}
             self._parameters = {name: torch.as_tensor(f["scalars"][name][...]) for name in self.parameter_names}
         self._file: h5py.File | None = None
         self._pid: int | None = None
@@ -238,6 +240,11 @@ class WindowDataset(Dataset):
     @staticmethod
     def _stack(arrays: list[np.ndarray], axis: int) -> torch.Tensor:
         return torch.from_numpy(np.stack(arrays, axis=axis).astype(np.float64, copy=False))
+
+    @property
+    def lengths(self) -> tuple[float, ...]:
+        """Periodic box length per spatial axis (points times spacing)."""
+        return tuple(float(len(x) * (x[1] - x[0])) for x in self.axes.values())
 
     def denormalize(self, fields: torch.Tensor, channel_dim: int | None = None) -> torch.Tensor:
         """Undo ``normalize`` on time-varying channels.
