@@ -63,3 +63,32 @@ def test_bad_training_configs_name_the_problem(tiny_dataset, tmp_path):
         config(tiny_dataset, optim={"momentum": 0.9})
     with pytest.raises(ValueError, match="epochs = 0 is invalid"):
         config(tiny_dataset, epochs=0)
+
+
+def test_cli_trains_resumes_and_fine_tunes(tiny_dataset, tmp_path, capsys):
+    import yaml
+
+    from physml.cli import main
+
+    raw = {
+        "data": {"path": str(tiny_dataset), "batch_size": 8},
+        "model": {"name": "fno", "params": {"modes": [12], "width": 12, "n_layers": 2}},
+        "epochs": 6,
+        "optim": {"lr": 1e-2, "warmup_steps": 3},
+    }
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["train", str(path), "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert '"step": 24' in capsys.readouterr().out
+    assert main(["train", str(path), "--out", str(tmp_path / "a"), "--no-progress"]) == 0  # nothing left to do
+    assert len(rows(tmp_path / "a")) == 24
+    # Fine-tuning starts from the trained weights: its first loss is far below a fresh start's.
+    assert main(["train", str(path), "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a" / "best.pt"),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert rows(tmp_path / "b")[0]["loss"] < 0.5 * rows(tmp_path / "a")[0]["loss"]
+    raw["model"]["params"]["width"] = 16
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(path), "--out", str(tmp_path / "c"), "--init", str(tmp_path / "a" / "best.pt")])
+    assert exit_info.value.code == 2
+    assert "this config builds a FNO" in capsys.readouterr().err

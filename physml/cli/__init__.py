@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from physml._version import __version__
-from physml.cli import dataset, simulate
+from physml.cli import dataset, simulate, train
 from physml.simulators.errors import UnstableRunError
 
 __all__ = ["build_parser", "main"]
 
 #: Modules providing ``register(subparsers)``; later issues append theirs.
-COMMANDS = (simulate, dataset)
+COMMANDS = (simulate, dataset, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,8 +39,16 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     """Train the configured model on a dataset file, writing ``log.csv``, ``last.pt`` and ``best.pt`` to ``out``."""
 
-    def __init__(self, config: TrainConfig, out: str | os.PathLike[str], *, progress: bool = True) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        out: str | os.PathLike[str],
+        *,
+        init_from: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> None:
         self.config, self.out, self.progress = config, Path(out), progress
+        self.init_from = None if init_from is None else Path(init_from)
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         data = config.data
@@ -141,6 +149,14 @@ class Trainer:
     def _resume(self) -> None:
         last = self.out / "last.pt"
         if not last.exists():
+            if self.init_from is not None:  # fine-tuning: the same architecture, weights from another run
+                model, _ = load_checkpoint(self.init_from, device=self.device)
+                if type(model) is not type(self.model) or model.config != self.model.config:
+                    raise ValueError(
+                        f"init_from = {str(self.init_from)!r} holds a {type(model).__name__} {model.config}; "
+                        f"this config builds a {type(self.model).__name__} {self.model.config}"
+                    )
+                self.model.load_state_dict(model.state_dict())
             return
         model, extra = load_checkpoint(last, device=self.device)
         if extra.get("config") != self.config.to_dict():
