@@ -92,3 +92,32 @@ def test_cli_trains_resumes_and_fine_tunes(tiny_dataset, tmp_path, capsys):
         main(["train", str(path), "--out", str(tmp_path / "c"), "--init", str(tmp_path / "a" / "best.pt")])
     assert exit_info.value.code == 2
     assert "this config builds a FNO" in capsys.readouterr().err
+
+
+def test_evaluation_scores_model_and_persistence_on_physical_fields(tiny_dataset, tmp_path, capsys):
+    import json
+
+    import h5py
+    import numpy as np
+
+    from physml.cli import main
+    from physml.datasets import read_info
+
+    Trainer(config(tiny_dataset), tmp_path / "run", progress=False).train()
+    code = main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tiny_dataset), "--split", "train",
+                 "--rollout", "3", "--out", str(tmp_path / "eval")])  # fmt: skip
+    assert code == 0 and "| persistence |" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert {"rollout_error.png", "spacetime.png", "report.md"} <= {p.name for p in (tmp_path / "eval").iterdir()}
+    assert len(metrics["model"]["rollout"]["nrmse_per_step"]) == metrics["rollout_steps"] == 3
+    # Persistence's one-step nRMSE, recomputed from the file: |psi(t+1) - psi(t)| / |psi(t+1)| per channel.
+    train = np.flatnonzero(read_info(tiny_dataset).splits == "train")
+    with h5py.File(tiny_dataset) as f:
+        errors = []
+        for name in ("psi_real", "psi_imag"):
+            data = f["t0_fields"][name][...][train]  # (n, T, X)
+            diff = np.sqrt(((data[:, 1:] - data[:, :-1]) ** 2).mean(-1))
+            errors.append(diff / np.sqrt((data[:, 1:] ** 2).mean(-1)))
+    expected = np.mean(errors, axis=0).mean()
+    np.testing.assert_allclose(metrics["persistence"]["one_step"]["nrmse"], expected, rtol=1e-5)
+    assert metrics["persistence"]["rollout"]["norm_drift_max"] < 1e-6  # persistence keeps the norm
