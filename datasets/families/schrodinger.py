@@ -34,6 +34,9 @@ def _potential_parameters() -> dict[str, ParameterSpec]:
     }
 
 
+_POTENTIAL_PARAMETER_NAMES = list(_potential_parameters())
+
+
 class SchrodingerFamily(Family):
     """Time-dependent Schrödinger equation; fields ``psi`` (complex) and the static potential ``potential``."""
 
@@ -77,7 +80,7 @@ class SchrodingerFamily(Family):
         ndim = params["ndim"]
         if ndim not in (1, 2):
             raise ValueError(f"ndim = {ndim!r} is invalid: must be 1 or 2")
-        self.grid(params)  # validates n and length
+        grid = self.grid(params)  # validates n and length
         kind = params["potential_kind"]
         own = {row[0] for row in parameter_docs(POTENTIALS[kind])}
         foreign = sorted(
@@ -87,9 +90,9 @@ class SchrodingerFamily(Family):
             raise ValueError(
                 f"parameters {foreign} do not apply to potential {kind!r} (its parameters: {sorted(own) or 'none'})"
             )
-        self.potential(params)  # validates the potential's own parameters
+        potential = self.potential(params)  # validates the potential's own parameters
         if kind == "lattice":
-            for axis, size in enumerate(self.grid(params).length):
+            for axis, size in enumerate(grid.length):
                 cells = size / params["period"]
                 if abs(cells - round(cells)) > 1e-9 * cells:
                     raise ValueError(
@@ -97,7 +100,7 @@ class SchrodingerFamily(Family):
                         f"(axis {axis}) so that the lattice is periodic with the box"
                     )
         self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
-        SchrodingerSystem(self.grid(params), self.potential(params), hbar=params["hbar"], mass=params["mass"])
+        SchrodingerSystem(grid, potential, hbar=params["hbar"], mass=params["mass"])  # validates hbar, mass, V
         if params["scheme"] not in SCHEMES:
             raise ValueError(f"scheme = {params['scheme']!r} is invalid: choose one of {', '.join(SCHEMES)}")
         if times is not None:
@@ -117,7 +120,7 @@ class SchrodingerFamily(Family):
 
     @classmethod
     def potential_parameter_names(cls) -> list[str]:
-        return list(_potential_parameters())
+        return _POTENTIAL_PARAMETER_NAMES
 
     @staticmethod
     def grid(params: Mapping[str, Any]) -> Grid:

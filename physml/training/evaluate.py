@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
@@ -35,15 +36,10 @@ def _windows(path: Path, data: dict[str, Any], split: str, n_output: int, **kwar
     )
 
 
-def _batches(dataset: WindowDataset, batch_size: int = 64):
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
-    yield from loader
-
-
 @torch.no_grad()
 def _one_step(model: nn.Module, fmt: FieldFormat, dataset: WindowDataset, device: torch.device) -> dict[str, float]:
     rows: dict[str, list[torch.Tensor]] = {"nrmse": [], "vrmse": [], "low": [], "mid": [], "high": []}
-    for batch in _batches(dataset):
+    for batch in DataLoader(dataset, batch_size=64):
         fields = batch["input_fields"].to(device)
         constant = batch.get("constant_fields")
         prediction = model(fmt.inputs(fields, None if constant is None else constant.to(device))).cpu()
@@ -61,7 +57,7 @@ def _rollout(
     model: nn.Module, fmt: FieldFormat, dataset: WindowDataset, steps: int, device: torch.device
 ) -> dict[str, Any]:
     errors, norm_drift, example = [], [], None
-    for batch in _batches(dataset, batch_size=16):
+    for batch in DataLoader(dataset, batch_size=16):
         constant = batch.get("constant_fields")
         predicted = fmt.rollout(
             model, batch["input_fields"].to(device), None if constant is None else constant.to(device), steps
