@@ -42,15 +42,47 @@ def test_training_lowers_the_validation_loss_and_writes_checkpoints(tiny_dataset
     assert len(log) == result["step"] and {"loss_data", "loss_schrodinger_norm"} <= set(log[0])
 
 
-def test_a_run_stopped_mid_epoch_resumes_onto_the_same_curve(tiny_dataset, tmp_path):
+def scalars(run):
+    """Every TensorBoard scalar series of a run as ``{tag: [(step, value), ...]}``, as TensorBoard shows them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))  # purges events past a restart's purge_step, as TB does
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_a_run_stopped_mid_epoch_resumes_onto_the_same_curve(tiny_dataset, tmp_path, monkeypatch):
     straight = Trainer(config(tiny_dataset), tmp_path / "straight", progress=False)
     straight.train()
     Trainer(config(tiny_dataset), tmp_path / "resumed", progress=False).train(stop_after=3)  # mid-epoch 0
+    # Then killed after logging step 5, before its checkpoint: it resumes from step 4 and drops step 5's logs.
+    killed = Trainer(config(tiny_dataset), tmp_path / "resumed", progress=False)
+    save = killed._save
+
+    def save_or_die(name):
+        if killed.step == 5:
+            raise KeyboardInterrupt
+        save(name)
+
+    monkeypatch.setattr(killed, "_save", save_or_die)
+    with pytest.raises(KeyboardInterrupt):
+        killed.train(stop_after=5)
+    assert rows(tmp_path / "resumed")[-1]["step"] == 5 and len(scalars(tmp_path / "resumed")["train/loss"]) == 5
     resumed = Trainer(config(tiny_dataset), tmp_path / "resumed", progress=False)
     resumed.train()
     assert rows(tmp_path / "resumed") == rows(tmp_path / "straight")
     for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # TensorBoard: every loss term and the lr per step, the validation loss per epoch, no step shown twice.
+    board, log = scalars(tmp_path / "resumed"), rows(tmp_path / "straight")
+    assert board == scalars(tmp_path / "straight")
+    assert set(board) == {"train/lr", "train/loss", "train/loss_data", "train/loss_schrodinger_norm", "val/loss"}
+    for name in ("lr", "loss", "loss_data", "loss_schrodinger_norm"):
+        assert [step for step, _ in board[f"train/{name}"]] == [row["step"] for row in log]
+        assert [value for _, value in board[f"train/{name}"]] == pytest.approx([row[name] for row in log], rel=1e-6)
+    epoch_ends = [row["step"] for row in log if row["step"] % straight.batches_per_epoch == 0]
+    assert [step for step, _ in board["val/loss"]] == epoch_ends
+    assert board["val/loss"][-1][1] == pytest.approx(straight.evaluate(), rel=1e-6)
 
 
 def test_bad_training_configs_name_the_problem(tiny_dataset, tmp_path):

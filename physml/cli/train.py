@@ -1,4 +1,4 @@
-"""``physml train CONFIG.yaml --out DIR``: train a surrogate; rerunning the command resumes it."""
+"""``physml train CONFIG.yaml --out DIR``: train a surrogate; rerun to resume; under ``torchrun``, data-parallel."""
 
 from __future__ import annotations
 
@@ -20,14 +20,24 @@ example config (YAML):
   seed: 0
   device: auto        # cuda when available (bf16 autocast), else cpu"""
 
+_SCALE = """
+
+TensorBoard: tensorboard --logdir RUN/tensorboard   (train/loss*, train/lr per step, val/loss per epoch)
+
+data-parallel on W processes (DDP; gloo on CPU, nccl with one GPU each), the same command under torchrun:
+  torchrun --standalone --nproc_per_node=2 -m physml train CONFIG.yaml --out DIR
+data.batch_size is the global batch, split across the processes (it must be >= W): the run takes the same
+steps as in one process, logs global mean losses, and rank 0 writes the log and the checkpoints."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a surrogate model on a dataset",
         description="Train a registered model (fno, resnet, persistence) on a physml dataset. The run writes "
-        "log.csv, last.pt and best.pt to --out; running the same command again resumes from last.pt.",
-        epilog=_EXAMPLE,
+        "log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same command again "
+        "resumes from last.pt.",
+        epilog=_EXAMPLE + _SCALE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", type=Path, metavar="CONFIG.yaml", help="training config")
@@ -42,5 +52,6 @@ def _train(args: argparse.Namespace) -> int:
 
     trainer = Trainer(load_train_config(args.config), args.out, init_from=args.init, progress=not args.no_progress)
     result = trainer.train()
-    print(json.dumps({"out": str(args.out), **result}))
+    if trainer.rank == 0:  # under torchrun, one report for the whole job
+        print(json.dumps({"out": str(args.out), **result}))
     return 0

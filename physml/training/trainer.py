@@ -1,9 +1,25 @@
-"""The training loop: seeded, resumable mid-epoch, bf16 autocast on GPU, CSV log, best and last checkpoints.
+"""The training loop: seeded, resumable mid-epoch, data-parallel under ``torchrun``, bf16 autocast on GPU.
+
+A run writes ``log.csv`` (every loss term and the learning rate, per step),
+TensorBoard events in ``tensorboard/`` (the same scalars as ``train/...``, and
+``val/loss`` per epoch), and the checkpoints ``last.pt`` and ``best.pt``.
 
 Resuming is exact on CPU: the order of samples in epoch ``e`` is a permutation
 drawn from ``(seed, e)``, and the last checkpoint records how many batches of
 its epoch were done, so a resumed run sees the same batches with the same
-weights and optimiser state, and continues the same loss curve.
+weights and optimiser state, and continues the same loss curve. Log rows and
+TensorBoard events written after that checkpoint are dropped (``purge_step``).
+
+Under ``torchrun --nproc_per_node=W`` the same command trains data-parallel
+(DDP: Gloo on CPU, NCCL with one GPU per process). ``data.batch_size`` stays
+the *global* batch: each batch of the epoch's permutation is split across the
+ranks, rank ``r`` taking its samples ``r, r + W, ...``, and each rank's mean
+loss is weighted by its share of the batch before DDP averages the gradients.
+A step is thus the one-process step up to rounding: the loss curve, the
+learning-rate schedule and the checkpoints do not depend on ``W``, and a run
+may resume with another ``W``. Logged losses are global means; validation is
+sharded and summed over the ranks. Rank 0 alone writes the log, TensorBoard,
+the progress bar and the checkpoints, which hold the unwrapped model.
 """
 
 from __future__ import annotations
@@ -12,15 +28,18 @@ import csv
 import math
 import os
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, build_model, load_checkpoint, save_checkpoint
+from physml.training import distributed
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
 
@@ -36,8 +55,74 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+class _RunLog:
+    """Rank 0's outputs: ``log.csv``, TensorBoard scalars and the progress bar; on the other ranks, nothing.
+
+    Opening it keeps only the log rows up to ``step`` (the checkpoint resumed
+    from) and hides TensorBoard events past it, so a resumed curve continues
+    without duplicated steps.
+    """
+
+    def __init__(self, out: Path, columns: list[str], *, step: int, total: int, main: bool, progress: bool) -> None:
+        self.main = main
+        self.bar = tqdm(total=total, initial=step, disable=not (main and progress), desc="training", unit="step")
+        if not main:
+            return
+        path, rows = out / "log.csv", []
+        if path.exists():
+            with path.open() as f:
+                rows = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
+        tmp = path.with_name(f".{path.name}.partial")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)  # a kill while rewriting never loses the rows already logged
+        self.handle = path.open("a", newline="")
+        self.csv = csv.DictWriter(self.handle, fieldnames=columns)
+        from torch.utils.tensorboard import SummaryWriter  # imported here: it is slow, and only rank 0 needs it
+
+        # Steps are logged from 1 after the update, so the checkpoint's own step is kept and later ones purged.
+        self.board = SummaryWriter(out / "tensorboard", purge_step=step + 1)
+
+    def step(self, row: dict[str, float]) -> None:
+        """One training step's row: ``step``, ``epoch``, ``lr``, ``loss`` and ``loss_<term>``."""
+        self.bar.update(1)
+        if not self.main:
+            return
+        self.bar.set_postfix(loss=f"{row['loss']:.3g}")
+        self.csv.writerow(row)
+        for name, value in row.items():
+            if name not in ("step", "epoch"):
+                self.board.add_scalar(f"train/{name}", value, row["step"])
+
+    def validation(self, step: int, loss: float) -> None:
+        if self.main:
+            self.board.add_scalar("val/loss", loss, step)
+
+    def flush(self) -> None:
+        """Write everything so far: called before each checkpoint, which the log must not lag behind."""
+        if self.main:
+            self.handle.flush()
+            self.board.flush()
+
+    def __enter__(self) -> _RunLog:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.bar.close()
+        if self.main:
+            self.handle.close()
+            self.board.close()
+
+
 class Trainer:
-    """Train the configured model on a dataset file, writing ``log.csv``, ``last.pt`` and ``best.pt`` to ``out``."""
+    """Train the configured model on a dataset file, writing logs, ``last.pt`` and ``best.pt`` to ``out``.
+
+    Under ``torchrun`` it joins the process group in ``__init__`` (``rank``
+    and ``world_size`` say where it stands) and leaves it when :meth:`train`
+    ends.
+    """
 
     def __init__(
         self,
@@ -49,9 +134,15 @@ class Trainer:
     ) -> None:
         self.config, self.out, self.progress = config, Path(out), progress
         self.init_from = None if init_from is None else Path(init_from)
-        self.device = resolve_device(config.device)
-        torch.manual_seed(config.seed)
+        self.device, self._owns_process_group = distributed.init_from_env(resolve_device(config.device))
+        self.rank, self.world_size = distributed.rank(), distributed.world_size()
         data = config.data
+        if data.batch_size < self.world_size:
+            raise ValueError(
+                f"data.batch_size = {data.batch_size} is invalid with {self.world_size} processes: it is the global "
+                f"batch, split across the processes, so it must be >= {self.world_size}"
+            )
+        torch.manual_seed(config.seed)  # every rank draws the same initial weights
         window = {
             "n_input": data.n_input,
             "n_output": config.unroll,
@@ -71,6 +162,7 @@ class Trainer:
         if config.model.name == "persistence":
             params["offset"] = self.format.latest
         self.model = build_model(config.model.name, params).to(self.device)
+        self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
         self.optimizer = torch.optim.AdamW(
@@ -94,17 +186,30 @@ class Trainer:
         generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         return torch.randperm(len(self.train_set), generator=generator).tolist()
 
-    def _loader(self, dataset: WindowDataset, indices: list[int]) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.config.data.batch_size,
-            sampler=indices,
-            num_workers=self.config.data.num_workers,
-        )
+    def _shares(self, epoch: int, start: int) -> tuple[list[list[int]], list[float]]:
+        """This rank's part of each global batch of ``epoch`` from batch ``start`` on, and its share of the batch."""
+        order, size = self._order(epoch), self.config.data.batch_size
+        parts, shares = [], []
+        for i in range(start * size, len(order), size):
+            batch = order[i : i + size]
+            part = distributed.shard(batch)
+            # The last batch may hold fewer samples than there are ranks. A rank left without one still
+            # steps (DDP needs every rank in every backward), on a repeated sample with weight 0.
+            parts.append(part or batch[:1])
+            shares.append(len(part) / len(batch))
+        return parts, shares
+
+    def _loader(self, dataset: WindowDataset, batches: list[list[int]]) -> DataLoader:
+        return DataLoader(dataset, batch_sampler=batches, num_workers=self.config.data.num_workers)
 
     # -- one batch ------------------------------------------------------------------------
-    def losses(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Each weighted term for a batch (``data``: MSE of the normalised fields over the unrolled steps)."""
+    def losses(self, batch: dict[str, Any], *, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+        """Each weighted term for a batch (``data``: MSE of the normalised fields over the unrolled steps).
+
+        ``model`` is the module to call: the unwrapped :attr:`model` by default;
+        training passes its DDP wrapper, which averages gradients across ranks.
+        """
+        model = self.model if model is None else model
         batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         batch["parameters"] = {k: v.to(self.device) for k, v in batch["parameters"].items()}
         fields, constant = batch["input_fields"], batch.get("constant_fields")
@@ -112,7 +217,7 @@ class Trainer:
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         with autocast:
             for step in range(self.config.unroll):
-                prediction = self.model(self.format.inputs(fields, constant)).float()  # (B, C, *space)
+                prediction = model(self.format.inputs(fields, constant)).float()  # (B, C, *space)
                 predictions.append(prediction)
                 if step < self.config.unroll - 1:
                     fed_back = prediction.detach() if self.config.pushforward else prediction
@@ -133,6 +238,8 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------
     def _save(self, name: str) -> None:
+        if self.rank != 0:
+            return
         save_checkpoint(
             self.out / name,
             self.model,
@@ -167,75 +274,86 @@ class Trainer:
         self.step, self.epoch = extra["step"], extra["epoch"]
         self.batch_in_epoch, self.best = extra["batch_in_epoch"], extra["best"]
         torch.set_rng_state(extra["rng"])
-        log = self.out / "log.csv"
-        if log.exists():  # drop rows written after the checkpoint, so the curve continues without duplicates
-            with log.open() as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
-            with log.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=self.columns)
-                writer.writeheader()
-                writer.writerows(rows)
 
     # -- the loop --------------------------------------------------------------------------
     def evaluate(self) -> float:
-        """Mean weighted loss over the validation split (the training split if it is empty)."""
+        """Mean weighted loss per sample over the validation split (the training split if it is empty).
+
+        Under ``torchrun`` each rank scores its strided shard and the sums are
+        added over the ranks, so every rank gets the same value.
+        """
         dataset = self.val_set if len(self.val_set) else self.train_set
+        indices, size = distributed.shard(range(len(dataset))), self.config.data.batch_size
         self.model.eval()
         total, count = 0.0, 0
         with torch.no_grad():
-            for batch in self._loader(dataset, list(range(len(dataset)))):
+            for batch in self._loader(dataset, [indices[i : i + size] for i in range(0, len(indices), size)]):
                 n = batch["input_fields"].shape[0]
                 total += float(self.total(self.losses(batch))) * n
                 count += n
         self.model.train()
+        sums = torch.tensor([total, count], dtype=torch.float64, device=self.device)  # NCCL reduces on the GPU
+        total, count = distributed.sum_over_ranks(sums).tolist()
         return total / count
 
     def train(self, *, stop_after: int | None = None) -> dict[str, float]:
-        """Run (or resume) training; ``stop_after`` steps ends early (as an interruption would)."""
+        """Run (or resume) training; ``stop_after`` steps ends early (as an interruption would).
+
+        Returns ``{"step", "val_loss"}`` (the best validation loss), or
+        ``{"step", "loss"}`` when stopped early. Under ``torchrun``, the process
+        group this trainer joined is left at the end.
+        """
+        try:
+            return self._train(stop_after)
+        finally:
+            if self._owns_process_group:
+                distributed.teardown()
+                self._owns_process_group = False
+
+    def _checkpoint(self, log: _RunLog) -> None:
+        log.flush()
+        self._save("last.pt")
+
+    def _train(self, stop_after: int | None) -> dict[str, float]:
         self.out.mkdir(parents=True, exist_ok=True)
         self._resume()
-        log = self.out / "log.csv"
-        new_log = not log.exists()
-        bar = tqdm(
-            total=self.config.epochs * self.batches_per_epoch, initial=self.step, disable=not self.progress,
-            desc="training", unit="step",
-        )  # fmt: skip
-        with log.open("a", newline="") as handle, bar:
-            writer = csv.DictWriter(handle, fieldnames=self.columns)
-            if new_log:
-                writer.writeheader()
+        total = self.config.epochs * self.batches_per_epoch
+        with _RunLog(
+            self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress
+        ) as log:
             self.model.train()
             while self.epoch < self.config.epochs:
-                order = self._order(self.epoch)[self.batch_in_epoch * self.config.data.batch_size :]
-                for batch in self._loader(self.train_set, order):
-                    terms = self.losses(batch)
+                parts, shares = self._shares(self.epoch, self.batch_in_epoch)
+                for batch, share in zip(self._loader(self.train_set, parts), shares):
+                    terms = self.losses(batch, model=self.net)
                     loss = self.total(terms)
-                    if not torch.isfinite(loss):
-                        raise FloatingPointError(f"loss became {float(loss)} at step {self.step}; lower optim.lr")
+                    # The global batch means: each rank's means weighted by its share, summed over the ranks.
+                    means = distributed.sum_over_ranks(torch.stack([loss.detach(), *terms.values()]).double() * share)
+                    if not torch.isfinite(means[0]):  # the same on every rank, so all of them stop
+                        raise FloatingPointError(f"loss became {float(means[0])} at step {self.step}; lower optim.lr")
                     self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    # DDP averages the W ranks' gradients; scaled by W * share, that average is the gradient of
+                    # the global batch's mean loss, however unevenly the batch splits (exactly 1 in one process).
+                    (loss * (self.world_size * share)).backward()
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
                     self.optimizer.step()
                     self.scheduler.step()
                     self.step += 1
                     self.batch_in_epoch += 1
+                    values = means.tolist()
                     row = {"step": self.step, "epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
-                    row |= {"loss": loss.item(), **{f"loss_{k}": v.item() for k, v in terms.items()}}
-                    writer.writerow(row)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss.item():.3g}")
+                    row |= {"loss": values[0], **{f"loss_{k}": v for k, v in zip(terms, values[1:])}}
+                    log.step(row)
                     if self.step % self.config.checkpoint_every == 0:
-                        handle.flush()
-                        self._save("last.pt")
+                        self._checkpoint(log)
                     if stop_after is not None and self.step >= stop_after:
-                        handle.flush()
-                        self._save("last.pt")
-                        return {"step": self.step, "loss": loss.item()}
+                        self._checkpoint(log)
+                        return {"step": self.step, "loss": values[0]}
                 self.epoch, self.batch_in_epoch = self.epoch + 1, 0
                 score = self.evaluate()
+                log.validation(self.step, score)
                 if score < self.best:
                     self.best = score
                     self._save("best.pt")
-                handle.flush()
-                self._save("last.pt")
+                self._checkpoint(log)
         return {"step": self.step, "val_loss": self.best}
