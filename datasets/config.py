@@ -321,7 +321,7 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _load_yaml(text: str) -> Any:
+def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
 
 
@@ -330,7 +330,7 @@ def list_configs() -> dict[str, str]:
     found = {}
     for entry in sorted(resources.files(_CONFIG_PACKAGE).joinpath("configs").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            raw = _load_yaml(entry.read_text())
+            raw = load_yaml(entry.read_text())
             found[entry.name.removesuffix(".yaml")] = str(raw.get("description", "")).strip()
     return found
 
@@ -340,10 +340,10 @@ def load_config(name_or_path: str | os.PathLike[str]) -> BuildConfig:
     text = str(name_or_path)
     path = Path(text)
     if text in list_configs():
-        raw = _load_yaml(resources.files(_CONFIG_PACKAGE).joinpath("configs", f"{text}.yaml").read_text())
+        raw = load_yaml(resources.files(_CONFIG_PACKAGE).joinpath("configs", f"{text}.yaml").read_text())
     elif path.suffix in (".yaml", ".yml") and path.is_file():
         try:
-            raw = _load_yaml(path.read_text())
+            raw = load_yaml(path.read_text())
         except yaml.YAMLError as exc:
             raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
     else:

@@ -3,12 +3,15 @@
 A :class:`~physml.datasets.WindowDataset` sample holds ``input_fields``
 ``(T, C, *space)`` and ``constant_fields`` ``(C_const, *space)``; models take
 ``(B, C_in, *space)``. :class:`FieldFormat` stacks the ``T`` input steps and the
-static fields as channels, and rolls a model forward autoregressively.
+static fields as channels, turns a model's output into the next state, and
+rolls a model forward autoregressively.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,7 +21,7 @@ __all__ = ["FieldFormat"]
 
 @dataclass(frozen=True)
 class FieldFormat:
-    """Channel layout ``[step 1 fields, ..., step n_input fields, constant fields]``.
+    """Channel layout ``[step 1 fields, ..., step n_input fields, constant fields]`` and how outputs are read.
 
     Parameters
     ----------
@@ -28,6 +31,16 @@ class FieldFormat:
         Time-varying channels per step (e.g. 2 for ``psi`` re/im); also the model's outputs.
     n_constant
         Static channels appended once (e.g. 1 for the potential; 0 to withhold it).
+    residual
+        The model predicts the increment over the latest input step, ``next = latest + model(x)``.
+        Over one save interval a field changes by a fraction of itself, so the
+        network spends its accuracy on the change rather than on copying the state.
+    squash
+        Per constant channel, a scale ``s``: the channel enters the model as
+        ``asinh(c / s)`` (``0``: unchanged). A confining potential reaches
+        hundreds of energy units at the box edge where the wave function
+        vanishes, while the dynamics happen at a few units; ``asinh`` keeps
+        ``c / s`` near zero and compresses the walls logarithmically.
 
     Examples
     --------
@@ -39,6 +52,8 @@ class FieldFormat:
     n_input: int
     n_channels: int
     n_constant: int = 0
+    residual: bool = False
+    squash: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("n_input", "n_channels"):
@@ -46,6 +61,12 @@ class FieldFormat:
                 raise ValueError(f"FieldFormat.{name} = {getattr(self, name)!r} is invalid: must be >= 1")
         if self.n_constant < 0:
             raise ValueError(f"FieldFormat.n_constant = {self.n_constant!r} is invalid: must be >= 0")
+        object.__setattr__(self, "squash", tuple(float(s) for s in self.squash))
+        if self.squash and (len(self.squash) != self.n_constant or min(self.squash) < 0):
+            raise ValueError(
+                f"FieldFormat.squash = {self.squash!r} is invalid: one scale >= 0 per constant channel "
+                f"({self.n_constant})"
+            )
 
     @property
     def in_channels(self) -> int:
@@ -60,6 +81,10 @@ class FieldFormat:
         """Offset of the latest input step's channels (what persistence copies)."""
         return (self.n_input - 1) * self.n_channels
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (for checkpoints); ``FieldFormat(**d)`` rebuilds it."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
     def inputs(self, fields: torch.Tensor, constant: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, n_input, C, *space)`` and ``(B, n_constant, *space)`` -> ``(B, in_channels, *space)``."""
         if fields.shape[1:3] != (self.n_input, self.n_channels):
@@ -73,11 +98,21 @@ class FieldFormat:
         if constant is None or constant.shape[1] != self.n_constant:
             got = None if constant is None else constant.shape[1]
             raise ValueError(f"constant fields have {got} channels; this format takes {self.n_constant}")
-        return torch.cat([stacked, constant.to(stacked.dtype)], dim=1)
+        constant = constant.to(stacked.dtype)
+        if self.squash:
+            scale = torch.tensor(self.squash, dtype=constant.dtype, device=constant.device)
+            scale = scale.view(1, -1, *([1] * (constant.ndim - 2)))  # (1, C_const, 1, ...)
+            constant = torch.where(scale > 0, torch.asinh(constant / scale.clamp(min=1e-30)), constant)
+        return torch.cat([stacked, constant], dim=1)
+
+    def predict(self, model: nn.Module, fields: torch.Tensor, constant: torch.Tensor | None) -> torch.Tensor:
+        """The next state ``(B, C, *space)`` predicted by ``model`` from a window ``(B, n_input, C, *space)``."""
+        out = model(self.inputs(fields, constant))  # (B, C_in, *space) -> (B, C, *space)
+        return fields[:, -1].to(out.dtype) + out if self.residual else out
 
     def advance(self, fields: torch.Tensor, prediction: torch.Tensor) -> torch.Tensor:
         """Drop the oldest step and append ``prediction`` ``(B, C, *space)``: the next input window."""
-        return torch.cat([fields[:, 1:], prediction.unsqueeze(1)], dim=1)  # (B, T, C, *space)
+        return torch.cat([fields[:, 1:], prediction.unsqueeze(1).to(fields.dtype)], dim=1)  # (B, T, C, *space)
 
     def rollout(
         self, model: nn.Module, fields: torch.Tensor, constant: torch.Tensor | None, n_steps: int
@@ -87,7 +122,7 @@ class FieldFormat:
             raise ValueError(f"n_steps = {n_steps!r} is invalid: must be >= 1")
         predictions = []
         for _ in range(n_steps):
-            prediction = model(self.inputs(fields, constant))  # (B, C_in, *space) -> (B, C, *space)
+            prediction = self.predict(model, fields, constant)
             predictions.append(prediction)
             fields = self.advance(fields, prediction)
         return torch.stack(predictions, dim=1)

@@ -32,9 +32,14 @@ def vrmse(prediction: torch.Tensor, truth: torch.Tensor, *, eps: float = 1e-12) 
 
 
 def band_errors(prediction: torch.Tensor, truth: torch.Tensor, *, eps: float = 1e-12) -> dict[str, torch.Tensor]:
-    """Relative error ``||FFT(p - t)|| / ||FFT(t)||`` in each band of :data:`BANDS`, ``(B, C)`` each.
+    """The error in each band of :data:`BANDS`, relative to the whole field: ``||FFT(p - t)|_band|| / ||FFT(t)||``.
 
-    Shows whether a surrogate gets the large scales right but smooths the fine ones (high band near 1).
+    ``(B, C)`` each. By Parseval the bands add in quadrature to the nRMSE
+    (``low^2 + mid^2 + high^2 = nrmse^2``), so they say where the error sits:
+    a surrogate that gets the large scales right but smooths the fine ones
+    has its error in the high band. (Relative to each band's own power
+    instead, a band that the truth leaves nearly empty would turn a tiny
+    error into a huge ratio.)
     """
     dims = _space(truth)
     error = torch.fft.fftn((prediction - truth).double(), dim=dims).abs() ** 2
@@ -45,9 +50,9 @@ def band_errors(prediction: torch.Tensor, truth: torch.Tensor, *, eps: float = 1
         shape = [1] * len(dims)
         shape[axis] = n
         ratio = torch.maximum(ratio, k.view(shape))
-    floor = eps * power.sum(dims)  # a band the truth leaves empty: relative to the whole field instead of 0/0
+    total = power.sum(dims) + eps
     out = {}
     for name, (low, high) in BANDS.items():
         mask = (ratio >= low) & (ratio < high)
-        out[name] = ((error * mask).sum(dims) / ((power * mask).sum(dims) + floor)).sqrt().to(truth.dtype)
+        out[name] = ((error * mask).sum(dims) / total).sqrt().to(truth.dtype)
     return out

@@ -32,7 +32,7 @@ import torch
 
 from physml.kernels.torch_spectral import laplacian
 
-__all__ = ["CONSTRAINTS", "SchrodingerContext", "hamiltonian", "register_constraint"]
+__all__ = ["CONSTRAINTS", "SchrodingerContext", "energy", "hamiltonian", "register_constraint"]
 
 #: Registered constraint terms: name -> callable(state, prediction, context) -> (B,) losses.
 CONSTRAINTS: dict[str, Callable[..., torch.Tensor]] = {}

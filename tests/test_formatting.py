@@ -48,3 +48,29 @@ def test_mismatched_samples_are_refused():
         fmt.inputs(torch.zeros(1, 2, 2, 8))
     with pytest.raises(ValueError, match="n_input = 0 is invalid"):
         FieldFormat(n_input=0, n_channels=2)
+
+
+def test_a_residual_format_adds_the_model_output_to_the_latest_state():
+    class Half(nn.Module):  # output = half the latest step's channels
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 0.5 * x[:, 2:4]
+
+    fields, constant = torch.randn(3, 2, 2, 16), torch.randn(3, 1, 16)
+    plain = FieldFormat(n_input=2, n_channels=2, n_constant=1)
+    residual = FieldFormat(n_input=2, n_channels=2, n_constant=1, residual=True)
+    torch.testing.assert_close(plain.predict(Half(), fields, constant), 0.5 * fields[:, -1])
+    torch.testing.assert_close(residual.predict(Half(), fields, constant), 1.5 * fields[:, -1])
+    # Rollouts go through the same rule: each step multiplies the state by 1.5.
+    rollout = residual.rollout(Half(), fields, constant, n_steps=3)
+    torch.testing.assert_close(rollout[:, 2], 1.5**3 * fields[:, -1])
+
+
+def test_squash_compresses_constant_channels_by_their_scale():
+    fmt = FieldFormat(n_input=1, n_channels=2, n_constant=2, squash=(2.0, 0.0))
+    constant = torch.tensor([0.0, 1.0, 2.0, 1000.0]).view(1, 1, 4).expand(1, 2, 4)
+    x = fmt.inputs(torch.zeros(1, 1, 2, 4), constant)
+    torch.testing.assert_close(x[0, 2], torch.asinh(constant[0, 0] / 2.0))  # squashed: 1000 -> 6.9
+    torch.testing.assert_close(x[0, 3], constant[0, 1])  # scale 0: left as it is
+    assert FieldFormat(**fmt.to_dict()) == fmt
+    with pytest.raises(ValueError, match=r"squash = \(1.0,\) is invalid: one scale >= 0 per constant channel \(2\)"):
+        FieldFormat(n_input=1, n_channels=2, n_constant=2, squash=(1.0,))

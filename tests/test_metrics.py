@@ -33,7 +33,14 @@ def test_band_errors_separate_scales():
     truth = (low + high)[None, None]
     smoothed = low[None, None]  # a surrogate that loses the fine scale
     errors = band_errors(smoothed, truth)
-    assert errors["low"].item() < 1e-12 and abs(errors["high"].item() - 1.0) < 1e-9
+    # The lost high mode holds 0.25 of the 1.25 total power: all the error, in the high band.
+    assert errors["low"].item() < 1e-12 and errors["mid"].item() < 1e-12
+    assert abs(errors["high"].item() - math.sqrt(0.25 / 1.25)) < 1e-12
+    # Parseval: the bands add in quadrature to the nRMSE, for any error.
+    noisy = truth + 0.1 * torch.randn(3, 2, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    bands = band_errors(noisy, truth.expand(3, 2, 64))
+    total = sum(e**2 for e in bands.values()).sqrt()
+    torch.testing.assert_close(total, nrmse(noisy, truth.expand(3, 2, 64)), rtol=1e-10, atol=0)  # eps terms
     # 2D: a low mode in x times a high mode in y counts as high (the largest ratio over axes).
     y_high = high[None, :] * torch.ones(64, 1, dtype=torch.float64)
     errors_2d = band_errors(torch.zeros(1, 1, 64, 64, dtype=torch.float64), y_high[None, None])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 import torch
@@ -140,8 +141,9 @@ def test_evaluation_scores_model_and_persistence_on_physical_fields(tiny_dataset
                  "--rollout", "3", "--out", str(tmp_path / "eval")])  # fmt: skip
     assert code == 0 and "| persistence |" in capsys.readouterr().out
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert {"rollout_error.png", "spacetime.png", "report.md"} <= {p.name for p in (tmp_path / "eval").iterdir()}
-    assert len(metrics["model"]["rollout"]["nrmse_per_step"]) == metrics["rollout_steps"] == 3
+    written = {p.name for p in (tmp_path / "eval").iterdir()}
+    assert {"rollout_error.png", "drift.png", "spacetime.png", "spectra.png", "report.md"} <= written
+    assert len(metrics["models"]["fno"]["rollout"]["nrmse_per_step"]) == metrics["rollout_steps"] == 3
     # Persistence's one-step nRMSE, recomputed from the file: |psi(t+1) - psi(t)| / |psi(t+1)| per channel.
     train = np.flatnonzero(read_info(tiny_dataset).splits == "train")
     with h5py.File(tiny_dataset) as f:
@@ -151,5 +153,45 @@ def test_evaluation_scores_model_and_persistence_on_physical_fields(tiny_dataset
             diff = np.sqrt(((data[:, 1:] - data[:, :-1]) ** 2).mean(-1))
             errors.append(diff / np.sqrt((data[:, 1:] ** 2).mean(-1)))
     expected = np.mean(errors, axis=0).mean()
-    np.testing.assert_allclose(metrics["persistence"]["one_step"]["nrmse"], expected, rtol=1e-5)
-    assert metrics["persistence"]["rollout"]["norm_drift_max"] < 1e-6  # persistence keeps the norm
+    persistence = metrics["models"]["persistence"]
+    np.testing.assert_allclose(persistence["one_step"]["nrmse"], expected, rtol=1e-5)
+    # Persistence keeps norm and energy exactly (up to the file's float rounding).
+    assert persistence["rollout"]["norm_drift_max"] < 1e-6 and persistence["rollout"]["energy_drift_max"] < 1e-6
+    assert metrics["gain_over_persistence"]["persistence"] == 1.0
+
+
+def test_residual_and_squash_reach_the_checkpoint_and_are_checked(tiny_dataset, tmp_path):
+    from physml.training import load_surrogate
+
+    model = {"name": "fno", "params": {"modes": [12], "width": 12, "n_layers": 2}, "residual": True,
+             "squash": {"potential": 2.0}}  # fmt: skip
+    trainer = Trainer(config(tiny_dataset, model=model, epochs=1), tmp_path / "run", progress=False)
+    rms = float(trainer.train_set.constant_normalization.scale[0])
+    assert trainer.format.residual and trainer.format.squash == pytest.approx((2.0 / rms,))
+    trainer.train()
+    surrogate = load_surrogate(tmp_path / "run" / "best.pt")
+    assert surrogate.format == trainer.format
+    with pytest.raises(ValueError, match=r"model.squash names \['psi'\], which are not constant fields"):
+        Trainer(config(tiny_dataset, model={**model, "squash": {"psi": 1.0}}), tmp_path / "x", progress=False)
+    with pytest.raises(ValueError, match=r"model\.squash\.potential = -1\.0 is invalid: must be a number > 0"):
+        config(tiny_dataset, model={**model, "squash": {"potential": -1.0}})
+    zscore = config(tiny_dataset, model=model, data={"path": str(tiny_dataset), "normalize": "zscore"})
+    with pytest.raises(ValueError, match=r"model\.squash needs data\.normalize = rms or null"):
+        Trainer(zscore, tmp_path / "y", progress=False)
+    persistence = config(tiny_dataset, model={"name": "persistence", "residual": True}, losses={"data": 1.0})
+    with pytest.raises(ValueError, match=r"model\.residual = true is invalid for persistence"):
+        Trainer(persistence, tmp_path / "z", progress=False)
+
+
+def test_shipped_training_configs_load_and_name_the_shipped_dataset():
+    from physml.datasets import list_configs
+    from physml.training import load_train_config
+    from physml.training.config import shipped_train_configs
+
+    shipped = shipped_train_configs()
+    assert "fno-schrodinger-1d" in shipped
+    for name in shipped:
+        config = load_train_config(name)
+        assert Path(config.data.path).stem in list_configs()  # data/<shipped dataset>.h5
+    with pytest.raises(ValueError, match="neither a file nor a shipped config"):
+        load_train_config("no-such-config")

@@ -1,4 +1,4 @@
-"""Training surrogate models: configs built from dataclasses and YAML, and a resumable trainer."""
+"""Training and evaluating surrogate models: configs from dataclasses and YAML, a resumable trainer, evaluation."""
 
 from physml.training.config import (
     DataConfig,
@@ -8,14 +8,19 @@ from physml.training.config import (
     load_train_config,
     train_config_from_dict,
 )
-from physml.training.trainer import Trainer, resolve_device
+from physml.training.evaluate import Surrogate, evaluate_checkpoints, load_surrogate
+from physml.training.trainer import Trainer, field_format, resolve_device
 
 __all__ = [
     "DataConfig",
     "ModelSpec",
     "OptimConfig",
+    "Surrogate",
     "TrainConfig",
     "Trainer",
+    "evaluate_checkpoints",
+    "field_format",
+    "load_surrogate",
     "load_train_config",
     "resolve_device",
     "train_config_from_dict",

@@ -6,12 +6,23 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["DataConfig", "ModelSpec", "OptimConfig", "TrainConfig", "load_train_config", "train_config_from_dict"]
+from physml.datasets.config import load_yaml  # YAML 1.2 floats (1e-3), safe loader
+
+__all__ = [
+    "DataConfig",
+    "ModelSpec",
+    "OptimConfig",
+    "TrainConfig",
+    "load_train_config",
+    "shipped_train_configs",
+    "train_config_from_dict",
+]
 
 
 @dataclass(frozen=True)
@@ -29,10 +40,24 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model by name and its config values; channel counts are filled in from the data."""
+    """A registered model by name and its config values; channel counts are filled in from the data.
+
+    ``residual``: the model predicts the increment over the latest input step.
+    ``squash``: constant fields by name, each with a scale ``s`` in physical
+    units; the model sees ``asinh(c / s)`` (see :class:`~physml.models.FieldFormat`).
+    """
 
     name: str = "fno"
     params: dict[str, Any] = field(default_factory=dict)
+    residual: bool = False
+    squash: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.residual, bool):
+            raise ValueError(f"model.residual = {self.residual!r} is invalid: must be true or false")
+        for name, scale in self.squash.items():
+            if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+                raise ValueError(f"model.squash.{name} = {scale!r} is invalid: must be a number > 0")
 
 
 @dataclass(frozen=True)
@@ -102,9 +127,29 @@ def train_config_from_dict(raw: Mapping[str, Any]) -> TrainConfig:
     return _build(TrainConfig, {**raw, **parts}, "training config")
 
 
-def load_train_config(path: str | os.PathLike[str]) -> TrainConfig:
-    """Read a YAML training config."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"training config {path} does not exist")
-    return train_config_from_dict(yaml.safe_load(path.read_text()) or {})
+def shipped_train_configs() -> dict[str, str]:
+    """Shipped training config names -> their first comment line."""
+    found = {}
+    for entry in sorted(resources.files("physml.training").joinpath("configs").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            first = entry.read_text().splitlines()[0]
+            found[entry.name.removesuffix(".yaml")] = first.lstrip("# ").strip()
+    return found
+
+
+def load_train_config(name_or_path: str | os.PathLike[str]) -> TrainConfig:
+    """A shipped training config by name (:func:`shipped_train_configs`) or a YAML file by path."""
+    text, path = str(name_or_path), Path(name_or_path)
+    if text in shipped_train_configs():
+        source = resources.files("physml.training").joinpath("configs", f"{text}.yaml").read_text()
+    elif path.is_file():
+        source = path.read_text()
+    else:
+        raise ValueError(
+            f"training config {text!r} is neither a file nor a shipped config ({', '.join(shipped_train_configs())})"
+        )
+    try:
+        raw = load_yaml(source)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"training config {text!r} is not valid YAML: {exc}") from None
+    return train_config_from_dict(raw or {})

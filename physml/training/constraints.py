@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from physml.models.physics import CONSTRAINTS, SchrodingerContext
+from physml.models.physics import CONSTRAINTS, SchrodingerContext, energy
 
-__all__ = ["ADAPTERS", "SchrodingerAdapter", "constraint_adapter"]
+__all__ = ["ADAPTERS", "SchrodingerAdapter", "constraint_adapter", "invariants_adapter"]
 
 
 class SchrodingerAdapter:
@@ -37,23 +37,33 @@ class SchrodingerAdapter:
         physical = self.dataset.denormalize(fields.double(), channel_dim=1)  # (B, C, *space)
         return torch.complex(physical[:, self.real], physical[:, self.imag])
 
-    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each named term (mean over the batch) for the first predicted step."""
+    def context(self, batch: dict[str, Any]) -> SchrodingerContext:
+        """Potential (physical units), time step, box and constants of a batch."""
         constant = batch["constant_fields"].double()
         normalization = self.dataset.constant_normalization
         if normalization is not None:
             constant = normalization.denormalize(constant, channel_dim=1)
         params = batch["parameters"]
-        context = SchrodingerContext(
+        return SchrodingerContext(
             potential=constant[:, self.potential],
             dt=(batch["output_time"][:, 0] - batch["input_time"][:, -1]).double(),
             lengths=self.dataset.lengths,
             hbar=params["hbar"].double() if "hbar" in params else 1.0,
             mass=params["mass"].double() if "mass" in params else 1.0,
         )
+
+    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each named term (mean over the batch) for the first predicted step."""
+        context = self.context(batch)
         psi0 = self._psi(batch["input_fields"][:, -1])
         psi1 = self._psi(prediction)
         return {name: CONSTRAINTS[name](psi0, psi1, context).mean().float() for name in self.names}
+
+    def invariants(self, batch: dict[str, Any], state: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The conserved quantities of normalised states ``(B, C, *space)``: ``norm`` and ``energy``, ``(B,)`` each."""
+        context, psi = self.context(batch), self._psi(state)
+        density = psi.abs() ** 2
+        return {"norm": density.flatten(1).sum(1) * context.cell_volume, "energy": energy(psi, context)}
 
 
 #: Adapters by dataset family.
@@ -70,3 +80,18 @@ def constraint_adapter(dataset: Any, names: Sequence[str]) -> Callable[..., dict
     if family not in ADAPTERS:
         raise ValueError(f"physics losses {list(names)} are not available for family {family!r}")
     return ADAPTERS[family](dataset, names)
+
+
+def invariants_adapter(dataset: Any) -> Any | None:
+    """An adapter whose ``invariants(batch, state)`` gives ``dataset``'s conserved quantities, if its family has one.
+
+    ``None`` for families without an adapter, or when the run's channels cannot
+    express them (e.g. the potential withheld from the model).
+    """
+    family = dataset.info.family or dataset.info.dataset_name
+    if family not in ADAPTERS:
+        return None
+    try:
+        return ADAPTERS[family](dataset, [])
+    except ValueError:
+        return None

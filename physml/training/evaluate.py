@@ -1,16 +1,17 @@
-"""Evaluate a trained surrogate against the baselines: one-step and rollout errors, drift, plots, a report.
+"""Evaluate trained surrogates against persistence: one-step and rollout errors, conservation drift, a report.
 
 All errors are computed on physical (denormalised) fields of a held-out split.
+Every model is rolled out from the same windows, so their numbers compare.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -18,31 +19,72 @@ from torch.utils.data import DataLoader
 from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
 from physml.models.metrics import band_errors, nrmse, vrmse
+from physml.models.registry import model_name
+from physml.training.constraints import invariants_adapter
 from physml.training.trainer import resolve_device
 
-__all__ = ["evaluate_checkpoint"]
+__all__ = ["Surrogate", "evaluate_checkpoints", "load_surrogate"]
 
 
-def _windows(path: Path, data: dict[str, Any], split: str, n_output: int, **kwargs: Any) -> WindowDataset:
-    return WindowDataset(
-        path,
-        n_input=data["n_input"],
-        n_output=n_output,
-        split=split,
-        fields=data["fields"],
-        constant_fields=data["constant_fields"],
-        normalize=data["normalize"],
-        **kwargs,
-    )
+@dataclasses.dataclass
+class Surrogate:
+    """A trained model with the format it was trained with: what predicts the next state of a window.
+
+    Attributes
+    ----------
+    model
+        The network, in eval mode.
+    format
+        How windows become its inputs and its outputs the next state.
+    data
+        The training run's data config (``n_input``, ``fields``, ``normalize``...), for reading windows alike.
+    """
+
+    model: nn.Module
+    format: FieldFormat
+    data: dict[str, Any]
+
+    def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
+        """A :class:`WindowDataset` of ``path`` read the way this model was trained on."""
+        data = self.data
+        return WindowDataset(
+            path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
+            constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
+        )  # fmt: skip
+
+    @torch.no_grad()
+    def rollout(self, fields: torch.Tensor, constant: torch.Tensor | None, n_steps: int) -> torch.Tensor:
+        """``n_steps`` autoregressive predictions ``(B, n_steps, C, *space)`` from windows ``(B, T, C, *space)``."""
+        device = next(iter(self.model.parameters()), torch.empty(0)).device
+        constant = None if constant is None else constant.to(device)
+        return self.format.rollout(self.model, fields.to(device), constant, n_steps)
+
+
+def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> Surrogate:
+    """The model of a ``physml train`` checkpoint (``best.pt`` or ``last.pt``) with its format, on ``device``."""
+    model, extra = load_checkpoint(checkpoint, device=device)
+    if "config" not in extra or "format" not in extra:
+        raise ValueError(f"{checkpoint} was not written by physml train: it has no training config or format")
+    return Surrogate(model.eval(), FieldFormat(**extra["format"]), dict(extra["config"]["data"]))
+
+
+def persistence_like(surrogate: Surrogate) -> Surrogate:
+    """Persistence ("nothing changes") reading the same windows as ``surrogate``."""
+    fmt = dataclasses.replace(surrogate.format, residual=False)
+    model = build_model("persistence", PersistenceConfig(fmt.in_channels, fmt.out_channels, fmt.latest))
+    return Surrogate(model.eval(), fmt, surrogate.data)
+
+
+def _to(device: torch.device, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    constant = batch.get("constant_fields")
+    return batch["input_fields"].to(device), None if constant is None else constant.to(device)
 
 
 @torch.no_grad()
-def _one_step(model: nn.Module, fmt: FieldFormat, dataset: WindowDataset, device: torch.device) -> dict[str, float]:
+def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device) -> dict[str, float]:
     rows: dict[str, list[torch.Tensor]] = {"nrmse": [], "vrmse": [], "low": [], "mid": [], "high": []}
     for batch in DataLoader(dataset, batch_size=64):
-        fields = batch["input_fields"].to(device)
-        constant = batch.get("constant_fields")
-        prediction = model(fmt.inputs(fields, None if constant is None else constant.to(device))).cpu()
+        prediction = surrogate.format.predict(surrogate.model, *_to(device, batch)).cpu()
         truth = dataset.denormalize(batch["output_fields"][:, 0].double(), channel_dim=1)
         prediction = dataset.denormalize(prediction.double(), channel_dim=1)
         rows["nrmse"].append(nrmse(prediction, truth).mean(1))
@@ -53,37 +95,39 @@ def _one_step(model: nn.Module, fmt: FieldFormat, dataset: WindowDataset, device
 
 
 @torch.no_grad()
-def _rollout(
-    model: nn.Module, fmt: FieldFormat, dataset: WindowDataset, steps: int, device: torch.device
-) -> dict[str, Any]:
-    errors, norm_drift, example = [], [], None
+def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: torch.device) -> dict[str, Any]:
+    """nRMSE per rollout step, drift of the conserved quantities, and the first trajectory for plots."""
+    physics = invariants_adapter(dataset)
+    errors: list[torch.Tensor] = []
+    drifts: dict[str, list[torch.Tensor]] = {}
+    example = None
     for batch in DataLoader(dataset, batch_size=16):
-        constant = batch.get("constant_fields")
-        predicted = fmt.rollout(
-            model, batch["input_fields"].to(device), None if constant is None else constant.to(device), steps
-        ).cpu()  # (B, steps, C, *space)
+        predicted = surrogate.format.rollout(surrogate.model, *_to(device, batch), steps).cpu().double()
         truth = dataset.denormalize(batch["output_fields"].double())
-        predicted = dataset.denormalize(predicted.double())
-        errors.append(torch.stack([nrmse(predicted[:, s], truth[:, s]).mean(1) for s in range(steps)], dim=1))
-        # Drift of the field's squared L2 norm (the probability for a wave function) from the last input.
-        start = dataset.denormalize(batch["input_fields"][:, -1].double(), channel_dim=1)
-        n0 = start.square().flatten(1).sum(1)
-        norm_drift.append((predicted.square().flatten(2).sum(2) / n0[:, None] - 1).abs())
+        errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, s]), truth[:, s]).mean(1)
+                                   for s in range(steps)], dim=1))  # fmt: skip
+        if physics is not None:  # relative drift of each invariant from the last input state, (B, steps)
+            start = physics.invariants(batch, batch["input_fields"][:, -1].double())
+            along = [physics.invariants(batch, predicted[:, s]) for s in range(steps)]
+            for name, value in start.items():
+                scale = value.abs().clamp(min=1e-12)
+                drift = torch.stack([(a[name] - value).abs() / scale for a in along], dim=1)
+                drifts.setdefault(name, []).append(drift)
         if example is None:
-            example = {"truth": truth[0, :, 0].numpy(), "prediction": predicted[0, :, 0].numpy()}
+            example = {"truth": truth[0].numpy(), "prediction": dataset.denormalize(predicted[0]).numpy()}
     per_step = torch.cat(errors).mean(0)
-    drift = torch.cat(norm_drift)
-    return {
-        "nrmse_per_step": per_step.tolist(),
-        "nrmse_final": float(per_step[-1]),
-        "norm_drift_max": float(drift.max()),
-        "norm_drift_final_mean": float(drift[:, -1].mean()),
-        "example": example,
-    }
+    result: dict[str, Any] = {"nrmse_per_step": per_step.tolist(), "nrmse_final": float(per_step[-1])}
+    for name, values in drifts.items():
+        drift = torch.cat(values)
+        result[f"{name}_drift_per_step"] = drift.mean(0).tolist()
+        result[f"{name}_drift_final_mean"] = float(drift[:, -1].mean())
+        result[f"{name}_drift_max"] = float(drift.max())
+    result["example"] = example
+    return result
 
 
-def evaluate_checkpoint(
-    checkpoint: str | os.PathLike[str],
+def evaluate_checkpoints(
+    checkpoints: Mapping[str, str | os.PathLike[str]] | Sequence[str | os.PathLike[str]],
     data_path: str | os.PathLike[str],
     *,
     split: str = "test",
@@ -91,82 +135,67 @@ def evaluate_checkpoint(
     out: str | os.PathLike[str] | None = None,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """Errors of the checkpoint's model and of persistence on ``split`` of ``data_path``.
+    """Errors of trained models, and of persistence, on ``split`` of ``data_path``.
 
-    Returns (and with ``out`` writes as ``metrics.json``, plots and ``report.md``) one-step
-    nRMSE, VRMSE and per-band errors, and ``rollout``-step nRMSE per step and norm drift.
+    Parameters
+    ----------
+    checkpoints
+        ``physml train`` checkpoints, by label (a sequence is labelled by model
+        name). The first one sets the windows (``n_input``) every model is scored on.
+    rollout
+        Autoregressive steps (at most what the trajectories hold after the input window).
+    out
+        Directory for ``metrics.json``, the plots and ``report.md``; nothing is written when ``None``.
+
+    Returns
+    -------
+    dict
+        ``models``: per label, ``one_step`` (nRMSE, VRMSE, low/mid/high band
+        errors) and ``rollout`` (nRMSE per step, norm/energy drift where the
+        family defines them); ``gain_over_persistence``: persistence's one-step
+        nRMSE over each model's.
     """
     torch_device = resolve_device(device)
-    model, extra = load_checkpoint(checkpoint, device=torch_device)
-    model.eval()
-    data = dict(extra["config"]["data"])
-    path = Path(data_path)
-    one_step = _windows(path, data, split, 1)
+    if not isinstance(checkpoints, Mapping):
+        checkpoints = _labelled(checkpoints, torch_device)
+    if not checkpoints:
+        raise ValueError("checkpoints is empty: give at least one trained model")
+    surrogates = {label: load_surrogate(path, device=torch_device) for label, path in checkpoints.items()}
+    first = next(iter(surrogates.values()))
+    surrogates["persistence"] = persistence_like(first)
+    one_step = first.windows(data_path, split=split)
     if len(one_step) == 0:
-        raise ValueError(f"{path} has no {split!r} windows to evaluate on")
-    fmt = FieldFormat(data["n_input"], len(one_step.channel_names), len(one_step.constant_channel_names))
-    persistence = build_model("persistence", PersistenceConfig(fmt.in_channels, fmt.out_channels, fmt.latest))
-    models = {"model": model, "persistence": persistence.to(torch_device)}
-    span = one_step.info.n_times - data["n_input"]
-    steps = min(rollout, span)
-    rollouts = _windows(path, data, split, steps, window_stride=one_step.info.n_times)
-    metrics: dict[str, Any] = {"split": split, "checkpoint": str(checkpoint), "rollout_steps": steps}
+        raise ValueError(f"{data_path} has no {split!r} windows to evaluate on")
+    steps = min(rollout, one_step.info.n_times - first.data["n_input"])
+    rollouts = first.windows(data_path, split=split, n_output=steps, window_stride=one_step.info.n_times)
+    metrics: dict[str, Any] = {"split": split, "data": str(data_path), "rollout_steps": steps, "models": {}}
     examples = {}
-    for name, candidate in models.items():
-        result = _rollout(candidate, fmt, rollouts, steps, torch_device)
-        examples[name] = result.pop("example")
-        metrics[name] = {"one_step": _one_step(candidate, fmt, one_step, torch_device), "rollout": result}
-    one = metrics["model"]["one_step"]["nrmse"]
-    metrics["one_step_gain_over_persistence"] = metrics["persistence"]["one_step"]["nrmse"] / max(one, 1e-300)
+    for label, surrogate in surrogates.items():
+        surrogate.model.to(torch_device)
+        result = _rollout(surrogate, rollouts, steps, torch_device)
+        examples[label] = result.pop("example")
+        metrics["models"][label] = {
+            "checkpoint": str(checkpoints.get(label, "")) or None,
+            "one_step": _one_step(surrogate, one_step, torch_device),
+            "rollout": result,
+        }
+    floor = metrics["models"]["persistence"]["one_step"]["nrmse"]
+    metrics["gain_over_persistence"] = {
+        label: floor / max(m["one_step"]["nrmse"], 1e-300) for label, m in metrics["models"].items()
+    }
     if out is not None:
-        _write_report(Path(out), metrics, examples)
+        from physml.training.report import write_report
+
+        write_report(Path(out), metrics, examples, channels=one_step.channel_names)
     return metrics
 
 
-def _write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    steps = np.arange(1, metrics["rollout_steps"] + 1)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name in ("model", "persistence"):
-        ax.semilogy(steps, metrics[name]["rollout"]["nrmse_per_step"], marker="o", ms=3, label=name)
-    ax.set(xlabel="rollout step", ylabel="nRMSE", title="error along autoregressive rollouts")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "rollout_error.png", dpi=120)
-    plt.close(fig)
-    example = examples["model"]
-    if example["truth"].ndim == 2:  # 1D fields: space-time diagrams of truth, prediction and error
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), sharey=True)
-        panels = (example["truth"], example["prediction"], example["prediction"] - example["truth"])
-        for ax, image, title in zip(axes, panels, ("truth", "prediction", "error")):
-            im = ax.imshow(image, aspect="auto", origin="lower", cmap="RdBu_r")
-            ax.set(title=title, xlabel="x (grid index)")
-            fig.colorbar(im, ax=ax)
-        axes[0].set_ylabel("rollout step")
-        fig.tight_layout()
-        fig.savefig(out / "spacetime.png", dpi=120)
-        plt.close(fig)
-    lines = [
-        "# Evaluation report",
-        "",
-        f"Checkpoint `{metrics['checkpoint']}`, split `{metrics['split']}`, "
-        f"rollouts of {metrics['rollout_steps']} steps.",
-        "",
-        "| model | one-step nRMSE | one-step VRMSE | low / mid / high band error | rollout nRMSE (last step) | "
-        "max norm drift |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for name in ("model", "persistence"):
-        one, roll = metrics[name]["one_step"], metrics[name]["rollout"]
-        lines.append(
-            f"| {name} | {one['nrmse']:.3g} | {one['vrmse']:.3g} | {one['low']:.2g} / {one['mid']:.2g} / "
-            f"{one['high']:.2g} | {roll['nrmse_final']:.3g} | {roll['norm_drift_max']:.2g} |"
-        )
-    lines += ["", f"One-step gain over persistence: {metrics['one_step_gain_over_persistence']:.1f}x.", ""]
-    (out / "report.md").write_text("\n".join(lines))
+def _labelled(paths: Sequence[str | os.PathLike[str]], device: torch.device) -> dict[str, str | os.PathLike[str]]:
+    labels: dict[str, str | os.PathLike[str]] = {}
+    for path in paths:
+        name = model_name(load_checkpoint(path, device=device)[0])
+        label, n = name, 2
+        while label in labels or label == "persistence":
+            label, n = f"{name}-{n}", n + 1
+        labels[label] = path
+    return labels

@@ -24,26 +24,24 @@ the progress bar and the checkpoints, which hold the unwrapped model.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, build_model, load_checkpoint, save_checkpoint
 from physml.training import distributed
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
+from physml.training.runlog import RunLog
 
-__all__ = ["Trainer", "resolve_device"]
+__all__ = ["Trainer", "field_format", "resolve_device"]
 
 LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 
@@ -55,65 +53,30 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-class _RunLog:
-    """Rank 0's outputs: ``log.csv``, TensorBoard scalars and the progress bar; on the other ranks, nothing.
+def field_format(dataset: WindowDataset, config: TrainConfig) -> FieldFormat:
+    """How ``config``'s model sees ``dataset``'s windows: channel counts, residual, squashed constants.
 
-    Opening it keeps only the log rows up to ``step`` (the checkpoint resumed
-    from) and hides TensorBoard events past it, so a resumed curve continues
-    without duplicated steps.
+    ``model.squash`` scales are physical; the dataset hands out constants
+    divided by their normalisation scale, so the format gets them in those units.
     """
-
-    def __init__(self, out: Path, columns: list[str], *, step: int, total: int, main: bool, progress: bool) -> None:
-        self.main = main
-        self.bar = tqdm(total=total, initial=step, disable=not (main and progress), desc="training", unit="step")
-        if not main:
-            return
-        path, rows = out / "log.csv", []
-        if path.exists():
-            with path.open() as f:
-                rows = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
-        tmp = path.with_name(f".{path.name}.partial")
-        with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)  # a kill while rewriting never loses the rows already logged
-        self.handle = path.open("a", newline="")
-        self.csv = csv.DictWriter(self.handle, fieldnames=columns)
-        from torch.utils.tensorboard import SummaryWriter  # imported here: it is slow, and only rank 0 needs it
-
-        # Steps are logged from 1 after the update, so the checkpoint's own step is kept and later ones purged.
-        self.board = SummaryWriter(out / "tensorboard", purge_step=step + 1)
-
-    def step(self, row: dict[str, float]) -> None:
-        """One training step's row: ``step``, ``epoch``, ``lr``, ``loss`` and ``loss_<term>``."""
-        self.bar.update(1)
-        if not self.main:
-            return
-        self.bar.set_postfix(loss=f"{row['loss']:.3g}")
-        self.csv.writerow(row)
-        for name, value in row.items():
-            if name not in ("step", "epoch"):
-                self.board.add_scalar(f"train/{name}", value, row["step"])
-
-    def validation(self, step: int, loss: float) -> None:
-        if self.main:
-            self.board.add_scalar("val/loss", loss, step)
-
-    def flush(self) -> None:
-        """Write everything so far: called before each checkpoint, which the log must not lag behind."""
-        if self.main:
-            self.handle.flush()
-            self.board.flush()
-
-    def __enter__(self) -> _RunLog:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.bar.close()
-        if self.main:
-            self.handle.close()
-            self.board.close()
+    names = dataset.constant_channel_names
+    unknown = sorted(set(config.model.squash) - set(names))
+    if unknown:
+        raise ValueError(f"model.squash names {unknown}, which are not constant fields of this run: {names}")
+    norm = dataset.constant_normalization
+    if config.model.squash and norm is not None and bool((norm.shift != 0).any()):
+        raise ValueError("model.squash needs data.normalize = rms or null (a shifted potential has no natural zero)")
+    squash = []
+    for index, name in enumerate(names):
+        scale = config.model.squash.get(name, 0.0)
+        squash.append(scale / float(norm.scale[index]) if norm is not None else scale)
+    return FieldFormat(
+        config.data.n_input,
+        len(dataset.channel_names),
+        len(names),
+        residual=config.model.residual,
+        squash=tuple(squash) if config.model.squash else (),
+    )
 
 
 class Trainer:
@@ -154,12 +117,12 @@ class Trainer:
         self.val_set = WindowDataset(data.path, split="val", **window)
         if len(self.train_set) == 0:
             raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
-        self.format = FieldFormat(
-            data.n_input, len(self.train_set.channel_names), len(self.train_set.constant_channel_names)
-        )
+        self.format = field_format(self.train_set, config)
         params = {**config.model.params, "in_channels": self.format.in_channels}
         params["out_channels"] = self.format.out_channels
         if config.model.name == "persistence":
+            if config.model.residual:
+                raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
             params["offset"] = self.format.latest
         self.model = build_model(config.model.name, params).to(self.device)
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
@@ -217,7 +180,7 @@ class Trainer:
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         with autocast:
             for step in range(self.config.unroll):
-                prediction = model(self.format.inputs(fields, constant)).float()  # (B, C, *space)
+                prediction = self.format.predict(model, fields, constant).float()  # (B, C, *space)
                 predictions.append(prediction)
                 if step < self.config.unroll - 1:
                     fed_back = prediction.detach() if self.config.pushforward else prediction
@@ -251,6 +214,7 @@ class Trainer:
             best=self.best,
             rng=torch.get_rng_state(),
             config=self.config.to_dict(),
+            format=self.format.to_dict(),
         )
 
     def _resume(self) -> None:
@@ -310,7 +274,7 @@ class Trainer:
                 distributed.teardown()
                 self._owns_process_group = False
 
-    def _checkpoint(self, log: _RunLog) -> None:
+    def _checkpoint(self, log: RunLog) -> None:
         log.flush()
         self._save("last.pt")
 
@@ -318,7 +282,7 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         self._resume()
         total = self.config.epochs * self.batches_per_epoch
-        with _RunLog(
+        with RunLog(
             self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress
         ) as log:
             self.model.train()

@@ -1,0 +1,73 @@
+"""Rank 0's record of a training run: ``log.csv``, TensorBoard scalars and the progress bar."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from types import TracebackType
+
+from tqdm.auto import tqdm
+
+__all__ = ["RunLog"]
+
+
+class RunLog:
+    """Rank 0's outputs: ``log.csv``, TensorBoard scalars and the progress bar; on the other ranks, nothing.
+
+    Opening it keeps only the log rows up to ``step`` (the checkpoint resumed
+    from) and hides TensorBoard events past it, so a resumed curve continues
+    without duplicated steps.
+    """
+
+    def __init__(self, out: Path, columns: list[str], *, step: int, total: int, main: bool, progress: bool) -> None:
+        self.main = main
+        self.bar = tqdm(total=total, initial=step, disable=not (main and progress), desc="training", unit="step")
+        if not main:
+            return
+        path, rows = out / "log.csv", []
+        if path.exists():
+            with path.open() as f:
+                rows = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
+        tmp = path.with_name(f".{path.name}.partial")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)  # a kill while rewriting never loses the rows already logged
+        self.handle = path.open("a", newline="")
+        self.csv = csv.DictWriter(self.handle, fieldnames=columns)
+        from torch.utils.tensorboard import SummaryWriter  # imported here: it is slow, and only rank 0 needs it
+
+        # Steps are logged from 1 after the update, so the checkpoint's own step is kept and later ones purged.
+        self.board = SummaryWriter(out / "tensorboard", purge_step=step + 1)
+
+    def step(self, row: dict[str, float]) -> None:
+        """One training step's row: ``step``, ``epoch``, ``lr``, ``loss`` and ``loss_<term>``."""
+        self.bar.update(1)
+        if not self.main:
+            return
+        self.bar.set_postfix(loss=f"{row['loss']:.3g}")
+        self.csv.writerow(row)
+        for name, value in row.items():
+            if name not in ("step", "epoch"):
+                self.board.add_scalar(f"train/{name}", value, row["step"])
+
+    def validation(self, step: int, loss: float) -> None:
+        if self.main:
+            self.board.add_scalar("val/loss", loss, step)
+
+    def flush(self) -> None:
+        """Write everything so far: called before each checkpoint, which the log must not lag behind."""
+        if self.main:
+            self.handle.flush()
+            self.board.flush()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.bar.close()
+        if self.main:
+            self.handle.close()
+            self.board.close()
