@@ -8,6 +8,7 @@ checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
 
 from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResNetConfig
 from physml.models.checkpoint import load_checkpoint, save_checkpoint
+from physml.models.complex_fno import ComplexFNO, ComplexFNOConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
@@ -18,6 +19,8 @@ __all__ = [
     "CONSTRAINTS",
     "FNO",
     "MODELS",
+    "ComplexFNO",
+    "ComplexFNOConfig",
     "FNOConfig",
     "FieldFormat",
     "Persistence",

@@ -101,7 +101,7 @@ def test_persistence_copies_the_latest_step():
 
 
 def test_registry_names_the_valid_choices():
-    with pytest.raises(ValueError, match="model = 'unet3d' is invalid: choose one of fno, persistence, resnet"):
+    with pytest.raises(ValueError, match="model = 'unet3d' is invalid: choose one of complex_fno, fno, persistence, resnet"):
         build_model("unet3d", {})
     with pytest.raises(ValueError, match=r"fno config keys \['depth'\] are invalid"):
         config_from_dict("fno", {"in_channels": 1, "out_channels": 1, "depth": 3})
@@ -130,3 +130,48 @@ def test_checkpoints_rebuild_the_model_and_refuse_pickled_code(tmp_path):
     torch.save({"weights": torch.zeros(2)}, other)
     with pytest.raises(ValueError, match="is not a physml checkpoint"):
         load_checkpoint(other)
+
+
+@pytest.mark.parametrize(("modes", "space"), [((7,), (32,)), ((5, 4), (16, 12))])
+def test_complex_spectral_conv_is_complex_linear_translation_equivariant_and_band_limited(modes, space):
+    from physml.models.complex_fno import ComplexSpectralConv
+
+    layer = ComplexSpectralConv(3, 2, modes=modes).double()
+    z = torch.randn(4, 3, *space, dtype=torch.complex128)
+    dims = tuple(range(2, 2 + len(space)))
+    phase = torch.exp(torch.tensor(0.7j, dtype=torch.complex128))
+    torch.testing.assert_close(layer(phase * z), phase * layer(z), rtol=1e-12, atol=1e-12)  # complex-linear
+    shift = (3,) if len(space) == 1 else (1, 5)
+    torch.testing.assert_close(
+        layer(torch.roll(z, shift, dims)), torch.roll(layer(z), shift, dims), rtol=1e-12, atol=1e-12
+    )
+    # Only the m lowest |k| per axis, positive and negative, carry energy.
+    spectrum = torch.fft.fftn(layer(z), dim=dims).abs()
+    kept = torch.ones(spectrum.shape[2:], dtype=torch.bool)
+    for axis, (m, n) in enumerate(zip(modes, space)):
+        k = torch.fft.fftfreq(n) * n
+        keep = (k >= -(m // 2)) & (k < (m + 1) // 2)
+        shape = [1] * len(space)
+        shape[axis] = n
+        kept = kept & keep.view(shape)
+    assert spectrum[..., ~kept].max() < 1e-12 and spectrum[..., kept].min() > 0
+
+
+@pytest.mark.parametrize("space", [(32,), (16, 12)])
+def test_complex_fno_shapes_gradients_and_checkpoint(space, tmp_path):
+    from physml.models import ComplexFNOConfig
+
+    config = ComplexFNOConfig(in_channels=5, out_channels=2, n_complex=2, modes=(6,) * len(space), width=6, n_layers=2)
+    model = build_model("complex_fno", config).double()
+    x = torch.randn(3, 5, *space, dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    assert out.shape == (3, 2, *space) and out.dtype == torch.float64
+    out.square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    save_checkpoint(tmp_path / "c.pt", model)
+    loaded, _ = load_checkpoint(tmp_path / "c.pt")
+    torch.testing.assert_close(loaded.double()(x), out)
+    with pytest.raises(ValueError, match="n_complex = 3 is invalid: 6 real channels needed, in_channels = 5"):
+        ComplexFNOConfig(in_channels=5, out_channels=2, n_complex=3)
+    with pytest.raises(ValueError, match=r"out_channels = 3 is invalid: must be even \(re, im\)"):
+        ComplexFNOConfig(in_channels=5, out_channels=3)
