@@ -24,10 +24,7 @@ $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS) Makefile
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/physml simulate schrodinger --potential double-well:barrier=3,separation=2 \
-		--center -2 --momentum 1.5 --width 0.5 --n 512 --length 30 \
-		--t-final 10 --n-saves 200 --dt 0.005 --out $(OUT)/schrodinger.h5 --plot $(OUT)/schrodinger.png
-	@echo "demo: wrote $(OUT)/schrodinger.h5 and $(OUT)/schrodinger.png"
+	$(BIN)/physml demo --out $(OUT)
 
 test: venv lint
 	$(BIN)/python -m pytest -n $(JOBS) -q
