@@ -74,12 +74,27 @@ class SpectralConv(nn.Module):
         work = v if v.dtype in (torch.float32, torch.float64) else v.float()
         v_hat = torch.fft.rfftn(work, dim=dims, norm="ortho")  # (B, Cin, *space) -> (B, Cin, ..., X//2+1)
         weight = torch.view_as_complex(self.weight.to(work.dtype))  # (Cin, Cout, *modes)
-        out = v_hat.new_zeros(v.shape[0], self.out_channels, *v_hat.shape[2:])
         if self.ndim == 1:
-            (index,) = self._kept(space)
-            out[..., index] = torch.einsum("bix,iox->box", v_hat[..., index], weight)
+            # irfftn pads the spectrum with zeros up to X//2+1 itself: no full-size buffer to fill.
+            out = _mix(v_hat[..., : self.modes[0]], weight)  # (B, Cin, X//2+1) -> (B, Cout, m)
         else:
             rows, cols = self._kept(space)
-            block = v_hat[:, :, rows][..., cols]  # (B, Cin, mx, my)
-            out[:, :, rows, cols] = torch.einsum("bixy,ioxy->boxy", block, weight)
+            out = v_hat.new_zeros(v.shape[0], self.out_channels, *v_hat.shape[2:])
+            out[:, :, rows, cols] = _mix(v_hat[:, :, rows][..., cols], weight)  # (B, Cin, mx, my) -> (B, Cout, mx, my)
         return torch.fft.irfftn(out, s=space, dim=dims, norm="ortho").to(v.dtype)  # (B, Cout, *space)
+
+
+def _mix(kept: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``out[b, o, k] = sum_i kept[b, i, k] weight[i, o, k]`` for every kept mode ``k``: one batched matmul.
+
+    ``torch.einsum("bix,iox->box", ...)`` is the same sum, but it hands ``bmm``
+    strided complex operands, which PyTorch's CPU kernel multiplies 2-3x more
+    slowly than contiguous ones; the results agree bit for bit on the FNO
+    shapes tried (timed in ``benchmarks/fno_training.py``, recorded in
+    ``docs/benchmarks.md``).
+    """
+    batch, cin, *modes = kept.shape
+    lhs = kept.reshape(batch, cin, -1).permute(2, 0, 1).contiguous()  # (B, Cin, *modes) -> (K, B, Cin)
+    # (Cin, Cout, *modes) -> (K, Cin, Cout)
+    rhs = weight.reshape(cin, weight.shape[1], -1).permute(2, 0, 1).contiguous()
+    return torch.bmm(lhs, rhs).permute(1, 2, 0).reshape(batch, -1, *modes)  # (K, B, Cout) -> (B, Cout, *modes)

@@ -1,0 +1,160 @@
+"""Surrogate against simulator: the time to produce one ``schrodinger-1d`` trajectory.
+
+The interval is the dataset's: 50 saves 0.1 time units apart (5 time units)
+on 256 points.
+
+  * Simulator: ``physml.simulators.schrodinger.simulate`` as the dataset
+    family calls it (Strang splitting, dt = 0.005, i.e. 1000 steps; the
+    observables at every save; one FFT thread, ESTIMATE plans; complex128),
+    one trajectory after another, for trajectories drawn from the shipped
+    config (all four potential kinds). "Stepping only" leaves out the system
+    set-up, FFT planning and observables: 50 x 20 steps of a ready stepper.
+  * Surrogate: physml's FNO (``--settings``, 4 layers) fed its own
+    predictions 50 times (``FieldFormat.rollout``, 1 -> 1 windows: psi
+    re/im plus the potential in), float32, under ``torch.inference_mode``,
+    for a batch of 1 and of 32 trajectories. The weights are untrained: the
+    cost of a forward pass does not depend on them.
+
+Per trajectory: the simulator's time per call; the surrogate's time per
+batch divided by the batch. Best of ``--repeats``, everything timed in turn
+within each repeat. The ratio is simulator / surrogate (above 1: the
+surrogate is faster). The speed says nothing of accuracy: the simulator's
+trajectories pass the dataset's checks (energy drift below 1e-3); a
+surrogate's rollout drifts away from the truth step by step.
+
+    python benchmarks/surrogate_rollout.py [--settings 16:32 32:64] [--batch-sizes 1 32] [--repeats 5]
+    python benchmarks/surrogate_rollout.py --quick   # smoke run, a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from _report import machine, markdown_table
+
+from physml.datasets import load_config
+from physml.datasets.build import resolve_plan
+from physml.models import FNO, FieldFormat, FNOConfig
+from physml.simulators.rollout import steps_per_save
+from physml.simulators.schrodinger import SchrodingerState, SchrodingerSystem, SplitOperator, simulate
+
+FORMAT = FieldFormat(n_input=1, n_channels=2, n_constant=1)  # psi re/im + potential -> psi re/im
+
+
+def simulator_runs(n_trajectories: int) -> tuple[Callable[[], None], Callable[[], None], dict[str, Any]]:
+    """Two callables simulating ``n_trajectories`` of schrodinger-1d (``simulate`` / stepping only), and facts."""
+    config = load_config("schrodinger-1d").with_trajectories(n_trajectories)
+    family, plan, _ = resolve_plan(config)
+    times = config.times
+    params = plan.parameters
+    t_final, n_saves = float(times[-1] - times[0]), len(times) - 1
+    dt = params[0]["dt"]
+    between = steps_per_save(dt=dt, t_final=t_final, n_saves=n_saves)
+
+    def system(p: dict[str, Any]) -> SchrodingerSystem:
+        return SchrodingerSystem(family.grid(p), family.potential(p), hbar=p["hbar"], mass=p["mass"])
+
+    initial = [family.initial_state(p) for p in params]
+
+    def full() -> None:  # as SchrodingerFamily.simulate calls it, system set-up included
+        for p, psi0 in zip(params, initial):
+            simulate(system(p), psi0, dt=dt, t_final=t_final, n_saves=n_saves, scheme=p["scheme"],
+                     fft_threads=1, fft_measure=False)  # fmt: skip
+
+    steppers = [SplitOperator(system(p), p["scheme"], fft_threads=1, fft_measure=False) for p in params]
+
+    def stepping() -> None:
+        for stepper, psi0 in zip(steppers, initial):
+            state = SchrodingerState(psi0, 0.0)
+            for _ in range(n_saves):
+                state = stepper.advance(state, dt, between)
+
+    kinds = sorted({p["potential_kind"] for p in params})
+    facts = {"dt": dt, "steps": n_saves * between, "n_saves": n_saves, "save_dt": t_final / n_saves,
+             "n": params[0]["n"], "kinds": kinds, "scheme": params[0]["scheme"]}  # fmt: skip
+    return full, stepping, facts
+
+
+def surrogate_run(modes: int, width: int, batch_size: int, n_points: int, n_saves: int) -> Callable[[], None]:
+    torch.manual_seed(0)
+    model = FNO(FNOConfig(FORMAT.in_channels, FORMAT.out_channels, modes=(modes,), width=width, n_layers=4)).eval()
+    fields = torch.randn(batch_size, FORMAT.n_input, FORMAT.n_channels, n_points)  # (B, T, C, X)
+    potential = torch.randn(batch_size, FORMAT.n_constant, n_points)  # (B, 1, X)
+
+    def run() -> None:
+        with torch.inference_mode():
+            FORMAT.rollout(model, fields, potential, n_saves)  # (B, n_saves, C, X)
+
+    return run
+
+
+def parse_setting(text: str) -> tuple[int, int]:
+    try:
+        modes, width = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: write MODES:WIDTH, e.g. 16:32") from None
+    if modes < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: modes and width must be >= 1")
+    return modes, width
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--settings", type=parse_setting, nargs="+", default=[(16, 32), (32, 64)],
+                        help="FNO MODES:WIDTH pairs (default: 16:32 32:64)")  # fmt: skip
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32], help="surrogate batches (default: 1 32)")
+    parser.add_argument("--n-trajectories", type=int, default=8, help="simulated per timing (default: 8)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repetitions; the best is kept (default: 5)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 16:32 only, 2 trajectories, 1 repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.settings, args.n_trajectories, args.repeats = [(16, 32)], 2, 1
+    for name in ("n_trajectories", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is invalid: must be >= 1")
+    if min(args.batch_sizes) < 1:
+        parser.error(f"--batch-sizes = {args.batch_sizes} is invalid: each must be >= 1")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+
+    full, stepping, facts = simulator_runs(args.n_trajectories)
+    runs: dict[tuple[str, int], tuple[Callable[[], None], int]] = {
+        ("simulator: simulate()", 1): (full, args.n_trajectories),
+        ("simulator: stepping only", 1): (stepping, args.n_trajectories),
+    }
+    for modes, width in args.settings:
+        for batch in args.batch_sizes:
+            run = surrogate_run(modes, width, batch, facts["n"], facts["n_saves"])
+            runs[(f"FNO {modes} modes / width {width}", batch)] = (run, batch)
+    print(machine())
+    print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f} (1 min) at the start")
+    print(f"\n### One trajectory of schrodinger-1d: {facts['n_saves']} saves of {facts['save_dt']:g} time units "
+          f"on {facts['n']} points; simulator {facts['scheme']} dt = {facts['dt']:g} ({facts['steps']} steps) over "
+          f"{args.n_trajectories} trajectories ({', '.join(facts['kinds'])}); best of {args.repeats}\n")  # fmt: skip
+    for run, _ in runs.values():  # warm-up: Numba kernels, FFT plans, allocator
+        run()
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(args.repeats):
+        for key, (run, count) in runs.items():
+            start = time.perf_counter()
+            run()
+            best[key] = min(best[key], (time.perf_counter() - start) / count)
+    reference = best[("simulator: simulate()", 1)]
+    rows = [
+        [name, "1 (one by one)" if name.startswith("simulator") else str(batch), f"{seconds * 1e3:.2f} ms",
+         f"{1 / seconds:.0f}", f"**{reference / seconds:.2f}×**"]
+        for (name, batch), seconds in best.items()
+    ]  # fmt: skip
+    header = ["method", "batch", "time per trajectory", "trajectories/s", "simulate() / this"]
+    print(markdown_table(header, rows))
+    print(f"\nload average {os.getloadavg()[0]:.2f} (1 min) at the end")
+
+
+if __name__ == "__main__":
+    main()
