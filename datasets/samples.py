@@ -78,6 +78,11 @@ class WindowDataset(Dataset):
     transforms
         Callables ``f(sample) -> sample`` applied in order (e.g. text or image
         modalities added by later layers).
+    in_memory
+        Read the chosen trajectories' fields into memory once, instead of
+        from the file per sample. A window read from HDF5 costs ~0.7 ms,
+        about a third of an FNO training step on a 1D dataset; use it when the
+        split fits in RAM (``(trajectories, times, *space)`` per channel, in the file's dtype).
 
     Each sample holds ``input_fields`` ``(n_input, C, *space)``,
     ``output_fields`` ``(n_output, C, *space)``, ``constant_fields``
@@ -101,6 +106,7 @@ class WindowDataset(Dataset):
         normalize: str | None = None,
         dtype: torch.dtype = torch.float32,
         transforms: Sequence[Callable[[Sample], Sample]] = (),
+        in_memory: bool = False,
     ) -> None:
         for name, value in (("n_input", n_input), ("n_output", n_output), ("time_stride", time_stride),
                             ("window_stride", window_stride)):  # fmt: skip
@@ -148,6 +154,14 @@ class WindowDataset(Dataset):
             self._parameters = {name: torch.as_tensor(f["scalars"][name][...]) for name in self.parameter_names}
         self._file: h5py.File | None = None
         self._pid: int | None = None
+        #: Field name -> its rows of the chosen trajectories, when held in memory.
+        self._memory: dict[str, np.ndarray] | None = None
+        if in_memory:
+            rows = self.trajectories
+            with h5py.File(self.path, "r") as f:
+                self._memory = {c: f[self._groups[c]][c][rows] if len(rows) else np.empty(0)
+                                for c in (*self.channel_names, *self.constant_channel_names)}  # fmt: skip
+            self._row = {int(t): i for i, t in enumerate(rows)}
 
     @staticmethod
     def _select(
@@ -209,10 +223,15 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, index: int) -> Sample:
         traj, start = self.locate(index)
-        f = self._handle()
+        if self._memory is None:
+            f = self._handle()
+            source = {c: f[self._groups[c]][c] for c in (*self.channel_names, *self.constant_channel_names)}
+            row = traj
+        else:
+            source, row = self._memory, self._row[traj]
         d = self.time_stride
         steps = slice(start, start + (self.n_input + self.n_output - 1) * d + 1, d)
-        window = self._stack([f[self._groups[c]][c][traj, steps] for c in self.channel_names], axis=1)
+        window = self._stack([source[c][row, steps] for c in self.channel_names], axis=1)
         if self.normalization is not None:
             window = self.normalization.normalize(window, channel_dim=1)
         times = self._time[steps]
@@ -229,7 +248,7 @@ class WindowDataset(Dataset):
             "start": torch.tensor(start),
         }
         if self.constant_channel_names:
-            constant = self._stack([f[self._groups[c]][c][traj] for c in self.constant_channel_names], axis=0)
+            constant = self._stack([source[c][row] for c in self.constant_channel_names], axis=0)
             if self.constant_normalization is not None:
                 constant = self.constant_normalization.normalize(constant, channel_dim=0)
             sample["constant_fields"] = constant.to(self.dtype)

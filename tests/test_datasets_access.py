@@ -138,6 +138,19 @@ def test_dataloader_with_worker_processes_gives_the_same_batches(tiny_dataset):
     torch.testing.assert_close(torch.cat([b["parameters"]["sigma"] for b in parallel]), serial["parameters"]["sigma"])
 
 
+def test_windows_held_in_memory_equal_windows_read_from_the_file(tiny_dataset):
+    kwargs = {"n_input": 2, "n_output": 2, "split": "test", "normalize": "rms", "dtype": torch.float64}
+    from_file, in_memory = WindowDataset(tiny_dataset, **kwargs), WindowDataset(tiny_dataset, in_memory=True, **kwargs)
+    assert len(from_file) == len(in_memory) > 0
+    for index in range(len(from_file)):
+        a, b = from_file[index], in_memory[index]
+        for key in ("input_fields", "output_fields", "constant_fields", "trajectory", "start"):
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    assert len(WindowDataset(tiny_dataset, split="extrapolation", in_memory=True)) == len(
+        WindowDataset(tiny_dataset, split="extrapolation")
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -10,8 +10,12 @@ __all__ = ["register"]
 
 _EXAMPLE = """\
 example config (YAML):
-  data: {path: data/s1d.h5, n_input: 1, batch_size: 32, normalize: rms}
-  model: {name: fno, params: {modes: [24], width: 32, n_layers: 4}}
+  data: {path: data/s1d.h5, n_input: 1, batch_size: 32, normalize: rms, in_memory: false}
+  model:
+    name: fno         # or complex_fno, resnet, persistence
+    params: {modes: [24], width: 32, n_layers: 4}
+    residual: true    # predict the increment over the latest state
+    squash: {potential: 2.0}   # the model sees asinh(V / 2)
   losses: {data: 1.0, schrodinger_norm: 0.1, schrodinger_residual: 0.01}
   optim: {lr: 0.001, weight_decay: 0.0001, warmup_steps: 100, grad_clip: 1.0}
   epochs: 20
@@ -34,17 +38,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a surrogate model on a dataset",
-        description="Train a registered model (fno, resnet, persistence) on a physml dataset. The run writes "
-        "log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same command again "
-        "resumes from last.pt.",
+        description="Train a registered model (fno, complex_fno, resnet, persistence) on a physml dataset. The "
+        "run writes log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same "
+        "command again resumes from last.pt.",
         epilog=_EXAMPLE + _SCALE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("config", type=Path, metavar="CONFIG.yaml", help="training config")
+    parser.add_argument("config", metavar="NAME_OR_CONFIG.yaml",
+                        help="a shipped training config (" + ", ".join(_shipped()) + ") or a YAML file")  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run directory")
     parser.add_argument("--init", type=Path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_train)
+
+
+def _shipped() -> list[str]:
+    from physml.training.config import shipped_train_configs
+
+    return list(shipped_train_configs())
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -27,7 +27,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which file, which windows, how they are normalised and batched."""
+    """Which file, which windows, how they are normalised and batched.
+
+    ``in_memory`` reads the splits into RAM once (fast for datasets that fit;
+    see :class:`~physml.datasets.WindowDataset`).
+    """
 
     path: str
     n_input: int = 1
@@ -36,6 +40,7 @@ class DataConfig:
     normalize: str | None = "rms"
     batch_size: int = 32
     num_workers: int = 0
+    in_memory: bool = False
 
 
 @dataclass(frozen=True)

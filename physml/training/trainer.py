@@ -112,6 +112,7 @@ class Trainer:
             "fields": data.fields,
             "constant_fields": data.constant_fields,
             "normalize": data.normalize,
+            "in_memory": data.in_memory,
         }
         self.train_set = WindowDataset(data.path, split="train", **window)
         self.val_set = WindowDataset(data.path, split="val", **window)
