@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 from importlib.metadata import version
@@ -25,3 +26,15 @@ def machine() -> str:
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = [header, ["---"] * len(header), *rows]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def modes_width(text: str, *, max_modes: int | None = None) -> tuple[int, int]:
+    """An argparse type for FNO settings written ``MODES:WIDTH`` (e.g. ``16:32``)."""
+    try:
+        modes, width = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: write MODES:WIDTH, e.g. 16:32") from None
+    if modes < 1 or width < 1 or (max_modes is not None and modes > max_modes):
+        limit = f"1 <= modes <= {max_modes}" if max_modes is not None else "modes >= 1"
+        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: {limit}, width >= 1")
+    return modes, width

@@ -56,6 +56,7 @@ four packages:
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -63,7 +64,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from _report import machine, markdown_table
+from _report import machine, markdown_table, modes_width
 from torch import nn
 from torch.nn import functional as F
 
@@ -311,19 +312,13 @@ def report_accuracy(args: argparse.Namespace) -> None:
     print(markdown_table(header, rows))
 
 
-def parse_setting(text: str) -> tuple[int, int]:
-    try:
-        modes, width = (int(part) for part in text.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: write MODES:WIDTH, e.g. 16:32") from None
-    if not 1 <= modes <= N_POINTS // 2 + 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: 1 <= modes <= {N_POINTS // 2 + 1}, width >= 1")
-    return modes, width
+#: ``MODES:WIDTH`` on the benchmark's grid.
+setting = functools.partial(modes_width, max_modes=N_POINTS // 2 + 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--settings", type=parse_setting, nargs="+", default=[(16, 32), (32, 64)],
+    parser.add_argument("--settings", type=setting, nargs="+", default=[(16, 32), (32, 64)],
                         help="MODES:WIDTH pairs (default: 16:32 32:64)")  # fmt: skip
     parser.add_argument("--layers", type=int, default=4, help="Fourier layers (default: 4)")
     parser.add_argument("--batch-size", type=int, default=32, help="samples per step (default: 32)")

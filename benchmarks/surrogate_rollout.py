@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from _report import machine, markdown_table
+from _report import machine, markdown_table, modes_width
 
 from physml.datasets import load_config
 from physml.datasets.build import resolve_plan
@@ -93,19 +93,9 @@ def surrogate_run(modes: int, width: int, batch_size: int, n_points: int, n_save
     return run
 
 
-def parse_setting(text: str) -> tuple[int, int]:
-    try:
-        modes, width = (int(part) for part in text.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: write MODES:WIDTH, e.g. 16:32") from None
-    if modes < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: modes and width must be >= 1")
-    return modes, width
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--settings", type=parse_setting, nargs="+", default=[(16, 32), (32, 64)],
+    parser.add_argument("--settings", type=modes_width, nargs="+", default=[(16, 32), (32, 64)],
                         help="FNO MODES:WIDTH pairs (default: 16:32 32:64)")  # fmt: skip
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32], help="surrogate batches (default: 1 32)")
     parser.add_argument("--n-trajectories", type=int, default=8, help="simulated per timing (default: 8)")
