@@ -195,3 +195,23 @@ def test_shipped_training_configs_load_and_name_the_shipped_dataset():
         assert Path(config.data.path).stem in list_configs()  # data/<shipped dataset>.h5
     with pytest.raises(ValueError, match="neither a file nor a shipped config"):
         load_train_config("no-such-config")
+
+
+@pytest.mark.slow
+def test_the_shipped_recipe_meets_its_targets_on_the_shipped_dataset(tmp_path):
+    """Issue 4's bar, end to end (~25 min on 2 cores): build schrodinger-1d, train fno-schrodinger-1d, evaluate."""
+    import dataclasses
+
+    from physml.datasets import build_dataset
+    from physml.training import evaluate_checkpoints, load_train_config
+
+    data = tmp_path / "schrodinger-1d.h5"
+    build_dataset("schrodinger-1d", data, progress=False)
+    config = load_train_config("fno-schrodinger-1d")
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, path=str(data)))
+    Trainer(config, tmp_path / "run", progress=False).train()
+    metrics = evaluate_checkpoints([tmp_path / "run" / "best.pt"], data, split="test", rollout=20)
+    fno = metrics["models"]["fno"]
+    assert fno["one_step"]["nrmse"] <= 1e-2
+    assert fno["rollout"]["nrmse_final"] <= 0.1
+    assert metrics["gain_over_persistence"]["fno"] >= 10

@@ -62,10 +62,15 @@ def write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any], *
     if invariants:
         fig, axes = plt.subplots(1, len(invariants), figsize=(5 * len(invariants), 3.5), squeeze=False)
         for ax, name in zip(axes[0], invariants):
+            exact = []
             for label, m in models.items():
-                ax.semilogy(steps, np.asarray(m["rollout"][f"{name}_drift_per_step"]) + 1e-17, marker="o", ms=3,
-                            label=label)  # fmt: skip
-            ax.set(xlabel="rollout step", ylabel=f"mean |{name} - {name}(0)| / |{name}(0)|", title=f"{name} drift")
+                drift = np.asarray(m["rollout"][f"{name}_drift_per_step"])
+                if drift.max() > 0:  # a log axis cannot show zero: name the exactly conserving models instead
+                    ax.semilogy(steps, drift, marker="o", ms=3, label=label)
+                else:
+                    exact.append(label)
+            title = f"{name} drift" + (f" ({', '.join(exact)}: none)" if exact else "")
+            ax.set(xlabel="rollout step", ylabel=f"mean |{name} - {name}(0)| / |{name}(0)|", title=title)
             ax.legend()
         fig.tight_layout()
         fig.savefig(out / "drift.png", dpi=120)
@@ -76,7 +81,7 @@ def write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any], *
     example = examples[label]
     if example["truth"].ndim == 3:  # 1D fields (steps, C, X): space-time diagrams and spectra
         truth, prediction = example["truth"][:, 0], example["prediction"][:, 0]
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), sharey=True)
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), sharey=True, constrained_layout=True)
         limit = np.abs(truth).max()
         for ax, image, title in zip(axes, (truth, prediction, prediction - truth),
                                     ("truth", f"{label} prediction", "error")):  # fmt: skip
