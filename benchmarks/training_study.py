@@ -8,7 +8,8 @@ rollout nRMSE, drift of norm and energy along rollouts). Variants:
 ``shipped``      the config as it is
 ``no-physics``   the same with the data loss only (the physics-loss ablation)
 ``complex``      ``complex_fno`` (complex weights on psi as one complex channel) in place of the
-                 real-channel FNO, at about the same parameter count (width / sqrt 2)
+                 real-channel FNO, at the same width: the spectral weights, which hold nearly all the
+                 parameters, are complex in both (the real FNO's act on rfft modes), so the counts match
 ``real-channels``  the same FNO without physics losses, to pair with ``complex`` (both data loss only)
 
 Each run lives in ``--out/VARIANT`` and resumes, so an interrupted study
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import time
 from pathlib import Path
 
@@ -40,9 +40,7 @@ def variant(config, name: str):
     data_only = dataclasses.replace(config, losses={"data": 1.0})
     if name in ("no-physics", "real-channels"):
         return data_only
-    params = dict(config.model.params)
-    params["width"] = round(params.get("width", 32) / math.sqrt(2))
-    params["n_complex"] = config.data.n_input
+    params = {**config.model.params, "n_complex": config.data.n_input}
     return dataclasses.replace(data_only, model=dataclasses.replace(config.model, name="complex_fno", params=params))
 
 

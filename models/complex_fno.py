@@ -7,7 +7,7 @@ Complex Networks"): a multiplication by ``e^{i theta}`` at the input passes
 through each linear layer unchanged, as in the Schrödinger equation, and only
 the activation (GELU on real and imaginary parts, "split GELU") breaks it. The
 real inputs (the potential) enter as complex channels with zero imaginary part.
-``benchmarks/complex_fields.py`` trains both at equal parameter count.
+``benchmarks/training_study.py --variants real-channels complex`` trains both alike.
 """
 
 from __future__ import annotations
@@ -99,9 +99,10 @@ class ComplexFNOConfig:
     :class:`~physml.models.FieldFormat` lays them out: the first
     ``2 * n_complex`` inputs are ``n_complex`` (re, im) pairs (e.g. ``psi`` at
     each input step), the rest are real (e.g. the potential); the outputs are
-    all (re, im) pairs. ``width`` counts complex channels: a complex weight
-    holds two real numbers, so ``width ~ real width / sqrt(2)`` matches an
-    :class:`~physml.models.FNO`'s parameter count.
+    all (re, im) pairs. ``width`` counts complex channels. At equal width and
+    modes the parameter count is close to an :class:`~physml.models.FNO`'s:
+    the spectral weights, nearly all of them, are complex in both (the real
+    FNO's multiply ``rfft`` modes); only the pointwise layers double.
     """
 
     in_channels: int
