@@ -27,7 +27,7 @@ demo: venv
 	$(BIN)/physml demo --out $(OUT)
 
 test: venv lint
-	$(BIN)/python -m pytest -n $(JOBS) -q
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q
 
 test-slow: venv
 	$(BIN)/python -m pytest -n $(JOBS) -q -m slow

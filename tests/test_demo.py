@@ -14,6 +14,7 @@ def _demo(out, *extra: str) -> int:
                  "--no-progress", *extra])  # fmt: skip
 
 
+@pytest.mark.xdist_group("processes")  # the heaviest test: keep it apart from the timed ones
 def test_demo_writes_data_runs_metrics_plots_and_a_report(tmp_path, capsys):
     out = tmp_path / "demo"
     assert _demo(out) == 0

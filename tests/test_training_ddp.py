@@ -34,6 +34,7 @@ def rows(path):
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
+@pytest.mark.xdist_group("processes")  # two training processes: keep the timed multi-process tests apart
 def test_torchrun_on_two_processes_takes_the_one_process_steps(tiny_dataset, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
