@@ -30,7 +30,7 @@ test: venv lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q
 
 test-slow: venv
-	$(BIN)/python -m pytest -n $(JOBS) -q -m slow
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q -m slow
 
 lint: venv
 	$(BIN)/ruff check .
