@@ -75,8 +75,8 @@ def run_demo(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     data = out / "data.h5"
-    config = load_config("schrodinger-1d")
-    build_dataset(config, data, n_trajectories=n_trajectories, resume=data.exists(), progress=progress)
+    build_dataset(load_config("schrodinger-1d"), data, n_trajectories=n_trajectories, resume=data.exists(),
+                  progress=progress)  # fmt: skip
     timings["dataset"] = time.perf_counter() - start
     checkpoints = {}
     for name, config in _recipes(data, epochs=epochs).items():

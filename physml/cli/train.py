@@ -45,17 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", metavar="NAME_OR_CONFIG.yaml",
-                        help="a shipped training config (" + ", ".join(_shipped()) + ") or a YAML file")  # fmt: skip
+                        help="a shipped training config (e.g. fno-schrodinger-1d; physml/training/configs/) "
+                        "or a YAML file")  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run directory")
     parser.add_argument("--init", type=Path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_train)
-
-
-def _shipped() -> list[str]:
-    from physml.training.config import shipped_train_configs
-
-    return list(shipped_train_configs())
 
 
 def _train(args: argparse.Namespace) -> int:

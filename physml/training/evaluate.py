@@ -156,11 +156,14 @@ def evaluate_checkpoints(
         nRMSE over each model's.
     """
     torch_device = resolve_device(device)
-    if not isinstance(checkpoints, Mapping):
-        checkpoints = _labelled(checkpoints, torch_device)
-    if not checkpoints:
+    if isinstance(checkpoints, Mapping):
+        surrogates = {label: load_surrogate(path, device=torch_device) for label, path in checkpoints.items()}
+    else:  # each loaded once, labelled by its model's registered name
+        loaded = [load_surrogate(path, device=torch_device) for path in checkpoints]
+        labels = _labels([model_name(s.model) for s in loaded])
+        surrogates, checkpoints = dict(zip(labels, loaded)), dict(zip(labels, checkpoints))
+    if not surrogates:
         raise ValueError("checkpoints is empty: give at least one trained model")
-    surrogates = {label: load_surrogate(path, device=torch_device) for label, path in checkpoints.items()}
     first = next(iter(surrogates.values()))
     surrogates["persistence"] = persistence_like(first)
     one_step = first.windows(data_path, split=split)
@@ -175,7 +178,7 @@ def evaluate_checkpoints(
         result = _rollout(surrogate, rollouts, steps, torch_device)
         examples[label] = result.pop("example")
         metrics["models"][label] = {
-            "checkpoint": str(checkpoints.get(label, "")) or None,
+            "checkpoint": str(checkpoints[label]) if label in checkpoints else None,
             "one_step": _one_step(surrogate, one_step, torch_device),
             "rollout": result,
         }
@@ -190,12 +193,12 @@ def evaluate_checkpoints(
     return metrics
 
 
-def _labelled(paths: Sequence[str | os.PathLike[str]], device: torch.device) -> dict[str, str | os.PathLike[str]]:
-    labels: dict[str, str | os.PathLike[str]] = {}
-    for path in paths:
-        name = model_name(load_checkpoint(path, device=device)[0])
+def _labels(names: Sequence[str]) -> list[str]:
+    """Unique labels for model names: ``fno``, ``fno-2``, ... (``persistence`` is taken)."""
+    labels: list[str] = []
+    for name in names:
         label, n = name, 2
         while label in labels or label == "persistence":
             label, n = f"{name}-{n}", n + 1
-        labels[label] = path
+        labels.append(label)
     return labels
