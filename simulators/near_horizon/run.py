@@ -1,0 +1,296 @@
+"""Evolve one multipole and extract waveforms (and snapshots) with either integrator."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from physml.simulators.errors import UnstableRunError
+from physml.simulators.near_horizon.double_null import march_double_null
+from physml.simulators.near_horizon.initial import Pulse
+from physml.simulators.near_horizon.method_of_lines import MAX_COURANT, interpolation_stencil, mol_advance
+from physml.simulators.near_horizon.potentials import Perturbation, radius_from_tortoise
+
+__all__ = ["SCHEMES", "NearHorizonRun", "Snapshots", "causal_domain", "evolve"]
+
+#: The integrators: ``"mol"`` (4th-order finite differences + RK4, order 4) and ``"double-null"`` (GPP, order 2).
+SCHEMES = {"mol": 4, "double-null": 2}
+
+#: Grid points per full width at half maximum of the potential barrier, at least.
+POINTS_PER_PEAK = 20
+
+#: Extra room (in M) beyond the causal minimum at each end of a method-of-lines domain: finite-difference
+#: stencils carry exponentially small signals slightly faster than light.
+CAUSAL_MARGIN = 20.0
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """Which field snapshots to keep (method of lines only).
+
+    ``n_saves + 1`` snapshots at ``t = k t_final / n_saves`` on ``r* ∈ [r_star_min, r_star_max]``,
+    every ``stride``-th grid point.
+    """
+
+    r_star_min: float
+    r_star_max: float
+    n_saves: int
+    stride: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.r_star_min < self.r_star_max:
+            raise ValueError(f"r_star_min = {self.r_star_min!r} is invalid: must be < r_star_max = {self.r_star_max!r}")
+        if int(self.n_saves) != self.n_saves or self.n_saves < 1:
+            raise ValueError(f"n_saves = {self.n_saves!r} is invalid: must be an integer >= 1")
+        if int(self.stride) != self.stride or self.stride < 1:
+            raise ValueError(f"stride = {self.stride!r} is invalid: must be an integer >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class NearHorizonRun:
+    """Waveforms (and optional snapshots) of one evolved multipole.
+
+    Attributes
+    ----------
+    t
+        ``(n_t,)`` sample times of the waveforms (``t = 0``: the pulse is at its centre).
+    r_star
+        ``(n_obs,)`` extraction radii in ``r*`` (the double-null scheme snaps them to its diagonals).
+    waveforms
+        ``(n_obs, n_t)`` ψ at each radius; NaN where the double-null quadrant does not reach yet.
+    snapshot_t, snapshot_r_star, snapshots
+        ``(n_saves + 1,)``, ``(n_x,)`` and ``(n_saves + 1, n_x)`` field snapshots (empty when not asked for).
+    h, dt
+        Grid spacing in ``r*`` (or in ``u``, ``v``) and time step.
+    """
+
+    perturbation: Perturbation
+    scheme: str
+    t: np.ndarray
+    r_star: np.ndarray
+    waveforms: np.ndarray
+    h: float
+    dt: float
+    snapshot_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    snapshot_r_star: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    snapshots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def r(self) -> np.ndarray:
+        """Areal radii of the extraction points."""
+        return radius_from_tortoise(self.r_star, self.perturbation.mass)
+
+    def waveform(self, r_star: float) -> np.ndarray:
+        """The waveform extracted nearest to ``r_star``."""
+        return self.waveforms[int(np.argmin(np.abs(self.r_star - r_star)))]
+
+
+def causal_domain(
+    pulse: Pulse, extract_at: Sequence[float], t_final: float, *, margin: float = CAUSAL_MARGIN
+) -> tuple[float, float]:
+    """An ``r*`` interval whose ends cannot affect ``extract_at`` before ``t_final``.
+
+    Data supported on ``[s0, s1]`` reach the right end ``b`` at ``t = b - s1`` and,
+    reflected, the point ``x`` at ``t = 2b - s1 - x``; requiring that after
+    ``t_final`` for every ``x`` (and the mirror condition on the left) gives the interval.
+    """
+    s0, s1 = pulse.support
+    x = np.asarray(extract_at, dtype=np.float64)
+    right = 0.5 * (t_final + s1 + max(x.max(), s1)) + margin
+    left = 0.5 * (-t_final + s0 + min(x.min(), s0)) - margin
+    return float(left), float(right)
+
+
+def _check_inputs(perturbation: Perturbation, pulse: Pulse, h: float, t_final: float, extract_at) -> np.ndarray:
+    if not isinstance(perturbation, Perturbation):
+        raise ValueError(f"perturbation must be a Perturbation, got {type(perturbation).__name__}")
+    if not isinstance(pulse, Pulse):
+        raise ValueError(f"pulse must be a Pulse, got {type(pulse).__name__}")
+    if not (math.isfinite(t_final) and t_final > 0):
+        raise ValueError(f"t_final = {t_final!r} is invalid: must be finite and > 0")
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"h = {h!r} is invalid: must be finite and > 0")
+    peak = perturbation.peak
+    if h > peak.fwhm / POINTS_PER_PEAK:
+        raise ValueError(
+            f"h = {h!r} is invalid: the grid does not resolve the potential peak of {perturbation.describe()} "
+            f"(FWHM {peak.fwhm:.3g} in r*); need h <= FWHM / {POINTS_PER_PEAK} = {peak.fwhm / POINTS_PER_PEAK:.3g}"
+        )
+    if pulse.scale is not None and h > pulse.scale / 4:
+        raise ValueError(f"h = {h!r} is invalid: the pulse (width {pulse.scale}) needs h <= {pulse.scale / 4:.3g}")
+    x = np.atleast_1d(np.asarray(extract_at, dtype=np.float64))
+    if x.ndim != 1 or len(x) == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"extract_at = {extract_at!r} is invalid: need one or more finite r* values")
+    return x
+
+
+def evolve(
+    perturbation: Perturbation,
+    pulse: Pulse,
+    *,
+    t_final: float,
+    extract_at: Sequence[float],
+    scheme: str = "mol",
+    h: float = 0.1,
+    courant: float = 0.5,
+    snapshots: Snapshots | None = None,
+    progress: bool = False,
+) -> NearHorizonRun:
+    """Evolve ``-ψ_tt + ψ_r*r* - V ψ = 0`` from ``t = 0`` to ``t_final`` and record ψ at ``extract_at``.
+
+    Parameters
+    ----------
+    perturbation
+        The field, multipole and black hole (fixes ``V``).
+    pulse
+        Initial data (Cauchy data for ``"mol"``, characteristic data for ``"double-null"``).
+    t_final
+        End time (units of M).
+    extract_at
+        Tortoise radii of the extraction points, e.g. ``[-20, 10, 100]`` (near the horizon to far away).
+    scheme
+        ``"mol"`` or ``"double-null"`` (see :data:`SCHEMES`).
+    h
+        Grid spacing in ``r*`` (MOL) or in ``u`` and ``v`` (double null); must resolve the barrier.
+    courant
+        Largest ``dt / h`` for MOL (below ``sqrt(3/2)``); ``dt`` is lowered so whole steps fill each
+        save interval.
+    snapshots
+        Field snapshots to keep (MOL only).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    NearHorizonRun
+        Waveforms every ``h`` in time (MOL: every ``round(h/dt)`` steps) and the snapshots.
+
+    Examples
+    --------
+    >>> from physml.simulators.near_horizon import Perturbation, gaussian_pulse
+    >>> run = evolve(Perturbation(s=2, l=2), gaussian_pulse(center=30.0, width=3.0), t_final=50.0,
+    ...              extract_at=[0.0], h=0.25)
+    >>> run.waveforms.shape
+    (1, 201)
+    """
+    x = _check_inputs(perturbation, pulse, h, t_final, extract_at)
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme = {scheme!r} is invalid: choose one of {', '.join(SCHEMES)}")
+    if scheme == "double-null":
+        if snapshots is not None:
+            raise ValueError("snapshots are invalid with scheme='double-null': its slices are null, use scheme='mol'")
+        return _evolve_double_null(perturbation, pulse, t_final=t_final, extract_at=x, h=h)
+    if not (0 < courant < MAX_COURANT):
+        raise ValueError(
+            f"courant = {courant!r} is invalid: RK4 with 4th-order differences needs 0 < dt/h < {MAX_COURANT:.4f}"
+        )
+    return _evolve_mol(
+        perturbation, pulse, t_final=t_final, extract_at=x, h=h, courant=courant, snapshots=snapshots, progress=progress
+    )
+
+
+def _evolve_double_null(
+    perturbation: Perturbation, pulse: Pulse, *, t_final: float, extract_at: np.ndarray, h: float
+) -> NearHorizonRun:
+    s0, s1 = pulse.support
+    u0, v0 = -s1, s0  # null rays through the edges of the pulse at t = 0 (their corner is at r* = (s0 + s1)/2)
+    t_corner, r_corner = 0.5 * (u0 + v0), 0.5 * (v0 - u0)
+    # Waveforms sit on even diagonals k = 2m: r* = r_corner + m h, sampled at t = t_corner + n h.
+    m = np.round((extract_at - r_corner) / h).astype(np.int64)
+    n_u = math.ceil((t_final - (r_corner + m.min() * h) - u0) / h) + 1
+    n_v = math.ceil((t_final + (r_corner + m.max() * h) - v0) / h) + 1
+    u = u0 + h * np.arange(n_u)
+    v = v0 + h * np.arange(n_v)
+    on_u0, on_v0 = pulse.null_data(u, v)
+    diagonal_r_star = 0.5 * (v0 - u0) + 0.5 * h * np.arange(-(n_u - 1), n_v)  # r* of diagonal k at index k + n_u - 1
+    potential = perturbation.potential_at(diagonal_r_star)
+    along = march_double_null(on_u0, on_v0, potential, h, 2 * m)
+    if not np.all(np.isfinite(along[~np.isnan(along)])):
+        raise UnstableRunError("double-null evolution produced non-finite values", step=0, t=t_final)
+    n_t = math.floor((t_final - t_corner) / h + 1e-9) + 1
+    waveforms = np.full((len(m), n_t), np.nan)
+    for o, shift in enumerate(m):  # row i of diagonal 2m is at time index n = i + m
+        lo, hi = max(0, shift), min(n_t, n_u + shift)
+        waveforms[o, lo:hi] = along[o, lo - shift : hi - shift]
+    return NearHorizonRun(
+        perturbation=perturbation,
+        scheme="double-null",
+        t=t_corner + h * np.arange(n_t),
+        r_star=r_corner + m * h,
+        waveforms=waveforms,
+        h=h,
+        dt=h,
+    )
+
+
+def _evolve_mol(
+    perturbation: Perturbation,
+    pulse: Pulse,
+    *,
+    t_final: float,
+    extract_at: np.ndarray,
+    h: float,
+    courant: float,
+    snapshots: Snapshots | None,
+    progress: bool,
+) -> NearHorizonRun:
+    kept = extract_at if snapshots is None else np.r_[extract_at, snapshots.r_star_min, snapshots.r_star_max]
+    left, right = causal_domain(pulse, kept, t_final, margin=CAUSAL_MARGIN + 4 * h)
+    grid = left + h * np.arange(math.ceil((right - left) / h) + 1)
+    psi, pi = pulse.cauchy(grid)
+    psi[[0, 1, -2, -1]] = pi[[0, 1, -2, -1]] = 0.0
+    potential = perturbation.potential_at(grid)
+    n_saves = 1 if snapshots is None else snapshots.n_saves
+    interval = t_final / n_saves
+    steps_per_save = math.ceil(interval / (courant * h) - 1e-9)
+    dt = interval / steps_per_save
+    sample_every = max(1, round(h / dt))
+    n_steps = n_saves * steps_per_save
+    index, weight = interpolation_stencil(grid, extract_at)
+    samples = np.full((len(extract_at), n_steps // sample_every + 1), np.nan)
+    samples[:, 0] = np.sum(weight * psi[index], axis=1)
+    if snapshots is not None:
+        keep = np.flatnonzero((grid >= snapshots.r_star_min) & (grid <= snapshots.r_star_max))[:: snapshots.stride]
+        frames = [psi[keep].copy()]
+    column, done = 1, 0
+    chunk = max(1, min(steps_per_save, 2000))
+    with tqdm(
+        total=n_steps, desc=f"near-horizon {perturbation.describe()}", unit="step", disable=not progress, leave=False
+    ) as bar:
+        while done < n_steps:
+            todo = min(chunk, steps_per_save - done % steps_per_save)
+            column = mol_advance(psi, pi, potential, h, dt, todo, sample_every, index, weight, samples, column, done)
+            done += todo
+            bar.update(todo)
+            if not np.all(np.isfinite(psi)):
+                raise UnstableRunError(
+                    f"method-of-lines evolution of {perturbation.describe()} produced non-finite values "
+                    f"by t = {done * dt:.4g}",
+                    step=done,
+                    t=done * dt,
+                )
+            if snapshots is not None and done % steps_per_save == 0:
+                frames.append(psi[keep].copy())
+    run = NearHorizonRun(
+        perturbation=perturbation,
+        scheme="mol",
+        t=dt * sample_every * np.arange(samples.shape[1]),
+        r_star=extract_at.copy(),
+        waveforms=samples,
+        h=h,
+        dt=dt,
+    )
+    if snapshots is None:
+        return run
+    return NearHorizonRun(
+        **{
+            **run.__dict__,
+            "snapshot_t": interval * np.arange(n_saves + 1),
+            "snapshot_r_star": grid[keep],
+            "snapshots": np.stack(frames),
+        }
+    )
