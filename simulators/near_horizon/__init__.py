@@ -16,6 +16,7 @@ Examples
 2
 """
 
+from physml.simulators.near_horizon.field_map import FieldMap, angular_amplitudes, evolve_field_map, field_map
 from physml.simulators.near_horizon.initial import DIRECTIONS, Pulse, gaussian_pulse
 from physml.simulators.near_horizon.potentials import (
     EQUATIONS,
@@ -24,20 +25,34 @@ from physml.simulators.near_horizon.potentials import (
     radius_from_tortoise,
     tortoise,
 )
-from physml.simulators.near_horizon.run import SCHEMES, NearHorizonRun, Snapshots, causal_domain, evolve
+from physml.simulators.near_horizon.run import (
+    SCHEMES,
+    NearHorizonRun,
+    Snapshots,
+    causal_domain,
+    check_resolution,
+    evolve,
+    snapshot_grid,
+)
 
 __all__ = [
     "DIRECTIONS",
     "EQUATIONS",
     "SCHEMES",
+    "FieldMap",
     "NearHorizonRun",
     "Perturbation",
     "PotentialPeak",
     "Pulse",
     "Snapshots",
+    "angular_amplitudes",
     "causal_domain",
+    "check_resolution",
     "evolve",
+    "evolve_field_map",
+    "field_map",
     "gaussian_pulse",
     "radius_from_tortoise",
+    "snapshot_grid",
     "tortoise",
 ]

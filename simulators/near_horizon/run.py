@@ -15,7 +15,7 @@ from physml.simulators.near_horizon.initial import Pulse
 from physml.simulators.near_horizon.method_of_lines import MAX_COURANT, interpolation_stencil, mol_advance
 from physml.simulators.near_horizon.potentials import Perturbation, radius_from_tortoise
 
-__all__ = ["SCHEMES", "NearHorizonRun", "Snapshots", "causal_domain", "evolve"]
+__all__ = ["SCHEMES", "NearHorizonRun", "Snapshots", "causal_domain", "check_resolution", "evolve", "snapshot_grid"]
 
 #: The integrators: ``"mol"`` (4th-order finite differences + RK4, order 4) and ``"double-null"`` (GPP, order 2).
 SCHEMES = {"mol": 4, "double-null": 2}
@@ -64,6 +64,10 @@ class NearHorizonRun:
         ``(n_obs, n_t)`` ψ at each radius; NaN where the double-null quadrant does not reach yet.
     snapshot_t, snapshot_r_star, snapshots
         ``(n_saves + 1,)``, ``(n_x,)`` and ``(n_saves + 1, n_x)`` field snapshots (empty when not asked for).
+    energy
+        MOL only: ``E = ½ ∫ (π² + ψ'² + V ψ²) dr*`` over the whole domain at the snapshot times (at the
+        start and end without snapshots). It is conserved by the wave equation: its drift measures the
+        time-stepping error (RK4 is slightly dissipative).
     h, dt
         Grid spacing in ``r*`` (or in ``u``, ``v``) and time step.
     """
@@ -78,6 +82,7 @@ class NearHorizonRun:
     snapshot_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
     snapshot_r_star: np.ndarray = field(default_factory=lambda: np.zeros(0))
     snapshots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def r(self) -> np.ndarray:
@@ -92,17 +97,42 @@ class NearHorizonRun:
 def causal_domain(
     pulse: Pulse, extract_at: Sequence[float], t_final: float, *, margin: float = CAUSAL_MARGIN
 ) -> tuple[float, float]:
-    """An ``r*`` interval whose ends cannot affect ``extract_at`` before ``t_final``.
+    """An ``r*`` interval that nothing leaving the data reaches before ``t_final``.
 
-    Data supported on ``[s0, s1]`` reach the right end ``b`` at ``t = b - s1`` and,
-    reflected, the point ``x`` at ``t = 2b - s1 - x``; requiring that after
-    ``t_final`` for every ``x`` (and the mirror condition on the left) gives the interval.
+    Data supported on ``[s0, s1]`` spread at most at the speed of light, so on
+    ``[s0 - t_final, s1 + t_final]`` (widened by ``margin``, and to hold ``extract_at``) the ends never
+    see the field: the boundary conditions there play no role, nothing is reflected, and the wave
+    energy inside is conserved (the check on the run). It costs about twice the smallest interval
+    that merely keeps reflections away from the extraction points.
     """
     s0, s1 = pulse.support
     x = np.asarray(extract_at, dtype=np.float64)
-    right = 0.5 * (t_final + s1 + max(x.max(), s1)) + margin
-    left = 0.5 * (-t_final + s0 + min(x.min(), s0)) - margin
-    return float(left), float(right)
+    return float(min(s0 - t_final, x.min()) - margin), float(max(s1 + t_final, x.max()) + margin)
+
+
+def check_resolution(perturbation: Perturbation, h: float, pulse: Pulse | None = None) -> None:
+    """Raise ``ValueError`` unless ``h`` resolves the potential barrier (and the pulse, when its scale is known)."""
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"h = {h!r} is invalid: must be finite and > 0")
+    peak = perturbation.peak
+    if h > peak.fwhm / POINTS_PER_PEAK:
+        raise ValueError(
+            f"h = {h!r} is invalid: the grid does not resolve the potential peak of {perturbation.describe()} "
+            f"(FWHM {peak.fwhm:.3g} in r*); need h <= FWHM / {POINTS_PER_PEAK} = {peak.fwhm / POINTS_PER_PEAK:.3g}"
+        )
+    if pulse is not None and pulse.scale is not None and h > pulse.scale / 4:
+        raise ValueError(f"h = {h!r} is invalid: the pulse (width {pulse.scale}) needs h <= {pulse.scale / 4:.3g}")
+
+
+def snapshot_grid(snapshots: Snapshots, h: float) -> np.ndarray:
+    """The ``r*`` points a MOL run with spacing ``h`` stores: multiples of ``h`` in the window, every ``stride``-th.
+
+    MOL grids are anchored at ``r* = 0`` (points ``k h``), so the stored points depend only on
+    ``h`` and the window, not on the initial data.
+    """
+    first = math.ceil(snapshots.r_star_min / h - 1e-9)
+    last = math.floor(snapshots.r_star_max / h + 1e-9)
+    return h * np.arange(first, last + 1, snapshots.stride)
 
 
 def _check_inputs(perturbation: Perturbation, pulse: Pulse, h: float, t_final: float, extract_at) -> np.ndarray:
@@ -112,16 +142,7 @@ def _check_inputs(perturbation: Perturbation, pulse: Pulse, h: float, t_final: f
         raise ValueError(f"pulse must be a Pulse, got {type(pulse).__name__}")
     if not (math.isfinite(t_final) and t_final > 0):
         raise ValueError(f"t_final = {t_final!r} is invalid: must be finite and > 0")
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"h = {h!r} is invalid: must be finite and > 0")
-    peak = perturbation.peak
-    if h > peak.fwhm / POINTS_PER_PEAK:
-        raise ValueError(
-            f"h = {h!r} is invalid: the grid does not resolve the potential peak of {perturbation.describe()} "
-            f"(FWHM {peak.fwhm:.3g} in r*); need h <= FWHM / {POINTS_PER_PEAK} = {peak.fwhm / POINTS_PER_PEAK:.3g}"
-        )
-    if pulse.scale is not None and h > pulse.scale / 4:
-        raise ValueError(f"h = {h!r} is invalid: the pulse (width {pulse.scale}) needs h <= {pulse.scale / 4:.3g}")
+    check_resolution(perturbation, h, pulse)
     x = np.atleast_1d(np.asarray(extract_at, dtype=np.float64))
     if x.ndim != 1 or len(x) == 0 or not np.all(np.isfinite(x)):
         raise ValueError(f"extract_at = {extract_at!r} is invalid: need one or more finite r* values")
@@ -240,7 +261,7 @@ def _evolve_mol(
 ) -> NearHorizonRun:
     kept = extract_at if snapshots is None else np.r_[extract_at, snapshots.r_star_min, snapshots.r_star_max]
     left, right = causal_domain(pulse, kept, t_final, margin=CAUSAL_MARGIN + 4 * h)
-    grid = left + h * np.arange(math.ceil((right - left) / h) + 1)
+    grid = h * np.arange(math.floor(left / h), math.ceil(right / h) + 1)  # anchored at r* = 0
     psi, pi = pulse.cauchy(grid)
     psi[[0, 1, -2, -1]] = pi[[0, 1, -2, -1]] = 0.0
     potential = perturbation.potential_at(grid)
@@ -248,13 +269,16 @@ def _evolve_mol(
     interval = t_final / n_saves
     steps_per_save = math.ceil(interval / (courant * h) - 1e-9)
     dt = interval / steps_per_save
-    sample_every = max(1, round(h / dt))
+    # Waveform samples every ~h in time, on a step count dividing the save interval (so saves are samples).
+    sample_every = max(d for d in range(1, max(1, round(h / dt)) + 1) if steps_per_save % d == 0)
     n_steps = n_saves * steps_per_save
     index, weight = interpolation_stencil(grid, extract_at)
     samples = np.full((len(extract_at), n_steps // sample_every + 1), np.nan)
     samples[:, 0] = np.sum(weight * psi[index], axis=1)
+    energies = [wave_energy(psi, pi, potential, h)]
     if snapshots is not None:
-        keep = np.flatnonzero((grid >= snapshots.r_star_min) & (grid <= snapshots.r_star_max))[:: snapshots.stride]
+        stored = snapshot_grid(snapshots, h)
+        keep = np.round((stored - grid[0]) / h).astype(np.int64)
         frames = [psi[keep].copy()]
     column, done = 1, 0
     chunk = max(1, min(steps_per_save, 2000))
@@ -273,8 +297,10 @@ def _evolve_mol(
                     step=done,
                     t=done * dt,
                 )
-            if snapshots is not None and done % steps_per_save == 0:
-                frames.append(psi[keep].copy())
+            if done % steps_per_save == 0:
+                energies.append(wave_energy(psi, pi, potential, h))
+                if snapshots is not None:
+                    frames.append(psi[keep].copy())
     run = NearHorizonRun(
         perturbation=perturbation,
         scheme="mol",
@@ -283,6 +309,7 @@ def _evolve_mol(
         waveforms=samples,
         h=h,
         dt=dt,
+        energy=np.array(energies),
     )
     if snapshots is None:
         return run
@@ -290,7 +317,14 @@ def _evolve_mol(
         **{
             **run.__dict__,
             "snapshot_t": interval * np.arange(n_saves + 1),
-            "snapshot_r_star": grid[keep],
+            "snapshot_r_star": stored,
             "snapshots": np.stack(frames),
         }
     )
+
+
+def wave_energy(psi: np.ndarray, pi: np.ndarray, potential: np.ndarray, h: float) -> float:
+    """``½ ∫ (π² + (∂r*ψ)² + V ψ²) dr*`` with a fourth-order derivative (interior points)."""
+    d1 = (psi[:-4] - 8 * psi[1:-3] + 8 * psi[3:-1] - psi[4:]) / (12 * h)
+    inner = slice(2, -2)
+    return float(0.5 * h * np.sum(pi[inner] ** 2 + d1**2 + potential[inner] * psi[inner] ** 2))
