@@ -11,9 +11,11 @@ from physml.datasets.families.base import (
     get_family,
     register_family,
 )
+from physml.datasets.families.near_horizon import NearHorizonFamily
 from physml.datasets.families.schrodinger import SchrodingerFamily
 
 register_family(SchrodingerFamily())
+register_family(NearHorizonFamily())
 
 __all__ = [
     "FAMILIES",
@@ -21,6 +23,7 @@ __all__ = [
     "Family",
     "FieldSpec",
     "Layout",
+    "NearHorizonFamily",
     "ParameterSpec",
     "SchrodingerFamily",
     "Trajectory",
