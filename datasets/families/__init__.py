@@ -11,14 +11,17 @@ from physml.datasets.families.base import (
     get_family,
     register_family,
 )
+from physml.datasets.families.bh_images import BHImagesFamily
 from physml.datasets.families.near_horizon import NearHorizonFamily
 from physml.datasets.families.schrodinger import SchrodingerFamily
 
 register_family(SchrodingerFamily())
+register_family(BHImagesFamily())
 register_family(NearHorizonFamily())
 
 __all__ = [
     "FAMILIES",
+    "BHImagesFamily",
     "Check",
     "Family",
     "FieldSpec",

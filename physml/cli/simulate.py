@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from physml.cli import near_horizon, simulate_bh_image
 from physml.simulators.schrodinger import POTENTIALS, SCHEMES
 from physml.simulators.schrodinger.potentials import Potential, parameter_docs
 
@@ -145,6 +146,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument("--plot", default=None, help="also save a summary figure (PNG/PDF)")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_schrodinger)
+    near_horizon.add_simulate_parser(families)
+    simulate_bh_image.add_parser(families)
 
 
 def build_schrodinger_run(args: argparse.Namespace):
