@@ -177,7 +177,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--trajectory", type=int, default=0, help="trajectory index in the file (default: 0)")
     _perturbation_arguments(parser, scheme_default="double-null")
     run = parser.add_argument_group("evolution and fit")
-    run.add_argument("--r-star", type=float, default=20.0, help="extraction radius r* when evolving [M] (default: 20)")
+    run.add_argument("--r-star", type=float, default=50.0, help="extraction radius r* when evolving [M] (default: 50)")
     run.add_argument(
         "--t-final",
         type=float,

@@ -5,7 +5,9 @@ gravitational (s = 2) perturbation of a Schwarzschild hole of mass ``M``
 obeys ``-∂²ψ/∂t² + ∂²ψ/∂r*² - V(r) ψ = 0`` in the tortoise coordinate ``r*``.
 Two integrators solve it: the Gundlach–Price–Pullin double-null scheme (order 2)
 and a method of lines with fourth-order differences and RK4 (order 4). The
-waveforms ring down in quasinormal modes and decay in Price tails.
+waveforms ring down in quasinormal modes (:func:`analyse_ringdown`) and decay in
+Price tails (:func:`fit_power_law`); :func:`evolve_field_map` sums multipoles
+into pictures of the field around the hole.
 
 Examples
 --------
@@ -16,6 +18,7 @@ Examples
 2
 """
 
+from physml.simulators.near_horizon.analysis import REFERENCE_QNMS, RingdownAnalysis, analyse_ringdown, reference_qnm
 from physml.simulators.near_horizon.field_map import FieldMap, angular_amplitudes, evolve_field_map, field_map
 from physml.simulators.near_horizon.initial import DIRECTIONS, Pulse, gaussian_pulse
 from physml.simulators.near_horizon.potentials import (
@@ -24,6 +27,15 @@ from physml.simulators.near_horizon.potentials import (
     PotentialPeak,
     radius_from_tortoise,
     tortoise,
+)
+from physml.simulators.near_horizon.ringdown import (
+    DampedSinusoidFit,
+    PowerLawFit,
+    QNMEstimate,
+    fit_damped_sinusoids,
+    fit_power_law,
+    local_power_index,
+    qnm_from_ringdown,
 )
 from physml.simulators.near_horizon.run import (
     SCHEMES,
@@ -38,21 +50,32 @@ from physml.simulators.near_horizon.run import (
 __all__ = [
     "DIRECTIONS",
     "EQUATIONS",
+    "REFERENCE_QNMS",
     "SCHEMES",
+    "DampedSinusoidFit",
     "FieldMap",
     "NearHorizonRun",
     "Perturbation",
     "PotentialPeak",
+    "PowerLawFit",
     "Pulse",
+    "QNMEstimate",
+    "RingdownAnalysis",
     "Snapshots",
+    "analyse_ringdown",
     "angular_amplitudes",
     "causal_domain",
     "check_resolution",
     "evolve",
     "evolve_field_map",
     "field_map",
+    "fit_damped_sinusoids",
+    "fit_power_law",
     "gaussian_pulse",
+    "local_power_index",
+    "qnm_from_ringdown",
     "radius_from_tortoise",
+    "reference_qnm",
     "snapshot_grid",
     "tortoise",
 ]
