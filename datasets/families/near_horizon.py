@@ -127,7 +127,8 @@ class NearHorizonFamily(Family):
                 raise ValueError(f"extent = {params['extent']!r} is invalid: must exceed the horizon radius 2M")
         pulse = self.pulse(params)
         for perturbation in perturbations:
-            check_resolution(perturbation, params["h"], pulse)
+            # The run at 2h (the Richardson error estimate) must resolve the barrier too.
+            check_resolution(perturbation, 2 * params["h"], pulse)
         if times is not None and times[0] != 0:
             raise ValueError(f"time starts at {times[0]!r}: this family starts every run at t = 0")
         return params

@@ -233,8 +233,12 @@ def run_qnm(args: argparse.Namespace) -> int:
 
 
 def _read_waveform(path: str, name: str | None, trajectory: int) -> tuple[np.ndarray, np.ndarray, str]:
+    from pathlib import Path
+
     import h5py
 
+    if not Path(path).is_file():
+        raise ValueError(f"file = {path!r} is invalid: no such file")
     with h5py.File(path, "r") as f:
         if "scalars" not in f or "dimensions" not in f:
             raise ValueError(f"file = {path!r} is invalid: not a Well-layout file (no scalars/ or dimensions/ group)")

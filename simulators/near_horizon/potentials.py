@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -132,9 +132,12 @@ class Perturbation:
         """``V`` as a function of the tortoise coordinate."""
         return self.potential(radius_from_tortoise(r_star, self.mass))
 
-    @cached_property
+    @property
     def peak(self) -> PotentialPeak:
-        """Location, height and width (FWHM in ``r*``) of the potential barrier."""
+        """Location, height and width (FWHM in ``r*``) of the potential barrier (cached per perturbation)."""
+        return _peak(self)
+
+    def _find_peak(self) -> PotentialPeak:
         m = self.mass
         found = minimize_scalar(
             lambda x: -self.potential(x * m), bounds=(2.05, 10.0), method="bounded", options={"xatol": 1e-10}
@@ -157,6 +160,11 @@ class Perturbation:
     def describe(self) -> str:
         """A short label, e.g. ``"s=2 l=2 M=1 (zerilli)"``."""
         return f"s={self.s} l={self.l} M={self.mass:g} ({self.equation})"
+
+
+@lru_cache(maxsize=4096)
+def _peak(perturbation: Perturbation) -> PotentialPeak:
+    return perturbation._find_peak()
 
 
 @dataclass(frozen=True)
