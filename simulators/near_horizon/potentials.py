@@ -95,7 +95,7 @@ class Perturbation:
     >>> p = Perturbation(s=2, l=2)
     >>> round(float(p.potential(3.0)), 6)
     0.148148
-    >>> round(p.peak.r, 3)
+    >>> round(p.peak.r, 2)
     3.28
     """
 
