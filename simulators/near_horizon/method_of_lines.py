@@ -32,15 +32,6 @@ STENCIL = 6
 
 
 @njit(cache=True, nogil=True)
-def _rhs(psi: np.ndarray, pi: np.ndarray, potential: np.ndarray, inv_12h2: float, dpsi: np.ndarray, dpi: np.ndarray):
-    n = psi.shape[0]
-    for i in range(2, n - 2):
-        d2 = (-psi[i - 2] + 16.0 * psi[i - 1] - 30.0 * psi[i] + 16.0 * psi[i + 1] - psi[i + 2]) * inv_12h2
-        dpsi[i] = pi[i]
-        dpi[i] = d2 - potential[i] * psi[i]
-
-
-@njit(cache=True, nogil=True)
 def mol_advance(
     psi: np.ndarray,
     pi: np.ndarray,
@@ -78,26 +69,41 @@ def mol_advance(
     int
         Index of the next sample column.
     """
+    # One fused pass per RK4 stage: read the stage input, accumulate the weighted slope into the
+    # result, and write the next stage's input into the other buffer (ping-pong, since the stencil
+    # reads neighbours). 4.8x faster than separate slope and update passes (benchmarks/).
     n = psi.shape[0]
-    inv_12h2 = 1.0 / (12.0 * h * h)
-    k_psi = np.zeros((4, n))
-    k_pi = np.zeros((4, n))
-    stage_psi = psi.copy()
-    stage_pi = pi.copy()
+    c = 1.0 / (12.0 * h * h)
+    weights = (dt / 6.0, dt / 3.0, dt / 3.0, dt / 6.0)
+    offsets = (0.5 * dt, 0.5 * dt, dt, 0.0)
+    stage_psi, stage_pi = psi.copy(), pi.copy()
+    next_psi, next_pi = psi.copy(), pi.copy()
+    sum_psi, sum_pi = psi.copy(), pi.copy()
     column = first_sample
     for step in range(n_steps):
+        for i in range(n):
+            stage_psi[i] = sum_psi[i] = psi[i]
+            stage_pi[i] = sum_pi[i] = pi[i]
         for stage in range(4):
-            if stage == 0:
-                _rhs(psi, pi, potential, inv_12h2, k_psi[0], k_pi[0])
-            else:
-                factor = dt if stage == 3 else 0.5 * dt
-                for i in range(2, n - 2):
-                    stage_psi[i] = psi[i] + factor * k_psi[stage - 1, i]
-                    stage_pi[i] = pi[i] + factor * k_pi[stage - 1, i]
-                _rhs(stage_psi, stage_pi, potential, inv_12h2, k_psi[stage], k_pi[stage])
+            w, offset = weights[stage], offsets[stage]
+            for i in range(2, n - 2):
+                slope_psi = stage_pi[i]
+                slope_pi = (
+                    -stage_psi[i - 2]
+                    + 16.0 * stage_psi[i - 1]
+                    - 30.0 * stage_psi[i]
+                    + 16.0 * stage_psi[i + 1]
+                    - stage_psi[i + 2]
+                ) * c - potential[i] * stage_psi[i]
+                sum_psi[i] += w * slope_psi
+                sum_pi[i] += w * slope_pi
+                next_psi[i] = psi[i] + offset * slope_psi
+                next_pi[i] = pi[i] + offset * slope_pi
+            stage_psi, next_psi = next_psi, stage_psi
+            stage_pi, next_pi = next_pi, stage_pi
         for i in range(2, n - 2):
-            psi[i] += dt / 6.0 * (k_psi[0, i] + 2.0 * k_psi[1, i] + 2.0 * k_psi[2, i] + k_psi[3, i])
-            pi[i] += dt / 6.0 * (k_pi[0, i] + 2.0 * k_pi[1, i] + 2.0 * k_pi[2, i] + k_pi[3, i])
+            psi[i] = sum_psi[i]
+            pi[i] = sum_pi[i]
         if (first_step + step + 1) % sample_every == 0:
             for o in range(stencil_index.shape[0]):
                 value = 0.0
