@@ -87,7 +87,10 @@ def test_shipped_configs_are_listed_and_resolve():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"family": "navier-stokes"}, "family = 'navier-stokes' is invalid: choose one of bh_images, near_horizon, schrodinger"),
+        (
+            {"family": "navier-stokes"},
+            "family = 'navier-stokes' is invalid: choose one of bh_images, near_horizon, schrodinger",
+        ),
         ({"sweep": {"omegaa": {"uniform": [0.5, 1.0]}}}, "parameters ['omegaa'] are invalid for family"),
         ({"sweep": {"sigma": {"uniform": [1.0, 1.0]}}}, "empty or inverted range"),
         ({"sweep": {"sigma": {"uniform": [1.2, 0.8]}}}, "empty or inverted range"),

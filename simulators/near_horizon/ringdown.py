@@ -375,7 +375,8 @@ def fit_power_law(t: np.ndarray, y: np.ndarray, *, t_min: float, t_max: float, t
     Returns
     -------
     PowerLawFit
-        ``spread = |p(t_max) - exponent|`` with ``p`` the local index: small when converged.
+        ``spread = |p_end - exponent|`` with ``p_end`` the log-log slope over the last tenth of the
+        window (in ``ln t``): small when the tail has converged.
 
     Examples
     --------
@@ -393,14 +394,18 @@ def fit_power_law(t: np.ndarray, y: np.ndarray, *, t_min: float, t_max: float, t
             f"(t_min, t_max) = ({t_min!r}, {t_max!r}) is invalid: y changes sign or vanishes in the window; "
             "it still contains ringdown oscillations or a zero crossing, so move t_min later"
         )
-    local = local_power_index(tw, yw, t0=t0)
-    (exponent, log_amplitude), residual, *_ = np.polyfit(np.log(tw - t0), np.log(np.abs(yw)), 1, full=True)
+    log_t, log_y = np.log(tw - t0), np.log(np.abs(yw))
+    (exponent, log_amplitude), residual, *_ = np.polyfit(log_t, log_y, 1, full=True)
+    # The index at the window end, as the log-log slope over the window's last tenth (in ln t): a
+    # derivative between neighbouring samples would amplify round-off once |y| nears 1e-12.
+    end = log_t >= log_t[-1] - 0.1 * (log_t[-1] - log_t[0])
+    local_end = np.polyfit(log_t[end], log_y[end], 1)[0] if np.count_nonzero(end) >= 3 else exponent
     return PowerLawFit(
         exponent=float(exponent),
         amplitude=float(np.exp(log_amplitude)),
         sign=int(np.sign(yw[0])),
         t0=float(t0),
-        local_index_end=float(local[-1]),
-        spread=float(abs(local[-1] - exponent)),
+        local_index_end=float(local_end),
+        spread=float(abs(local_end - exponent)),
         log_residual=float(np.sqrt(residual[0] / tw.size)) if residual.size else 0.0,
     )
