@@ -69,7 +69,7 @@ def critical_curve(black_hole: KerrBlackHole, inclination: float, n: int = 1001)
     m, a, incl = black_hole.mass, black_hole.spin, math.radians(inclination)
     t = np.linspace(0.0, math.pi, n)
     if abs(a) < _TINY_SPIN:
-        psi = np.concatenate([math.pi - t, math.pi + t])
+        psi = np.concatenate([math.pi - t, -t])  # upper half right to left, then lower half back: closed
         return m * SCHWARZSCHILD_SHADOW_RADIUS * np.cos(psi), m * SCHWARZSCHILD_SHADOW_RADIUS * np.sin(psi)
     r1, r2 = _branch(a, incl)
     r = r1 + (r2 - r1) * 0.5 * (1.0 - np.cos(t))

@@ -24,7 +24,9 @@ def plot_image(image: BHImage, path: str | os.PathLike[str]) -> Path:
     da, db = image.alpha[1] - image.alpha[0], image.beta[1] - image.beta[0]
     extent = (image.alpha[0] - da / 2, image.alpha[-1] + da / 2, image.beta[0] - db / 2, image.beta[-1] + db / 2)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True)
-    shown = axes[0].imshow(image.intensity, origin="lower", extent=extent, cmap="afmhot")
+    # A power-law colour scale: the Doppler-boosted side is orders brighter than the rest of the disk.
+    norm = matplotlib.colors.PowerNorm(0.4, vmin=0.0)
+    shown = axes[0].imshow(image.intensity, origin="lower", extent=extent, cmap="afmhot", norm=norm)
     fig.colorbar(shown, ax=axes[0], label="I / I_em(M)")
     edge_a, edge_b = critical_curve(scene.black_hole, scene.camera.inclination)
     axes[0].plot(edge_a, edge_b, "c--", lw=0.8, label="critical curve (Bardeen)")
