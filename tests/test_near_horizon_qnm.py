@@ -81,3 +81,16 @@ def test_the_fit_also_finds_the_first_overtone():
     it is found to a few per cent only."""
     overtones = fundamental(2, 2, scheme="mol", h=0.2).overtones
     assert abs(overtones[0] - (0.3467 - 0.2739j)) / abs(0.3467 - 0.2739j) < 0.05
+
+
+def test_analysis_trims_the_double_null_gap_and_refuses_empty_or_broken_waveforms():
+    run = evolve(Perturbation(s=2, l=2), gaussian_pulse(center=20.0, width=2.0), t_final=250.0,
+                 extract_at=[50.0], scheme="double-null", h=0.2)  # fmt: skip
+    assert np.isnan(run.waveforms[0][0])  # the quadrant reaches r* = 50 M only later
+    assert abs(analyse_ringdown(run.t, run.waveforms[0]).qnm.omega0 / PUBLISHED[(2, 2)] - 1) < 1e-3
+    with pytest.raises(ValueError, match="no finite values"):
+        analyse_ringdown(run.t, np.full_like(run.t, np.nan))
+    broken = run.waveforms[0].copy()
+    broken[len(broken) // 2] = np.nan
+    with pytest.raises(ValueError):
+        analyse_ringdown(run.t, broken)

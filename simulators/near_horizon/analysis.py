@@ -83,7 +83,8 @@ def analyse_ringdown(
     Parameters
     ----------
     t, y
-        ``(N,)`` uniformly sampled waveform (finite values).
+        ``(N,)`` uniformly sampled waveform; leading and trailing NaN (where a double-null run has
+        no value yet) are dropped, any other non-finite value is an error.
     t_start, t_end
         Ringdown window; default ``WINDOW_AFTER_PEAK`` M after the peak of ``|y|`` (times ``mass``),
         ending earlier if the data end.
@@ -97,6 +98,11 @@ def analyse_ringdown(
         ``(t_min, t_max)``: also fit ``|y| ~ t^p`` there.
     """
     t, y = np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    present = np.flatnonzero(np.isfinite(y))
+    if present.size == 0:
+        raise ValueError("y is invalid: the waveform has no finite values")
+    # Double-null waveforms are NaN until the null quadrant reaches the radius: trim the ends.
+    t, y = t[present[0] : present[-1] + 1], y[present[0] : present[-1] + 1]
     peak = float(t[int(np.argmax(np.abs(y)))])
     start = peak + WINDOW_AFTER_PEAK[0] * mass if t_start is None else float(t_start)
     end = min(peak + WINDOW_AFTER_PEAK[1] * mass, float(t[-1])) if t_end is None else float(t_end)
