@@ -115,9 +115,10 @@ def test_shipped_configs_resolve_every_trajectory(name):
         ({"s": 2, "l": 1}, "l = 1 is invalid: need an integer l >= s = 2"),
         ({"mass": -1.0}, "mass = -1.0 is invalid"),
         ({"h": 0.9}, "does not resolve the potential peak"),
-        ({"h": 0.3}, "h = 0.6 is invalid"),  # the 2h run of the error estimate
+        ({"h": 0.3}, "h = 0.3 is invalid: the error estimate reruns at 2h"),
         ({"s": 0, "equation": "zerilli"}, "describes s = 2 only"),
-        ({"l_max": 4}, "apply to ndim = 2 only"),
+        ({"l_max": 4}, "do not apply to ndim = 1"),
+        ({"ndim": 2, "l": 3}, "do not apply to ndim = 2"),
     ],
 )
 def test_bad_dataset_parameters_are_refused_before_building(change, message):
@@ -146,12 +147,23 @@ def test_simulate_near_horizon_writes_a_well_file_and_qnm_reads_it(tmp_path, cap
     assert real == pytest.approx(0.3736717, rel=1e-3)
 
 
+def test_qnm_reports_m_omega_for_a_heavier_hole(capsys):
+    """With --mass 2.5 the window and the report scale with M: M*omega is the published value."""
+    assert main(["qnm", "--s", "2", "--l", "2", "--mass", "2.5", "--h", "0.4", "--r-star", "120",
+                 "--center", "50", "--width", "5"]) == 0  # fmt: skip
+    report = capsys.readouterr().out
+    line = next(line for line in report.splitlines() if line.startswith("fundamental"))
+    assert float(line.split("omega = ")[1].split()[0]) == pytest.approx(0.3736717, rel=1e-3)
+    assert "relative error" in report
+
+
 def test_qnm_evolves_and_compares_with_the_published_value(tmp_path, capsys):
     assert main(["qnm", "--s", "0", "--l", "1", "--h", "0.2", "--tail", "500,900", "--plot",
                  str(tmp_path / "q.png")]) == 0  # fmt: skip
     report = capsys.readouterr().out
-    assert "published        omega = 0.2929361" in report
-    assert "late-time tail   psi ~ t^-5.0" in report
+    assert "published      M omega = 0.2929361" in report
+    exponent = float(report.split("psi ~ t^")[1].split()[0])
+    assert exponent == pytest.approx(-5, abs=0.1)
     assert (tmp_path / "q.png").exists()
 
 

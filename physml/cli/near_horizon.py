@@ -9,7 +9,11 @@ import numpy as np
 
 __all__ = ["add_simulate_parser", "register"]
 
-UNITS = "Units: G = c = 1; lengths and times in units of M (the mass given with --mass scales them)."
+UNITS = (
+    "Units: G = c = 1; lengths and times (--center, --width, --h, --r-star, --t-final, windows) are in the "
+    "unit --mass is given in, so with the default M = 1 they are multiples of M; frequencies are reported "
+    "as M*omega."
+)
 
 
 def _floats(text: str) -> list[float]:
@@ -188,13 +192,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--t-start",
         type=float,
         default=None,
-        help="ringdown window start [M] (default: the peak + 2.5 e-folds of the fundamental)",
+        help="ringdown window start [M] (default: 10 M after the waveform's peak)",
     )
     run.add_argument(
         "--t-end",
         type=float,
         default=None,
-        help="ringdown window end [M] (default: where the signal has decayed by 1e-8 or the tail starts)",
+        help="ringdown window end [M] (default: 150 M after the peak, or the end of the data)",
     )
     run.add_argument(
         "--modes", type=int, default=3, help="damped sinusoids fitted, fundamental + overtones (default: 3)"
@@ -210,20 +214,22 @@ def run_qnm(args: argparse.Namespace) -> int:
     from physml.simulators.near_horizon.analysis import analyse_ringdown, reference_qnm
 
     if args.file is not None:
-        t, y, label = _read_waveform(args.file, args.waveform, args.trajectory)
+        t, y, label, mass = _read_waveform(args.file, args.waveform, args.trajectory)
         reference = None
     else:
         from physml.simulators.near_horizon import evolve
 
         perturbation, pulse = _build(args)
-        t_final = args.t_final or max(400.0, (args.tail or [0, 0])[1] + 50.0)
+        t_final = args.t_final or max(400.0 * args.mass, (args.tail or [0, 0])[1] + 50.0)
         run = evolve(perturbation, pulse, t_final=t_final, extract_at=[args.r_star], scheme=args.scheme, h=args.h)
         keep = np.isfinite(run.waveforms[0])
         t, y = run.t[keep], run.waveforms[0][keep]
         label = f"{perturbation.describe()}, {args.scheme}, h = {args.h:g}, r* = {run.r_star[0]:g}"
-        reference = reference_qnm(args.s, args.l, args.mass)
-    result = analyse_ringdown(t, y, t_start=args.t_start, t_end=args.t_end, n_modes=args.modes, tail=args.tail)
-    print(result.summary(label, reference=reference))
+        mass, reference = args.mass, reference_qnm(args.s, args.l)
+    result = analyse_ringdown(
+        t, y, t_start=args.t_start, t_end=args.t_end, n_modes=args.modes, mass=mass, tail=args.tail
+    )
+    print(result.summary(label, reference=reference, mass=mass))
     if args.plot:
         from physml.plots_near_horizon import plot_ringdown
 
@@ -232,7 +238,8 @@ def run_qnm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_waveform(path: str, name: str | None, trajectory: int) -> tuple[np.ndarray, np.ndarray, str]:
+def _read_waveform(path: str, name: str | None, trajectory: int) -> tuple[np.ndarray, np.ndarray, str, float]:
+    """The waveform, its times, a label, and the hole's mass (per trajectory, file-wide, else 1)."""
     from pathlib import Path
 
     import h5py
@@ -253,4 +260,6 @@ def _read_waveform(path: str, name: str | None, trajectory: int) -> tuple[np.nda
             raise ValueError(f"trajectory = {trajectory!r} is invalid: the file holds 0 .. {series.shape[0] - 1}")
         y = np.asarray(series[trajectory], dtype=np.float64)
         t = np.asarray(f["dimensions"]["time"], dtype=np.float64)
-    return t, y, f"{path} [{name}, trajectory {trajectory}]"
+        per_trajectory = f["scalars"].get("mass")
+        mass = float(per_trajectory[trajectory] if per_trajectory is not None else f.attrs.get("mass", 1.0))
+    return t, y, f"{path} [{name}, trajectory {trajectory}, M = {mass:g}]", mass

@@ -39,9 +39,11 @@ def march_double_null(
     Parameters
     ----------
     on_u0
-        ``(n_v,)`` data ``ψ(u0, v0 + j h)`` on the ingoing-pointing null ray ``u = u0``.
+        ``(n_v,)`` data ``ψ(u0, v0 + j h)`` on the outgoing null ray ``u = u0`` (it carries an
+        ingoing pulse as a function of ``v``).
     on_v0
-        ``(n_u,)`` data ``ψ(u0 + i h, v0)`` on the ray ``v = v0``; ``on_v0[0]`` must equal ``on_u0[0]``.
+        ``(n_u,)`` data ``ψ(u0 + i h, v0)`` on the ingoing null ray ``v = v0``; ``on_v0[0]`` must equal
+        ``on_u0[0]``.
     potential
         ``(n_u + n_v - 1,)`` ``V`` at the cell centres of diagonal ``k = j - i``, stored at index ``k + n_u - 1``.
     h

@@ -87,9 +87,17 @@ def field_map(runs: Sequence[NearHorizonRun], *, extent: float, n: int) -> Field
     """
     if not runs or any(len(run.snapshot_t) == 0 for run in runs):
         raise ValueError("runs are invalid: need one or more runs with snapshots (evolve(..., snapshots=...))")
-    mass = runs[0].perturbation.mass
-    if any(run.perturbation.mass != mass or not np.array_equal(run.snapshot_t, runs[0].snapshot_t) for run in runs):
-        raise ValueError("runs are invalid: they must share the black-hole mass and the snapshot times")
+    mass, spin = runs[0].perturbation.mass, runs[0].perturbation.s
+    if any(
+        run.perturbation.mass != mass
+        or run.perturbation.s != spin
+        or not np.array_equal(run.snapshot_t, runs[0].snapshot_t)
+        for run in runs
+    ):
+        raise ValueError("runs are invalid: they must share the black-hole mass, the spin s and the snapshot times")
+    ells = [run.perturbation.l for run in runs]
+    if len(set(ells)) < len(ells):
+        raise ValueError(f"runs are invalid: each multipole may appear once, got l = {ells}")
     if not (math.isfinite(extent) and extent > 2 * mass):
         raise ValueError(f"extent = {extent!r} is invalid: the map must reach outside the horizon, extent > 2M")
     if int(n) != n or n < 8:

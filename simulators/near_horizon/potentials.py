@@ -46,8 +46,9 @@ def tortoise(r: np.ndarray | float, mass: float = 1.0) -> np.ndarray:
     """
     mass = _check_mass(mass)
     r = np.asarray(r, dtype=np.float64)
-    if np.any(~np.isfinite(r)) or np.any(r <= 2 * mass):
-        raise ValueError(f"r = {r.min()!r} is invalid: the tortoise coordinate needs r > 2M = {2 * mass}")
+    bad = r[~(np.isfinite(r) & (r > 2 * mass))]
+    if bad.size:
+        raise ValueError(f"r = {bad.flat[0]!r} is invalid: the tortoise coordinate needs finite r > 2M = {2 * mass}")
     return r + 2 * mass * np.log(r / (2 * mass) - 1)
 
 
@@ -61,9 +62,15 @@ def radius_from_tortoise(r_star: np.ndarray | float, mass: float = 1.0) -> np.nd
     underflows gracefully to ``r - 2M = 2M e^u``.
     """
     mass = _check_mass(mass)
+    return 2 * mass * (1 + _horizon_distance(r_star, mass))
+
+
+def _horizon_distance(r_star: np.ndarray | float, mass: float) -> np.ndarray:
+    """``W = r/2M - 1`` at ``r*``: exact even where ``r`` rounds to ``2M`` (``W`` ~ e^(r*/2M))."""
     x = np.asarray(r_star, dtype=np.float64) / (2 * mass) - 1
     if np.any(~np.isfinite(x)):
-        raise ValueError("r_star is invalid: it contains non-finite values")
+        bad = np.asarray(r_star)[~np.isfinite(x)].flat[0]
+        raise ValueError(f"r_star = {bad!r} is invalid: must be finite")
     # Start to the right of the root (f convex, increasing): Newton then decreases monotonically.
     u = np.where(x < 1.0, x, np.log(np.maximum(x, 1.0)) + 1.0)
     for _ in range(100):
@@ -72,7 +79,7 @@ def radius_from_tortoise(r_star: np.ndarray | float, mass: float = 1.0) -> np.nd
         u = u - step
         if np.all(np.abs(step) <= 4e-16 * np.maximum(1.0, np.abs(u))):
             break
-    return 2 * mass * (1 + np.exp(u))
+    return np.exp(u)
 
 
 @dataclass(frozen=True)
@@ -105,9 +112,9 @@ class Perturbation:
     equation: str = "regge-wheeler"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.s, int | np.integer) or self.s not in (0, 1, 2):
+        if isinstance(self.s, bool) or not isinstance(self.s, int | np.integer) or self.s not in (0, 1, 2):
             raise ValueError(f"s = {self.s!r} is invalid: the spin must be 0, 1 or 2")
-        if not isinstance(self.l, int | np.integer) or self.l < self.s:
+        if isinstance(self.l, bool) or not isinstance(self.l, int | np.integer) or self.l < self.s:
             raise ValueError(f"l = {self.l!r} is invalid: need an integer l >= s = {self.s}")
         object.__setattr__(self, "s", int(self.s))
         object.__setattr__(self, "l", int(self.l))
@@ -118,19 +125,28 @@ class Perturbation:
             raise ValueError(f"equation = 'zerilli' is invalid for s = {self.s}: it describes s = 2 only")
 
     def potential(self, r: np.ndarray | float) -> np.ndarray:
-        """``V(r)`` (units 1/M²) at areal radii ``r > 2M``."""
+        """``V(r)`` (units 1/M²) at areal radii ``r > 2M`` (``ValueError`` otherwise)."""
         r = np.asarray(r, dtype=np.float64)
+        if np.any(~(r > 2 * self.mass)):
+            raise ValueError(f"r = {r.min()!r} is invalid: the potential is defined outside the horizon, r > 2M")
+        return self._potential(r, 1 - 2 * self.mass / r)
+
+    def potential_at(self, r_star: np.ndarray | float) -> np.ndarray:
+        """``V`` as a function of the tortoise coordinate, accurate up to the horizon.
+
+        The lapse ``1 - 2M/r = W / (1 + W)`` comes from ``W = r/2M - 1`` directly, so ``V``
+        keeps full relative precision where ``r - 2M`` is far below round-off of ``r``.
+        """
+        w = _horizon_distance(r_star, self.mass)
+        return self._potential(2 * self.mass * (1 + w), w / (1 + w))
+
+    def _potential(self, r: np.ndarray, lapse: np.ndarray) -> np.ndarray:
         m, ell = self.mass, self.l
-        lapse = 1 - 2 * m / r
         if self.equation == "regge-wheeler":
             return lapse * (ell * (ell + 1) / r**2 + (1 - self.s**2) * 2 * m / r**3)
         lam = (ell - 1) * (ell + 2) / 2
         numerator = 2 * lam**2 * (lam + 1) * r**3 + 6 * lam**2 * m * r**2 + 18 * lam * m**2 * r + 18 * m**3
         return lapse * numerator / (r**3 * (lam * r + 3 * m) ** 2)
-
-    def potential_at(self, r_star: np.ndarray | float) -> np.ndarray:
-        """``V`` as a function of the tortoise coordinate."""
-        return self.potential(radius_from_tortoise(r_star, self.mass))
 
     @property
     def peak(self) -> PotentialPeak:
