@@ -14,10 +14,12 @@ from physml.datasets.families.base import (
 from physml.datasets.families.bh_images import BHImagesFamily
 from physml.datasets.families.near_horizon import NearHorizonFamily
 from physml.datasets.families.schrodinger import SchrodingerFamily
+from physml.datasets.families.spacetime import SpacetimeFamily
 
 register_family(SchrodingerFamily())
 register_family(BHImagesFamily())
 register_family(NearHorizonFamily())
+register_family(SpacetimeFamily())
 
 __all__ = [
     "FAMILIES",
@@ -29,6 +31,7 @@ __all__ = [
     "NearHorizonFamily",
     "ParameterSpec",
     "SchrodingerFamily",
+    "SpacetimeFamily",
     "Trajectory",
     "get_family",
     "register_family",
