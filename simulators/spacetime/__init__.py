@@ -21,30 +21,74 @@ from physml.simulators.spacetime.curvature import QUANTITIES, Curvature, LineEle
 from physml.simulators.spacetime.finite_difference import finite_difference_christoffel
 from physml.simulators.spacetime.flrw import FLRW, DeSitter
 from physml.simulators.spacetime.friedmann import Friedmann
+from physml.simulators.spacetime.geodesic_circular import (
+    circular_orbit,
+    circular_photon_orbit,
+    isco_radius,
+    isco_radius_numerical,
+)
+from physml.simulators.spacetime.geodesic_lensing import deflection_angle, periapsis_of_ray, schwarzschild_deflection
+from physml.simulators.spacetime.geodesics import (
+    CAPTURED,
+    ESCAPED,
+    FINISHED,
+    UNFINISHED,
+    BlackHole,
+    Geodesic,
+    initial_state,
+    integrate_geodesic,
+    state_from_velocity,
+)
 from physml.simulators.spacetime.kerr import Kerr, kerr_newman_kretschmann, kerr_schild_radius
 from physml.simulators.spacetime.metric import Metric
+from physml.simulators.spacetime.orbits import (
+    Precession,
+    bound_orbit_constants,
+    equatorial_precession,
+    periapsis_precession,
+    schwarzschild_precession,
+    turning_points,
+)
 from physml.simulators.spacetime.schwarzschild import ReissnerNordstrom, Schwarzschild
 from physml.simulators.spacetime.slices import MeridionalSlice, meridional_slice
 
 __all__ = [
+    "CAPTURED",
+    "ESCAPED",
+    "FINISHED",
     "FLRW",
     "QUANTITIES",
+    "UNFINISHED",
+    "BlackHole",
     "Curvature",
     "DeSitter",
     "Friedmann",
+    "Geodesic",
     "Kerr",
     "LineElement",
     "MeridionalSlice",
     "Metric",
+    "Precession",
     "ReissnerNordstrom",
     "Schwarzschild",
+    "bound_orbit_constants",
+    "circular_orbit",
+    "circular_photon_orbit",
+    "deflection_angle",
     "derive",
+    "equatorial_precession",
     "finite_difference_christoffel",
+    "initial_state",
+    "integrate_geodesic",
+    "isco_radius",
+    "isco_radius_numerical",
     "kerr_newman_kretschmann",
     "kerr_schild_radius",
     "meridional_slice",
+    "periapsis_of_ray",
+    "periapsis_precession",
+    "schwarzschild_deflection",
+    "schwarzschild_precession",
+    "state_from_velocity",
+    "turning_points",
 ]
-
-# -- geodesics (owned by the geodesics helper; the lead wires these re-exports) -------------
-# Imports from simulators/spacetime/geodesics.py and orbits.py go below this line, and their
-# names into __all__ (e.g. ``__all__ += [...]``).
