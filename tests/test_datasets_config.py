@@ -89,7 +89,8 @@ def test_shipped_configs_are_listed_and_resolve():
     [
         (
             {"family": "navier-stokes"},
-            "family = 'navier-stokes' is invalid: choose one of bh_images, near_horizon, schrodinger, spacetime",
+            "family = 'navier-stokes' is invalid: choose one of bh_images, collapse, near_horizon, "
+            "schrodinger, spacetime",
         ),
         ({"sweep": {"omegaa": {"uniform": [0.5, 1.0]}}}, "parameters ['omegaa'] are invalid for family"),
         ({"sweep": {"sigma": {"uniform": [1.0, 1.0]}}}, "empty or inverted range"),

@@ -12,6 +12,7 @@ from physml.datasets.families.base import (
     register_family,
 )
 from physml.datasets.families.bh_images import BHImagesFamily
+from physml.datasets.families.collapse import CollapseFamily
 from physml.datasets.families.near_horizon import NearHorizonFamily
 from physml.datasets.families.schrodinger import SchrodingerFamily
 from physml.datasets.families.spacetime import SpacetimeFamily
@@ -20,11 +21,13 @@ register_family(SchrodingerFamily())
 register_family(BHImagesFamily())
 register_family(NearHorizonFamily())
 register_family(SpacetimeFamily())
+register_family(CollapseFamily())
 
 __all__ = [
     "FAMILIES",
     "BHImagesFamily",
     "Check",
+    "CollapseFamily",
     "Family",
     "FieldSpec",
     "Layout",

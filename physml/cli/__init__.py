@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from physml._version import __version__
-from physml.cli import dataset, demo, evaluate, near_horizon, simulate, train
+from physml.cli import collapse, dataset, demo, evaluate, near_horizon, simulate, train
 from physml.simulators.errors import UnstableRunError
 
 __all__ = ["build_parser", "main"]
 
 #: Modules providing ``register(subparsers)``; later issues append theirs.
-COMMANDS = (demo, simulate, dataset, train, evaluate, near_horizon)
+COMMANDS = (demo, simulate, dataset, train, evaluate, near_horizon, collapse)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from physml.cli import near_horizon, simulate_bh_image
+from physml.cli import collapse, near_horizon, simulate_bh_image
 from physml.simulators.schrodinger import POTENTIALS, SCHEMES
 from physml.simulators.schrodinger.potentials import Potential, parameter_docs
 
@@ -148,6 +148,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_schrodinger)
     near_horizon.add_simulate_parser(families)
     simulate_bh_image.add_parser(families)
+    collapse.add_simulate_parser(families)
 
 
 def build_schrodinger_run(args: argparse.Namespace):
