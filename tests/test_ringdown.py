@@ -10,12 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from physml.simulators.near_horizon.ringdown import (
-    fit_damped_sinusoids,
-    fit_power_law,
-    local_power_index,
-    qnm_from_ringdown,
-)
+from physml.simulators.near_horizon.ringdown import fit_damped_sinusoids, qnm_from_ringdown
+from physml.simulators.near_horizon.tails import fit_power_law, local_power_index
 
 W0 = 0.3736716844 - 0.0889623157j  # l = 2, n = 0
 W1 = 0.3467 - 0.2739j  # n = 1

@@ -30,11 +30,8 @@ from physml.simulators.near_horizon.potentials import (
 )
 from physml.simulators.near_horizon.ringdown import (
     DampedSinusoidFit,
-    PowerLawFit,
     QNMEstimate,
     fit_damped_sinusoids,
-    fit_power_law,
-    local_power_index,
     qnm_from_ringdown,
 )
 from physml.simulators.near_horizon.run import (
@@ -46,6 +43,7 @@ from physml.simulators.near_horizon.run import (
     evolve,
     snapshot_grid,
 )
+from physml.simulators.near_horizon.tails import PowerLawFit, fit_power_law, local_power_index
 
 __all__ = [
     "DIRECTIONS",

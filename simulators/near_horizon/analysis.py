@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physml.simulators.near_horizon.ringdown import PowerLawFit, QNMEstimate, fit_power_law, qnm_from_ringdown
+from physml.simulators.near_horizon.ringdown import QNMEstimate, qnm_from_ringdown
+from physml.simulators.near_horizon.tails import PowerLawFit, fit_power_law
 
 __all__ = ["REFERENCE_QNMS", "RingdownAnalysis", "analyse_ringdown", "reference_qnm"]
 
