@@ -27,6 +27,7 @@ __all__ = [
     "ParameterSpec",
     "Trajectory",
     "get_family",
+    "integer_parameter",
     "register_family",
 ]
 
@@ -157,6 +158,14 @@ class Family(ABC):
     @staticmethod
     def is_missing(value: Any) -> bool:
         return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def integer_parameter(name: str, value: Any, minimum: int | None = None) -> int:
+    """``int(value)``, or ``ValueError`` naming the parameter unless it is a whole number (>= ``minimum``)."""
+    if int(value) != value or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} = {value!r} is invalid: must be an integer{bound}")
+    return int(value)
 
 
 def _is_number(value: Any) -> bool:

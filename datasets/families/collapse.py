@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
+from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory, integer_parameter
 from physml.simulators.collapse import (
     DIRECTIONS,
     PROFILES,
@@ -44,12 +44,6 @@ CRITICAL_AMPLITUDES: dict[tuple[str, str, float], float] = {
     ("gaussian", "time-symmetric", 5.0): 0.044902,
     ("tanh", "time-symmetric", 5.0): 0.12255,
 }
-
-
-def _integer(name: str, value: Any, low: int) -> int:
-    if int(value) != value or value < low:
-        raise ValueError(f"{name} = {value!r} is invalid: must be an integer >= {low}")
-    return int(value)
 
 
 class CollapseFamily(Family):
@@ -94,8 +88,8 @@ class CollapseFamily(Family):
     # -- parameters ----------------------------------------------------------
     def check(self, params: dict[str, Any], times: np.ndarray | None = None) -> dict[str, Any]:
         params = dict(params)
-        params["n"] = _integer("n", params["n"], 16)
-        params["stride"] = _integer("stride", params["stride"], 1)
+        params["n"] = integer_parameter("n", params["n"], 16)
+        params["stride"] = integer_parameter("stride", params["stride"], 1)
         if params["n"] % params["stride"]:
             raise ValueError(f"stride = {params['stride']!r} is invalid: must divide n = {params['n']}")
         if (params["amplitude"] is None) == (params["p_over_pstar"] is None):

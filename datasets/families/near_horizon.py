@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
+from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory, integer_parameter
 from physml.simulators.near_horizon import (
     DIRECTIONS,
     EQUATIONS,
@@ -39,12 +39,6 @@ __all__ = ["NearHorizonFamily"]
 
 #: Inner end of the r* window that 2D maps read (pixels nearer the horizon read its value; see field_map).
 MAP_INNER_R_STAR = -40.0
-
-
-def _integer(name: str, value: Any) -> int:
-    if int(value) != value:
-        raise ValueError(f"{name} = {value!r} is invalid: must be an integer")
-    return int(value)
 
 
 class NearHorizonFamily(Family):
@@ -118,12 +112,15 @@ class NearHorizonFamily(Family):
             params["l_max"] = 8 if params["l_max"] is None else params["l_max"]
             params["theta0"] = 0.0 if params["theta0"] is None else params["theta0"]
             params["theta_width"] = 0.3 if params["theta_width"] is None else params["theta_width"]
-        params["s"] = _integer("s", params["s"])
+        params["s"] = integer_parameter("s", params["s"])
         if ndim == 1:
-            params["l"] = _integer("l", params["l"])
+            params["l"] = integer_parameter("l", params["l"])
             perturbations = [self.perturbation(params, params["l"])]
             Snapshots(
-                params["r_star_min"], params["r_star_max"], n_saves=1, stride=_integer("stride", params["stride"])
+                params["r_star_min"],
+                params["r_star_max"],
+                n_saves=1,
+                stride=integer_parameter("stride", params["stride"]),
             )
             extract = params["extract_at"]
             extract = list(extract) if isinstance(extract, list | tuple) else [extract]
@@ -131,8 +128,8 @@ class NearHorizonFamily(Family):
                 raise ValueError(f"extract_at = {params['extract_at']!r} is invalid: need finite r* values")
             params["extract_at"] = [float(x) for x in extract]
         else:
-            params["l_max"] = _integer("l_max", params["l_max"])
-            params["pixels"] = _integer("pixels", params["pixels"])
+            params["l_max"] = integer_parameter("l_max", params["l_max"])
+            params["pixels"] = integer_parameter("pixels", params["pixels"])
             angular_amplitudes(params["s"], params["l_max"], theta0=params["theta0"], theta_width=params["theta_width"])
             perturbations = [self.perturbation(params, ell) for ell in range(params["s"], params["l_max"] + 1)]
             if not params["extent"] > 2 * params["mass"]:

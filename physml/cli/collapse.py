@@ -8,19 +8,13 @@ import textwrap
 
 import numpy as np
 
+from physml.cli.arguments import pair
+
 __all__ = ["add_simulate_parser", "register"]
 
 UNITS = "Units: G = c = 1; radii and times in the unit of --r-max and --center."
 PROFILE_CHOICES = ("gaussian", "tanh")
 DIRECTION_CHOICES = ("time-symmetric", "ingoing")
-
-
-def _pair(text: str) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected two comma-separated numbers LOW,HIGH, got {text!r}") from None
-    return low, high
 
 
 def _shell_and_grid_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,10 +116,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search = parser.add_argument_group("search")
-    search.add_argument("--bracket", type=_pair, required=True,
+    search.add_argument("--bracket", type=pair, required=True,
                         help="P_LOW,P_HIGH: an amplitude that disperses and one that forms a black hole")  # fmt: skip
     search.add_argument("--tolerance", type=float, default=1e-12, help="relative bracket to stop at (default: 1e-12)")
-    search.add_argument("--ladder", type=_pair, default=(1e-2, 1e-6),
+    search.add_argument("--ladder", type=pair, default=(1e-2, 1e-6),
                         help="largest and smallest (p - p*)/p* of the mass ladder (default: 1e-2,1e-6)")  # fmt: skip
     search.add_argument("--rungs", type=int, default=9, help="black holes on the ladder, >= 3 (default: 9)")
     _shell_and_grid_arguments(parser)

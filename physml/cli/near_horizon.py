@@ -7,6 +7,8 @@ import textwrap
 
 import numpy as np
 
+from physml.cli.arguments import floats
+
 __all__ = ["add_simulate_parser", "register"]
 
 UNITS = (
@@ -14,13 +16,6 @@ UNITS = (
     "unit --mass is given in, so with the default M = 1 they are multiples of M; frequencies are reported "
     "as M*omega."
 )
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _perturbation_arguments(parser: argparse.ArgumentParser, *, scheme_default: str) -> None:
@@ -79,14 +74,14 @@ def add_simulate_parser(families: argparse._SubParsersAction) -> None:
     run.add_argument("--t-final", type=float, default=300.0, help="duration [M] (default: 300)")
     run.add_argument(
         "--extract-at",
-        type=_floats,
+        type=floats,
         default=[-20.0, 10.0, 100.0],
         help="r* of the waveforms, comma-separated [M] (default: -20,10,100)",
     )
     run.add_argument("--save-every", type=float, default=0.5, help="time between saves [M] (default: 0.5)")
     run.add_argument(
         "--window",
-        type=_floats,
+        type=floats,
         default=[-50.0, 150.0],
         help="r* range of the stored snapshots (MOL) [M] (default: -50,150)",
     )
@@ -204,7 +199,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--modes", type=int, default=3, help="damped sinusoids fitted, fundamental + overtones (default: 3)"
     )
     run.add_argument(
-        "--tail", type=_floats, default=None, help="also fit the late-time power law on T0,T1 [M] (default: off)"
+        "--tail", type=floats, default=None, help="also fit the late-time power law on T0,T1 [M] (default: off)"
     )
     run.add_argument("--plot", default=None, help="save a figure of the waveform, the fit and its residual")
     parser.set_defaults(handler=run_qnm)

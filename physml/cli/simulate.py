@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from physml.cli import collapse, near_horizon, simulate_bh_image
+from physml.cli.arguments import floats
 from physml.simulators.schrodinger import POTENTIALS, SCHEMES
 from physml.simulators.schrodinger.potentials import Potential, parameter_docs
 
@@ -18,13 +19,6 @@ UNITS = (
     "Units: any consistent set; hbar and mass fix them (hbar = m = 1 by default). "
     "[length], [time] and [energy] below refer to that set, [momentum] = hbar/[length]."
 )
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def parse_potential(spec: str) -> Potential:
@@ -116,11 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="packet",
         help="Gaussian packet, or eigenstates of the static potential from imaginary time (default: packet)",
     )
-    init.add_argument("--center", type=_floats, default=[0.0], help="packet centre x0[,y0] [length] (default: 0)")
-    init.add_argument(
-        "--momentum", type=_floats, default=[0.0], help="packet momentum p0[,py0] [momentum] (default: 0)"
-    )
-    init.add_argument("--width", type=_floats, default=[1.0], help="std of |psi|^2, s[,sy] [length] (default: 1)")
+    init.add_argument("--center", type=floats, default=[0.0], help="packet centre x0[,y0] [length] (default: 0)")
+    init.add_argument("--momentum", type=floats, default=[0.0], help="packet momentum p0[,py0] [momentum] (default: 0)")
+    init.add_argument("--width", type=floats, default=[1.0], help="std of |psi|^2, s[,sy] [length] (default: 1)")
     init.add_argument(
         "--eigenstates",
         type=lambda s: [int(v) for v in s.split(",")],
