@@ -3,12 +3,15 @@
 - :func:`build_dataset` runs a configuration (:func:`load_config`,
   :func:`list_configs`) into a file, resumably, on local processes or Dask.
 - :func:`open_dataset` opens any Well-layout file as a lazy ``xarray.Dataset``.
-- :class:`WindowDataset` turns a file into torch samples for training.
+- :class:`WindowDataset` turns a file into torch samples for training; :class:`Modalities`
+  adds each trajectory's description (``Family.caption``), its tokens (:class:`Tokenizer`,
+  trained on :func:`file_descriptions`) and its picture (``Family.render``).
 - :func:`read_info` and :func:`validate` inspect a file; ``docs/data_format.md`` has the schema.
 """
 
 from physml.datasets.build import BuildReport, build_dataset
 from physml.datasets.config import BuildConfig, list_configs, load_config
+from physml.datasets.descriptions import file_descriptions, read_parameters
 from physml.datasets.families import FAMILIES, Family, get_family, register_family
 from physml.datasets.parallel import BuildError
 from physml.datasets.plan import make_plan
@@ -26,17 +29,21 @@ __all__ = [
     "BuildReport",
     "DataFileError",
     "Family",
+    "Modalities",
     "StoreInfo",
+    "Tokenizer",
     "ValidationReport",
     "WindowDataset",
     "build_dataset",
     "describe_system",
+    "file_descriptions",
     "get_family",
     "list_configs",
     "load_config",
     "make_plan",
     "open_dataset",
     "read_info",
+    "read_parameters",
     "register_family",
     "validate",
     "write_schrodinger_run",
@@ -50,4 +57,12 @@ def __getattr__(name: str):
         from physml.datasets.samples import WindowDataset
 
         return WindowDataset
+    if name == "Modalities":
+        from physml.datasets.modalities import Modalities
+
+        return Modalities
+    if name == "Tokenizer":
+        from physml.datasets.tokenizer import Tokenizer
+
+        return Tokenizer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,16 +1,18 @@
-"""Surrogate models: neural operators and baselines behind one registry, physics-constraint losses,
-and self-describing checkpoints.
+"""Surrogate models: neural operators, a multimodal transformer and baselines behind one registry,
+physics-constraint losses, and self-describing checkpoints.
 
-Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` and is built from
-its config dataclass (:func:`build_model`), so configs name models and
-checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
+Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
+keyword-only ``text`` and ``image``) and is built from its config dataclass (:func:`build_model`), so
+configs name models and checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
 """
 
+from physml.models.attention import Attention, RMSNorm, RotaryEmbedding, SwiGLU
 from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResNetConfig
 from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.complex_fno import ComplexFNO, ComplexFNOConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
+from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
 from physml.models.spectral_conv import SpectralConv
@@ -19,16 +21,22 @@ __all__ = [
     "CONSTRAINTS",
     "FNO",
     "MODELS",
+    "Attention",
     "ComplexFNO",
     "ComplexFNOConfig",
     "FNOConfig",
     "FieldFormat",
+    "MultimodalConfig",
+    "MultimodalTransformer",
     "Persistence",
     "PersistenceConfig",
+    "RMSNorm",
     "ResNet",
     "ResNetConfig",
+    "RotaryEmbedding",
     "SchrodingerContext",
     "SpectralConv",
+    "SwiGLU",
     "build_model",
     "config_from_dict",
     "config_to_dict",

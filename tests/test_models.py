@@ -102,7 +102,9 @@ def test_persistence_copies_the_latest_step():
 
 def test_registry_names_the_valid_choices():
     with pytest.raises(
-        ValueError, match="model = 'unet3d' is invalid: choose one of complex_fno, fno, persistence, resnet"
+        ValueError,
+        match="model = 'unet3d' is invalid: choose one of complex_fno, fno, multimodal_transformer, persistence, "
+        "resnet",
     ):
         build_model("unet3d", {})
     with pytest.raises(ValueError, match=r"fno config keys \['depth'\] are invalid"):

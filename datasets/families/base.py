@@ -39,7 +39,9 @@ class ParameterSpec:
     ``shared`` parameters (grid size, box, time step) must be the same for every
     trajectory of a file; the others may vary per trajectory. ``categories``
     makes a parameter categorical (stored as an integer code). ``default=None``
-    means "does not apply unless given".
+    means "does not apply unless given". ``integer`` marks a per-trajectory whole
+    number: files store every per-trajectory number as float64, and reading
+    parameters back (:func:`~physml.datasets.descriptions.read_parameters`) restores the int.
     """
 
     name: str
@@ -48,6 +50,7 @@ class ParameterSpec:
     default: Any = None
     categories: tuple[str, ...] | None = None
     shared: bool = False
+    integer: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,31 @@ class Family(ABC):
         Must be deterministic: the same parameters give bit-identical fields in
         any process.
         """
+
+    # -- modalities: text and images of a trajectory's set-up -------------------
+    def caption(self, params: Mapping[str, Any], *, rng: np.random.Generator) -> str:
+        """A description in words of the trajectory with resolved ``params``.
+
+        The phrasing is drawn with ``rng`` (seed it from ``(seed, trajectory)`` for a
+        fixed description); numbers carry the units of :attr:`parameters`. This
+        default lists the per-trajectory parameters; families override it with
+        physics words (e.g. "a near-extremal Kerr hole").
+        """
+        from physml.datasets.captions import generic_caption
+
+        return generic_caption(self, params, rng)
+
+    def image_channels(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Names of the channels :meth:`render` draws for a file with these (shared) ``params``."""
+        raise NotImplementedError(f"family {self.name!r} draws no images: override Family.image_channels and render")
+
+    def render(self, params: Mapping[str, Any], *, size: tuple[int, int]) -> np.ndarray:
+        """A picture of the trajectory's set-up: float32 ``(C, H, W)`` in [0, 1], ``size = (H, W)``.
+
+        Rows run up the vertical coordinate (``origin="lower"``); each family
+        documents its channels, axes and fixed value ranges.
+        """
+        raise NotImplementedError(f"family {self.name!r} draws no images: override Family.image_channels and render")
 
     def describe(self) -> str:
         """Multi-line help: the parameters with units and defaults, and the checks."""

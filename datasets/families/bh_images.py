@@ -14,10 +14,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from physml.datasets.captions import article, number, pick, quantity, sentence
 from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
+from physml.datasets.raster import check_size, scale_to_unit
 from physml.simulators.bh_images import (
     CAPTURED,
     ESCAPED,
+    MIN_RESOLUTION,
     BHImage,
     Camera,
     Disk,
@@ -33,6 +36,11 @@ __all__ = ["BHImagesFamily"]
 
 #: Integrator tolerances of every image (per-step error <= ATOL + RTOL |y|).
 TOLERANCE = Tolerance(rtol=1e-8, atol=1e-10)
+#: Rendered intensity is drawn as log10(I) on this range (0 is also the shadow and the sky): I spans
+#: ~1e-4 (a face-on retrograde disk, q = 3.5) to ~0.3 (the Doppler-boosted side of an edge-on one).
+IMAGE_LOG_INTENSITY = (-5.0, 0.0)
+#: Rendered redshift g = nu_obs / nu_em is drawn on [0, IMAGE_MAX_REDSHIFT] (0 off the disk).
+IMAGE_MAX_REDSHIFT = 1.5
 
 
 class BHImagesFamily(Family):
@@ -89,6 +97,59 @@ class BHImagesFamily(Family):
             emissivity_index=params["emissivity"],
         )
         return Scene(bh, camera, disk)
+
+    # -- text and images ---------------------------------------------------------
+    def caption(self, params: Mapping[str, Any], *, rng: np.random.Generator) -> str:
+        """The hole, the camera and the disk in words.
+
+        Spin words by ``|a/M|``: 0 non-rotating (Schwarzschild), < 0.3 slowly rotating,
+        >= 0.9 near-extremal; a negative spin is a retrograde disk. Inclination below 30
+        degrees is nearly face-on, above 70 nearly edge-on.
+        """
+        spin, inclination = params["spin"], params["inclination"]
+        if spin == 0:
+            hole = "a non-rotating (Schwarzschild) hole"
+        else:
+            speed = "slowly rotating" if abs(spin) < 0.3 else "near-extremal" if abs(spin) >= 0.9 else "rotating"
+            hole = f"{article(speed)} Kerr hole (a/M = {number(spin)})"
+        hole += f" of mass M = {quantity(params['mass'], 'length')}"
+        view = f"inclination {quantity(inclination, 'deg')}"
+        view += " (nearly face-on)" if inclination < 30 else " (nearly edge-on)" if inclination > 70 else ""
+        sense = "a retrograde" if spin < 0 else "a prograde" if spin > 0 else "a"
+        disk = (
+            f"{sense} thin Keplerian disk from {quantity(params['disk_inner'], 'r_isco')} out to "
+            f"{number(params['disk_outer'])} M, emissivity index q = {number(params['emissivity'])}"
+        )
+        templates = (
+            "Ray-traced image of {hole}, seen at {view}, with {disk}",
+            "{hole} with {disk}, viewed at {view}",
+            "A camera at {view} looks at {hole} surrounded by {disk}",
+            "Black-hole image: {hole}; {disk}; {view}",
+            "The shadow and disk of {hole} at {view}: {disk}",
+        )
+        return sentence(pick(rng, templates).format(hole=hole, view=view, disk=disk))
+
+    def image_channels(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("log_intensity", "redshift")
+
+    def render(self, params: Mapping[str, Any], *, size: tuple[int, int]) -> np.ndarray:
+        """The ray-traced view at ``size`` pixels over the same field of view, two channels.
+
+        Channel 0 is ``log10`` of the observed intensity on :data:`IMAGE_LOG_INTENSITY` (0 in the
+        shadow and off the disk), channel 1 the redshift ``g`` on ``[0, IMAGE_MAX_REDSHIFT]``. Columns
+        run along ``alpha``, rows up ``beta`` (the field of view is ``fov`` wide, pixels square).
+        """
+        height, width = check_size(size)
+        if min(height, width) < MIN_RESOLUTION:
+            raise ValueError(f"size = {size!r} is invalid: ray-traced images need >= {MIN_RESOLUTION} pixels per axis")
+        scene = self.scene({**params, "resolution": (width, height)})
+        image = render(scene, tolerance=TOLERANCE)  # (ny, nx) = (H, W), row i at beta[i]
+        low, high = IMAGE_LOG_INTENSITY
+        log_i = np.log10(np.maximum(np.nan_to_num(image.intensity, nan=0.0), 10**low))
+        return np.stack([
+            scale_to_unit(log_i, low, high),
+            scale_to_unit(np.nan_to_num(image.redshift, nan=0.0), 0.0, IMAGE_MAX_REDSHIFT),
+        ])  # fmt: skip
 
     # -- layout and simulation -----------------------------------------------
     def layout(self, params: Mapping[str, Any], times: np.ndarray) -> Layout:

@@ -21,7 +21,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from physml.datasets.captions import number, pick, quantity, sentence
 from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory, integer_parameter
+from physml.datasets.raster import check_size, column_points, fill_below
 from physml.simulators.collapse import (
     DIRECTIONS,
     PROFILES,
@@ -35,6 +37,11 @@ from physml.simulators.collapse import (
 from physml.simulators.collapse.detection import FORMING
 
 __all__ = ["CRITICAL_AMPLITUDES", "CollapseFamily"]
+
+#: Images draw the initial phi(r) on [0, IMAGE_PHI_MAX]: the shipped config's strongest shells reach 0.16.
+IMAGE_PHI_MAX = 0.2
+#: Within this relative distance of the threshold p* a shell is called near-critical.
+NEAR_CRITICAL = 0.05
 
 #: Threshold amplitudes p* by (profile, direction, center / width), measured by bisection on the default
 #: grid of this family (n = 512, r_max = 20, stretch 5, cfl 1): runs within ~1e-3 of p* lose resolution
@@ -122,6 +129,54 @@ class CollapseFamily(Family):
     @staticmethod
     def data(params: Mapping[str, Any]) -> ShellData:
         return ShellData(params["profile"], params["amplitude"], params["center"], params["width"], params["direction"])
+
+    # -- text and images ---------------------------------------------------------
+    def threshold_ratio(self, params: Mapping[str, Any]) -> float | None:
+        """``p / p*`` when the shell's shape has a measured threshold (:data:`CRITICAL_AMPLITUDES`), else ``None``."""
+        shape = (params["profile"], params["direction"], round(params["center"] / params["width"], 6))
+        return params["amplitude"] / CRITICAL_AMPLITUDES[shape] if shape in CRITICAL_AMPLITUDES else None
+
+    def caption(self, params: Mapping[str, Any], *, rng: np.random.Generator) -> str:
+        """The shell in words, and on which side of the black-hole threshold it lies when ``p*`` is known.
+
+        ``p > p*``: supercritical (collapses to a black hole); ``p < p*``: subcritical (disperses);
+        near-critical within :data:`NEAR_CRITICAL` of ``p*``.
+        """
+        shape = "Gaussian shell" if params["profile"] == "gaussian" else "tanh-edged ball"
+        motion = "at rest (time-symmetric)" if params["direction"] == "time-symmetric" else "moving inward"
+        shell = (
+            f"a {shape} of scalar field {motion}, amplitude p = {number(params['amplitude'])}, "
+            f"radius r0 = {quantity(params['center'], 'L')}, width {quantity(params['width'], 'L')}"
+        )
+        ratio = self.threshold_ratio(params)
+        if ratio is None:
+            fate = "a pulse whose threshold p* is not measured"
+        else:
+            near = "near-critical, " if abs(ratio - 1) < NEAR_CRITICAL else ""
+            side = "supercritical pulse that collapses to a black hole" if ratio > 1 else ""
+            side = side or "subcritical pulse that disperses"
+            fate = f"a {near}{side} (p/p* = {number(ratio)})"
+        templates = (
+            "Spherical collapse of {shell}: {fate}",
+            "{fate}: {shell}",
+            "Einstein-scalar field evolution in polar-areal coordinates of {shell}; {fate}",
+            "{shell}, {fate}",
+            "Self-gravitating massless scalar field, {shell}. Outcome: {fate}",
+        )
+        return sentence(pick(rng, templates).format(shell=shell, fate=fate))
+
+    def image_channels(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("initial_phi",)
+
+    def render(self, params: Mapping[str, Any], *, size: tuple[int, int]) -> np.ndarray:
+        """The area under the initial profile ``phi(0, r)``, one channel.
+
+        Columns span ``[0, r_max]`` uniformly in ``r`` (the stored grid is stretched; the
+        profile is evaluated exactly), rows ``[0, IMAGE_PHI_MAX]`` upwards (:data:`IMAGE_PHI_MAX`).
+        """
+        height, width = check_size(size)
+        phi, _, _ = self.data(params).fields(column_points(0.0, params["r_max"], width))
+        return fill_below(phi, low=0.0, high=IMAGE_PHI_MAX, height=height)[None]
 
     # -- layout and simulation -----------------------------------------------
     def layout(self, params: Mapping[str, Any], times: np.ndarray) -> Layout:

@@ -18,8 +18,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import eval_legendre
 
 from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory, integer_parameter
+from physml.datasets.families.near_horizon_words import near_horizon_caption
+from physml.datasets.raster import check_size, column_points, fill_below, scale_to_unit, signed_to_unit
 from physml.simulators.near_horizon import (
     DIRECTIONS,
     EQUATIONS,
@@ -39,6 +42,13 @@ __all__ = ["NearHorizonFamily"]
 
 #: Inner end of the r* window that 2D maps read (pixels nearer the horizon read its value; see field_map).
 MAP_INNER_R_STAR = -40.0
+#: Images of V(r*) have rows uniform in sqrt(V) on [0, sqrt(IMAGE_POTENTIAL_MAX)] (V in 1/M^2 of the grid unit):
+#: sqrt(V) is the frequency scale of the barrier, and an l = 0 barrier (peak 0.025) stays visible beside l = 4 (0.74).
+IMAGE_POTENTIAL_MAX = 1.25
+#: Images of the initial pulse psi(0, r*) cover [-IMAGE_PSI_MAX, IMAGE_PSI_MAX].
+IMAGE_PSI_MAX = 1.5
+#: Images of the initial map Phi(0, x, z) map [-IMAGE_PHI_MAX, IMAGE_PHI_MAX] to [0, 1] (0.5 is Phi = 0).
+IMAGE_PHI_MAX = 0.15
 
 
 class NearHorizonFamily(Family):
@@ -58,9 +68,11 @@ class NearHorizonFamily(Family):
         ),
         "extent": ParameterSpec("extent", "M", "maps cover [-extent, extent]^2 (2D)", 30.0, shared=True),
         "pixels": ParameterSpec("pixels", "1", "map pixels per side (2D)", 64, shared=True),
-        "s": ParameterSpec("s", "1", "spin of the field: 0 scalar, 1 electromagnetic, 2 gravitational", 2),
-        "l": ParameterSpec("l", "1", "multipole index, l >= s (1D; default 2)", None),
-        "l_max": ParameterSpec("l_max", "1", "highest multipole of the map, l = s .. l_max (2D)", None),
+        "s": ParameterSpec(
+            "s", "1", "spin of the field: 0 scalar, 1 electromagnetic, 2 gravitational", 2, integer=True
+        ),
+        "l": ParameterSpec("l", "1", "multipole index, l >= s (1D; default 2)", None, integer=True),
+        "l_max": ParameterSpec("l_max", "1", "highest multipole of the map, l = s .. l_max (2D)", None, integer=True),
         "equation": ParameterSpec(
             "equation", "1", "perturbation equation (zerilli: s = 2 only)", "regge-wheeler", EQUATIONS
         ),
@@ -163,6 +175,49 @@ class NearHorizonFamily(Family):
             amplitude=amplitude * params["amplitude"],
             direction=params["direction"],
         )
+
+    # -- text and images ---------------------------------------------------------
+    def caption(self, params: Mapping[str, Any], *, rng: np.random.Generator) -> str:
+        """The perturbation, the hole and the pulse in words (:mod:`~physml.datasets.families.near_horizon_words`)."""
+        return near_horizon_caption(params, rng)
+
+    def image_channels(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("potential", "initial_psi") if params["ndim"] == 1 else ("initial_phi", "outside")
+
+    def render(self, params: Mapping[str, Any], *, size: tuple[int, int]) -> np.ndarray:
+        """The set-up at t = 0, two channels.
+
+        1D: columns span the stored window ``[r_star_min, r_star_max]``; channel 0 is the
+        area under ``V(r*)`` (rows uniform in ``sqrt(V)``, see :data:`IMAGE_POTENTIAL_MAX`),
+        channel 1 the area under the initial pulse ``psi(0, r*)`` on ``[-IMAGE_PSI_MAX, IMAGE_PSI_MAX]``.
+        2D: columns along x and rows along z at ``linspace(-extent, extent, n)`` (the stored
+        axes when ``n = pixels``); channel 0 is ``Phi(0) = sum_l a_l f(r*) Y_l0 / r``, the
+        first stored frame, on :data:`IMAGE_PHI_MAX` (0.5 is zero), channel 1 is 1 outside the horizon.
+        """
+        height, width = check_size(size)
+        pulse = self.pulse(params)
+        if params["ndim"] == 1:
+            r_star = column_points(params["r_star_min"], params["r_star_max"], width)
+            potential = self.perturbation(params, int(params["l"])).potential_at(r_star)
+            root = np.sqrt(np.maximum(potential, 0.0))
+            return np.stack([
+                fill_below(root, low=0.0, high=float(np.sqrt(IMAGE_POTENTIAL_MAX)), height=height),
+                fill_below(pulse.values(r_star), low=-IMAGE_PSI_MAX, high=IMAGE_PSI_MAX, height=height),
+            ])  # fmt: skip
+        mass, extent = params["mass"], params["extent"]
+        x, z = np.meshgrid(np.linspace(-extent, extent, width), np.linspace(-extent, extent, height))  # (H, W)
+        radius = np.hypot(x, z)
+        outside = radius > 2 * mass
+        weights = angular_amplitudes(
+            int(params["s"]), int(params["l_max"]), theta0=params["theta0"], theta_width=params["theta_width"]
+        )
+        cos_theta = z[outside] / radius[outside]
+        angular = sum(
+            a * math.sqrt((2 * ell + 1) / (4 * math.pi)) * eval_legendre(ell, cos_theta) for ell, a in weights.items()
+        )
+        phi = np.zeros((height, width))
+        phi[outside] = pulse.values(tortoise(radius[outside], mass)) * angular / radius[outside]
+        return np.stack([signed_to_unit(phi, IMAGE_PHI_MAX), scale_to_unit(outside, 0.0, 1.0)])
 
     # -- layout and simulation -----------------------------------------------
     @staticmethod

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
+from physml.datasets.families.schrodinger_words import schrodinger_caption
+from physml.datasets.raster import check_size, column_points, fill_below, scale_to_unit
 from physml.simulators.grid import Grid
 from physml.simulators.rollout import steps_per_save
 from physml.simulators.schrodinger import POTENTIALS, SCHEMES, SchrodingerSystem, gaussian_packet, simulate
@@ -19,6 +21,9 @@ __all__ = ["SchrodingerFamily"]
 EDGE_BAND = 0.05
 #: Wavenumbers above this fraction of the Nyquist wavenumber count as the spectral tail.
 TAIL_BAND = 2 / 3
+#: Energies an image of the potential covers (energy units): fixed, so pictures of different
+#: trajectories compare in magnitude; V outside is clipped (the walls of a trap far from the packet).
+IMAGE_ENERGY_RANGE = (-4.0, 8.0)
 
 
 def _potential_parameters() -> dict[str, ParameterSpec]:
@@ -178,6 +183,38 @@ class SchrodingerFamily(Family):
             scalars=scalars,
             verification=self.verify(system, run.psi, scalars, params, box_periodic=self.box_periodic(params)),
         )
+
+    # -- text and images ---------------------------------------------------------
+    def caption(self, params: Mapping[str, Any], *, rng: np.random.Generator) -> str:
+        """The potential and the packet in words (see :mod:`~physml.datasets.families.schrodinger_words`)."""
+        return schrodinger_caption(params, rng)
+
+    def image_channels(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("potential",)
+
+    def render(self, params: Mapping[str, Any], *, size: tuple[int, int]) -> np.ndarray:
+        """The potential ``V`` on :data:`IMAGE_ENERGY_RANGE`, one channel.
+
+        1D: the area under ``V(x)``, columns spanning the box ``[-L/2, L/2)`` (column
+        ``j`` covers ``[-L/2 + j L/W, -L/2 + (j+1) L/W)``), rows the energy range upwards.
+        2D: ``V(x, y)`` as grey levels (0 at the range's low end, 1 at its high end), columns
+        along x and rows along y over the box. ``V`` is the family's grid values,
+        interpolated linearly (periodically) to the pixels.
+        """
+        height, width = check_size(size)
+        grid = self.grid(params)
+        values = self.potential(params)(grid, 0.0, mass=params["mass"])
+        low, high = IMAGE_ENERGY_RANGE
+        if grid.ndim == 1:
+            x = column_points(-grid.length[0] / 2, grid.length[0] / 2, width)
+            curve = np.interp(x, grid.axes[0], values, period=grid.length[0])
+            return fill_below(curve, low=low, high=high, height=height)[None]
+        (lx, ly), (ax, ay) = grid.length, grid.axes
+        x, y = column_points(-lx / 2, lx / 2, width, 1)[:, 0], column_points(-ly / 2, ly / 2, height, 1)[:, 0]
+        # Separable linear interpolation: along x for every stored y, then along y. (nx, ny) -> (W, ny) -> (H, W)
+        along_x = np.stack([np.interp(x, ax, values[:, k], period=lx) for k in range(len(ay))], axis=1)
+        image = np.stack([np.interp(y, ay, along_x[j], period=ly) for j in range(width)], axis=1)
+        return scale_to_unit(image, low, high)[None]
 
     @staticmethod
     def box_periodic(params: Mapping[str, Any]) -> bool:

@@ -1,0 +1,201 @@
+"""Transformer parts: RMSNorm, rotary position embeddings (1D and axial 2D), SwiGLU and grouped-query attention.
+
+Attention runs through :func:`torch.nn.functional.scaled_dot_product_attention`
+(``"sdpa"``: fused kernels that never store the ``(N, N)`` weights) or through
+:func:`reference_attention`, the formula written out (``"reference"``), which
+the tests and ``benchmarks/attention.py`` compare it with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "ATTENTION",
+    "Attention",
+    "RMSNorm",
+    "RotaryEmbedding",
+    "SwiGLU",
+    "apply_rotary",
+    "reference_attention",
+    "sdpa_attention",
+]
+
+
+class RMSNorm(nn.Module):
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last axis (Zhang & Sennrich 2019), in float32 at least."""
+
+    def __init__(self, dim: int, *, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        work = x.to(torch.promote_types(x.dtype, torch.float32))  # bf16 sums of squares lose the small terms
+        normed = work * torch.rsqrt(work.square().mean(-1, keepdim=True) + self.eps)
+        return normed.to(x.dtype) * self.weight.to(x.dtype)
+
+
+@dataclass(frozen=True)
+class RotaryEmbedding:
+    """Rotary position angles (Su et al. 2021, RoFormer eq. 34) for integer positions, one row per token.
+
+    A head of ``head_dim`` channels is rotated in ``head_dim // 2`` planes, plane
+    ``j`` (channels ``j`` and ``j + head_dim // 2``) by an angle ``theta_j``:
+
+    * 1D positions ``p`` ``(N,)``: ``theta_j = p * base**(-j / (head_dim/2))``;
+    * 2D positions ``(row, col)`` ``(N, 2)`` (axial): the first half of the planes
+      turn with ``row``, the second half with ``col``, each with the frequencies
+      of a 1D rotary of ``head_dim // 2`` channels.
+
+    Rotating queries and keys makes ``q_m . k_n`` depend on ``m - n`` only (per
+    axis in 2D). Tokens of different modalities may carry angles of either kind
+    in one sequence: each row is that token's own rotation.
+
+    Examples
+    --------
+    >>> RotaryEmbedding(8).angles(torch.tensor([[0, 1], [2, 3]])).shape
+    torch.Size([2, 4])
+    """
+
+    head_dim: int
+    base: float = 10000.0
+
+    def __post_init__(self) -> None:
+        if self.head_dim < 4 or self.head_dim % 4:
+            raise ValueError(f"head_dim = {self.head_dim!r} is invalid: must be a positive multiple of 4")
+        if self.base <= 1:
+            raise ValueError(f"base = {self.base!r} is invalid: must be > 1")
+
+    def _frequencies(self, n_planes: int, device: torch.device) -> torch.Tensor:
+        exponent = torch.arange(n_planes, dtype=torch.float64, device=device) / n_planes
+        return self.base**-exponent  # (n_planes,)
+
+    def angles(self, positions: torch.Tensor) -> torch.Tensor:
+        """Angles ``(N, head_dim // 2)`` in float64 for integer ``positions`` ``(N,)`` (1D) or ``(N, 2)`` (2D).
+
+        Float64 because a float32 angle at position 2000 is off by ~1e-4 rad;
+        the cosines and sines are cast to the working precision afterwards.
+        """
+        if positions.dtype.is_floating_point or positions.ndim not in (1, 2) or positions.shape[1:] not in ((), (2,)):
+            raise ValueError(
+                f"positions of shape {tuple(positions.shape)} and dtype {positions.dtype} are invalid: "
+                "integer (N,) or (N, 2)"
+            )
+        pos = positions.to(torch.float64)
+        if pos.ndim == 1:
+            return pos[:, None] * self._frequencies(self.head_dim // 2, positions.device)  # (N, 1) * (D/2,)
+        freq = self._frequencies(self.head_dim // 4, positions.device)  # (D/4,)
+        return torch.cat([pos[:, :1] * freq, pos[:, 1:] * freq], dim=-1)  # (N, D/4) + (N, D/4) -> (N, D/2)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x`` ``(..., N, D)`` plane by plane by the angles whose ``cos``, ``sin`` are ``(N, D // 2)``.
+
+    Computed in the precision of ``cos`` (float32 at least), returned in ``x``'s dtype.
+    """
+    first, second = x.to(cos.dtype).chunk(2, dim=-1)  # (..., N, D) -> 2 x (..., N, D/2)
+    rotated = torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)  # (..., N, D)
+    return rotated.to(x.dtype)
+
+
+class SwiGLU(nn.Module):
+    """``W_down (SiLU(W_gate x) * W_up x)`` (Shazeer 2020, "GLU variants improve transformer")."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.gate_up = nn.Linear(dim, 2 * hidden, bias=False)
+        self.down = nn.Linear(hidden, dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)  # (B, N, dim) -> 2 x (B, N, hidden)
+        return self.down(F.silu(gate) * up)
+
+
+def _repeat_kv(k: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """``(B, H_kv, N, D) -> (B, n_heads, N, D)``: query head ``h`` reads key/value head ``h // (n_heads / H_kv)``."""
+    return k.repeat_interleave(n_heads // k.shape[1], dim=1)
+
+
+def reference_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0
+) -> torch.Tensor:
+    """``softmax(Q K^T / sqrt(D) + M) V`` written out, storing the ``(B, H, N, M)`` weights.
+
+    ``q`` ``(B, H, N, D)``; ``k``, ``v`` ``(B, H_kv, M, D)`` with ``H_kv`` dividing
+    ``H`` (grouped-query attention); ``mask`` broadcastable to ``(B, H, N, M)``,
+    boolean (``True``: attend; ``False``: weight exactly 0) or additive float.
+    Every query must be allowed at least one key.
+    """
+    k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])  # (B, H_kv, M, D) -> (B, H, M, D)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, N, D) @ (B, H, D, M) -> (B, H, N, M)
+    if mask is not None and mask.dtype == torch.bool:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    elif mask is not None:
+        scores = scores + mask
+    weights = F.dropout(scores.softmax(dim=-1), p=dropout, training=dropout > 0)
+    return weights @ v  # (B, H, N, M) @ (B, H, M, D) -> (B, H, N, D)
+
+
+def sdpa_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0
+) -> torch.Tensor:
+    """The same as :func:`reference_attention` through PyTorch's fused ``scaled_dot_product_attention``.
+
+    Grouped heads: without a mask, SDPA's ``enable_gqa`` shares the key/value
+    heads in the kernel. With a mask the key/value heads are repeated first:
+    in torch 2.13 ``enable_gqa`` runs only in the flash and math kernels on CUDA,
+    and flash takes no mask, so ``enable_gqa`` plus a mask would fall back to
+    the math kernel, which stores the ``(N, N)`` weights. The copies cost
+    ``O(N D)`` memory, against the ``O(N^2)`` they save.
+    """
+    if mask is None:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, enable_gqa=k.shape[1] != q.shape[1])
+    k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])  # (B, H_kv, M, D) -> (B, H, M, D)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+
+
+#: Attention implementations by name (``MultimodalConfig.attention``).
+ATTENTION: dict[str, Callable[..., torch.Tensor]] = {"sdpa": sdpa_attention, "reference": reference_attention}
+
+
+class Attention(nn.Module):
+    """Bidirectional multi-head self-attention with ``n_kv_heads`` key/value heads shared by ``n_heads`` queries.
+
+    ``n_kv_heads = n_heads``: multi-head; ``1``: multi-query; in between:
+    grouped-query attention (Ainslie et al. 2023). Queries and keys are
+    rotated by the rotary tables passed to :meth:`forward`.
+    """
+
+    def __init__(self, dim: int, n_heads: int, n_kv_heads: int, *, dropout: float = 0.0, impl: str = "sdpa") -> None:
+        super().__init__()
+        if dim % n_heads or n_heads % n_kv_heads:
+            raise ValueError(
+                f"(dim, n_heads, n_kv_heads) = {(dim, n_heads, n_kv_heads)} is invalid: n_heads must divide dim "
+                "and n_kv_heads must divide n_heads"
+            )
+        if impl not in ATTENTION:
+            raise ValueError(f"impl = {impl!r} is invalid: choose one of {', '.join(ATTENTION)}")
+        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, dim // n_heads
+        self.dropout, self.attend = dropout, ATTENTION[impl]
+        self.q = nn.Linear(dim, dim, bias=False)
+        self.kv = nn.Linear(dim, 2 * n_kv_heads * self.head_dim, bias=False)
+        self.out = nn.Linear(dim, dim, bias=False)
+
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``x`` ``(B, N, dim)``, rotary tables ``(N, head_dim // 2)``, ``mask`` as for :func:`reference_attention`."""
+        B, N, _ = x.shape
+        q = self.q(x).view(B, N, self.n_heads, self.head_dim).transpose(1, 2)  # (B, N, dim) -> (B, H, N, D)
+        kv = self.kv(x).view(B, N, 2, self.n_kv_heads, self.head_dim)  # (B, N, 2 H_kv D) -> (B, N, 2, H_kv, D)
+        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # -> 2 x (B, H_kv, N, D)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        y = self.attend(q, k, v, mask, dropout=self.dropout if self.training else 0.0)  # (B, H, N, D)
+        return self.out(y.transpose(1, 2).reshape(B, N, -1))  # (B, H, N, D) -> (B, N, H D) -> (B, N, dim)

@@ -1,0 +1,295 @@
+"""A transformer over one sequence of field patches, text tokens and image patches that predicts the next field.
+
+Each input becomes tokens, tagged by a learned modality embedding and rotated
+by its own rotary position (:class:`~physml.models.attention.RotaryEmbedding`):
+
+* field patches: a ``patch``-wide convolution ``C_in -> dim``; 1D rotary on
+  the patch index (1D fields), axial 2D rotary on (row, col) (2D fields);
+* text ``(B, L)``: a ``vocab_size x dim`` token table; 1D rotary on ``0 .. L-1``;
+* image patches: an ``image_patch``-wide convolution ``C_img -> dim``; axial 2D
+  rotary on (row, col).
+
+Relative positions are meaningful within a modality; between modalities the
+rotations do not line up, and the modality embeddings tell the tokens apart.
+
+Attention is bidirectional. Text pad tokens (id 0) are masked as keys, so
+appending pads changes nothing, and a sample whose text is all pads is a
+sample without text. ``window > 0`` restricts field patches to field patches
+within ``window`` patches along each axis (no wrap-around, like the rotary
+positions; text and image tokens stay global). It is an attention mask: it
+bounds what a patch sees per block, not the compute, which stays quadratic.
+
+A missing modality (``text=None``, ``image=None``) leaves its tokens out. Only
+modalities in ``MultimodalConfig.missing_ok`` may be missing; the model
+trains for their absence itself, by modality dropout in training mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU
+from physml.models.registry import register_model
+
+__all__ = ["MODALITIES", "MultimodalConfig", "MultimodalTransformer", "TransformerBlock"]
+
+#: The optional inputs, in their order in the token sequence (after the field patches).
+MODALITIES = ("text", "image")
+
+
+@dataclass(frozen=True)
+class MultimodalConfig:
+    """Architecture of a :class:`MultimodalTransformer`.
+
+    ``field_size`` is the grid ``(X,)`` or ``(X, Y)`` (so ``ndim``, a property,
+    is 1 or 2), cut into ``patch``-wide patches. ``modalities`` are the optional
+    inputs the model accepts; ``missing_ok`` those it may be called without. In
+    training mode each sample drops each given ``missing_ok`` modality with
+    probability ``modality_dropout`` (its tokens are masked as keys: exactly the
+    model without it), so a model with ``missing_ok`` is trained to work without.
+    ``mlp_ratio`` sets the SwiGLU hidden width, ``int(mlp_ratio * dim)``;
+    ``attention`` is ``"sdpa"`` or ``"reference"`` (the same numbers, slower).
+    """
+
+    in_channels: int
+    out_channels: int
+    field_size: tuple[int, ...]
+    patch: int = 4
+    dim: int = 64
+    depth: int = 4
+    n_heads: int = 4
+    n_kv_heads: int = 2
+    mlp_ratio: float = 8 / 3
+    vocab_size: int = 512
+    text_length: int = 64
+    image_channels: int = 3
+    image_size: tuple[int, int] = (32, 32)
+    image_patch: int = 8
+    modalities: tuple[str, ...] = MODALITIES
+    missing_ok: tuple[str, ...] = MODALITIES
+    modality_dropout: float = 0.1
+    window: int = 0
+    dropout: float = 0.0
+    rope_base: float = 10000.0
+    init_std: float = 0.02
+    attention: str = "sdpa"
+
+    def __post_init__(self) -> None:
+        for name in ("field_size", "image_size", "modalities", "missing_ok"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        ints = ("in_channels", "out_channels", "patch", "dim", "depth", "n_heads", "n_kv_heads", "text_length")
+        for name in (*ints, "image_channels", "image_patch"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"MultimodalConfig.{name} = {getattr(self, name)!r} is invalid: must be an int >= 1")
+        self._check(len(self.field_size) in (1, 2), "field_size", "(X,) or (X, Y)")
+        self._check(_divisible(self.field_size, self.patch), "field_size", f"multiples of patch = {self.patch}")
+        self._check(len(self.image_size) == 2 and _divisible(self.image_size, self.image_patch), "image_size",
+                    f"(H, W), multiples of image_patch = {self.image_patch}")  # fmt: skip
+        self._check(self.dim % self.n_heads == 0 and (self.dim // self.n_heads) % 4 == 0, "n_heads",
+                    f"a divisor of dim = {self.dim} leaving a head_dim that is a multiple of 4")  # fmt: skip
+        self._check(self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads = {self.n_heads}")
+        self._check(self.vocab_size >= 2, "vocab_size", ">= 2 (id 0 is the pad)")
+        self._check(len(set(self.modalities)) == len(self.modalities) <= 2 and set(self.modalities) <= {*MODALITIES},
+                    "modalities", f"distinct names from {MODALITIES}")  # fmt: skip
+        self._check(set(self.missing_ok) <= set(self.modalities), "missing_ok", f"a subset of {self.modalities}")
+        self._check(self.mlp_ratio > 0 and int(self.mlp_ratio * self.dim) >= 1, "mlp_ratio", "> 0")
+        self._check(0 <= self.modality_dropout <= 1, "modality_dropout", "[0, 1]")
+        self._check(0 <= self.dropout < 1, "dropout", "[0, 1)")
+        self._check(isinstance(self.window, int) and self.window >= 0, "window", "an int >= 0 (0: global)")
+        self._check(self.rope_base > 1, "rope_base", "> 1")
+        self._check(self.init_std > 0, "init_std", "> 0")
+        self._check(self.attention in ATTENTION, "attention", f"one of {', '.join(ATTENTION)}")
+
+    def _check(self, ok: bool, name: str, allowed: str) -> None:
+        if not ok:
+            raise ValueError(f"MultimodalConfig.{name} = {getattr(self, name)!r} is invalid: must be {allowed}")
+
+    @property
+    def ndim(self) -> int:
+        """Spatial dimensions of the fields: ``len(field_size)``."""
+        return len(self.field_size)
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """Field patches along each axis."""
+        return tuple(n // self.patch for n in self.field_size)
+
+
+def _divisible(size: tuple[int, ...], patch: int) -> bool:
+    return all(isinstance(n, int) and n >= patch and n % patch == 0 for n in size)
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: ``h + attn(norm(h))``, then ``h + SwiGLU(norm(h))``."""
+
+    def __init__(self, config: MultimodalConfig) -> None:
+        super().__init__()
+        self.attn_norm, self.mlp_norm = RMSNorm(config.dim), RMSNorm(config.dim)
+        self.attn = Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
+                              impl=config.attention)  # fmt: skip
+        self.mlp = SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        h = h + self.drop(self.attn(self.attn_norm(h), cos, sin, mask))
+        return h + self.drop(self.mlp(self.mlp_norm(h)))
+
+
+def _grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
+    """Integer positions of a row-major patch grid: ``(X,)`` -> ``(X,)``; ``(X, Y)`` -> ``(X Y, 2)`` (row, col)."""
+    axes = torch.meshgrid(*(torch.arange(n) for n in shape), indexing="ij")
+    return axes[0].flatten() if len(shape) == 1 else torch.stack([a.flatten() for a in axes], dim=-1)
+
+
+def _window(positions: torch.Tensor, window: int) -> torch.Tensor | None:
+    """``(Nf, Nf)``: which patch pairs lie within ``window`` patches along every axis; ``None`` for ``window = 0``."""
+    if window == 0:
+        return None
+    pos = positions.view(len(positions), -1)  # (Nf,) or (Nf, 2) -> (Nf, 1 or 2)
+    return (pos[:, None, :] - pos[None, :, :]).abs().amax(dim=-1) <= window  # (Nf, Nf, 1 or 2) -> (Nf, Nf)
+
+
+@register_model("multimodal_transformer", MultimodalConfig)
+class MultimodalTransformer(nn.Module):
+    """Next field ``(B, C_out, *space)`` from fields ``x`` ``(B, C_in, *space)``, optional text and image.
+
+    ``forward(x, *, text=None, image=None)``: ``text`` holds token ids
+    ``(B, L)``, ``L <= text_length``, pad id 0; ``image`` is
+    ``(B, image_channels, H, W)``. Embed every input as tokens, run ``depth``
+    transformer blocks over the one sequence, read the field tokens back out
+    as patches. The head starts at zero, so the model first predicts zeros:
+    under a residual :class:`~physml.models.FieldFormat` training starts from
+    persistence. (Zeroing the head rather than each residual branch keeps the
+    blocks' gradients alive from the second step on.)
+
+    Examples
+    --------
+    >>> model = MultimodalTransformer(MultimodalConfig(3, 2, field_size=(64,), dim=32, depth=2))
+    >>> model(torch.randn(5, 3, 64), text=torch.randint(1, 512, (5, 12))).shape
+    torch.Size([5, 2, 64])
+    """
+
+    def __init__(self, config: MultimodalConfig) -> None:
+        super().__init__()
+        self.config = config
+        conv = nn.Conv1d if config.ndim == 1 else nn.Conv2d
+        self.field_embed = conv(config.in_channels, config.dim, config.patch, stride=config.patch)
+        self.text_embed = nn.Embedding(config.vocab_size, config.dim) if "text" in config.modalities else None
+        self.image_embed = (
+            nn.Conv2d(config.image_channels, config.dim, config.image_patch, stride=config.image_patch)
+            if "image" in config.modalities
+            else None
+        )
+        self.modality = nn.Parameter(torch.empty(1 + len(MODALITIES), config.dim))  # rows: field, text, image
+        self.rotary = RotaryEmbedding(config.dim // config.n_heads, base=config.rope_base)
+        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.depth))
+        self.norm = RMSNorm(config.dim)
+        self.head = nn.Linear(config.dim, config.out_channels * config.patch**config.ndim)
+        # Integer positions (not cast by .float()/.double(), not saved): fixed by the config.
+        self.register_buffer("field_positions", _grid_positions(config.grid), persistent=False)
+        image_grid = tuple(n // config.image_patch for n in config.image_size)
+        self.register_buffer("image_positions", _grid_positions(image_grid), persistent=False)
+        self.register_buffer("local", _window(self.field_positions, config.window), persistent=False)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        std = self.config.init_std
+        for module in self.modules():
+            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Embedding):
+                nn.init.normal_(module.weight, std=std)
+                if getattr(module, "bias", None) is not None:
+                    nn.init.zeros_(module.bias)
+        nn.init.normal_(self.modality, std=std)
+        for block in self.blocks:  # GPT-2: each residual branch's output scaled by 1/sqrt(2 depth)
+            for layer in (block.attn.out, block.mlp.down):
+                nn.init.normal_(layer.weight, std=std / (2 * self.config.depth) ** 0.5)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(
+        self, x: torch.Tensor, *, text: torch.Tensor | None = None, image: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        self._check_inputs(x, text, image)
+        B, cfg = x.shape[0], self.config
+        field = self.field_embed(x).flatten(2).transpose(1, 2)  # (B, C_in, *space) -> (B, dim, *grid) -> (B, Nf, dim)
+        tokens, positions = [field + self.modality[0]], [self.field_positions]
+        keep = [torch.ones(B, field.shape[1], dtype=torch.bool, device=x.device)]  # which keys may be attended to
+        if text is not None:
+            tokens.append(self.text_embed(text) + self.modality[1])  # (B, L) -> (B, L, dim)
+            positions.append(torch.arange(text.shape[1], device=x.device))
+            keep.append((text != 0) & self._kept("text", B, x.device)[:, None])
+        if image is not None:
+            patches = self.image_embed(image).flatten(2).transpose(1, 2)  # (B, C_img, H, W) -> (B, Ni, dim)
+            tokens.append(patches + self.modality[2])
+            positions.append(self.image_positions)
+            keep.append(self._kept("image", B, x.device)[:, None].expand(B, patches.shape[1]))
+        h = torch.cat(tokens, dim=1)  # (B, N, dim), N = Nf + L + Ni
+        angles = torch.cat([self.rotary.angles(p) for p in positions])  # (N, head_dim // 2), float64
+        work = torch.float64 if h.dtype == torch.float64 else torch.float32
+        cos, sin = angles.cos().to(work), angles.sin().to(work)
+        mask = self._mask(torch.cat(keep, dim=1), field.shape[1])
+        for block in self.blocks:
+            h = block(h, cos, sin, mask)
+        out = self.head(self.norm(h[:, : field.shape[1]]))  # (B, Nf, dim) -> (B, Nf, C_out p^ndim)
+        grid, p = cfg.grid, cfg.patch
+        if cfg.ndim == 1:
+            out = out.view(B, grid[0], cfg.out_channels, p).permute(0, 2, 1, 3)  # -> (B, C_out, X/p, p)
+        else:
+            out = out.view(B, *grid, cfg.out_channels, p, p).permute(0, 3, 1, 4, 2, 5)  # -> (B, C_out, X/p, p, Y/p, p)
+        return out.reshape(B, cfg.out_channels, *cfg.field_size)  # -> (B, C_out, *space)
+
+    def _kept(self, modality: str, batch: int, device: torch.device) -> torch.Tensor:
+        """``(B,)``: which samples keep ``modality`` (modality dropout in training mode; all in eval)."""
+        p = self.config.modality_dropout if self.training and modality in self.config.missing_ok else 0.0
+        return torch.rand(batch, device=device) >= p if p > 0 else torch.ones(batch, dtype=torch.bool, device=device)
+
+    def _mask(self, keep: torch.Tensor, n_field: int) -> torch.Tensor | None:
+        """Boolean attention mask broadcastable to ``(B, H, N, N)`` (``True``: attend), or ``None`` for all-to-all."""
+        everyone = bool(keep.all())
+        if self.local is None:
+            return None if everyone else keep[:, None, None, :]  # (B, N) -> (B, 1, 1, N)
+        n = keep.shape[1]
+        allowed = torch.ones(n, n, dtype=torch.bool, device=keep.device)
+        allowed[:n_field, :n_field] = self.local
+        allowed = allowed[None, None]  # (1, 1, N, N)
+        return allowed if everyone else allowed & keep[:, None, None, :]  # & (B, 1, 1, N) -> (B, 1, N, N)
+
+    def _check_inputs(self, x: torch.Tensor, text: torch.Tensor | None, image: torch.Tensor | None) -> None:
+        cfg = self.config
+        if x.ndim != 2 + cfg.ndim or x.shape[1] != cfg.in_channels or tuple(x.shape[2:]) != cfg.field_size:
+            raise ValueError(
+                f"x shape = {tuple(x.shape)} is invalid: must be (B, in_channels, *field_size) = "
+                f"(B, {cfg.in_channels}, {', '.join(map(str, cfg.field_size))}) for this {cfg.ndim}D model"
+            )
+        for name, value in (("text", text), ("image", image)):
+            if value is None and name in cfg.modalities and name not in cfg.missing_ok:
+                raise ValueError(
+                    f"{name} = None is invalid: this model was never trained without {name} (missing_ok = "
+                    f"{cfg.missing_ok}); pass {name}, or train a model with {name!r} in missing_ok"
+                )
+            if value is not None and name not in cfg.modalities:
+                raise ValueError(f"{name} was given, but this model takes no {name} (modalities = {cfg.modalities})")
+        if text is not None:
+            if text.dtype.is_floating_point or text.dtype.is_complex or text.dtype == torch.bool or text.ndim != 2:
+                raise ValueError(f"text of dtype {text.dtype}, shape {tuple(text.shape)} is invalid: integer (B, L)")
+            if not 1 <= text.shape[1] <= cfg.text_length:
+                raise ValueError(
+                    f"text length = {text.shape[1]} is invalid: must be 1 .. {cfg.text_length} (text_length)"
+                )
+            low, high = int(text.min()), int(text.max())
+            if low < 0 or high >= cfg.vocab_size:
+                raise ValueError(
+                    f"text ids in [{low}, {high}] are invalid: must lie in [0, vocab_size = {cfg.vocab_size})"
+                )
+        expected = (cfg.image_channels, *cfg.image_size)
+        if image is not None and (image.ndim != 4 or tuple(image.shape[1:]) != expected):
+            raise ValueError(
+                f"image shape = {tuple(image.shape)} is invalid: must be (B, image_channels, *image_size) = "
+                f"(B, {', '.join(map(str, expected))})"
+            )
+        for name, value in (("text", text), ("image", image)):
+            if value is not None and value.shape[0] != x.shape[0]:
+                raise ValueError(f"{name} batch size = {value.shape[0]} is invalid: must equal x's, {x.shape[0]}")
