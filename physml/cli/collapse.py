@@ -17,7 +17,7 @@ PROFILE_CHOICES = ("gaussian", "tanh")
 DIRECTION_CHOICES = ("time-symmetric", "ingoing")
 
 
-def _shell_and_grid_arguments(parser: argparse.ArgumentParser) -> None:
+def _shell_and_grid_arguments(parser: argparse.ArgumentParser, *, n: int = 800, stretch: float = 9.0) -> None:
     shell = parser.add_argument_group("initial shell (phi at t = 0)")
     shell.add_argument("--profile", choices=PROFILE_CHOICES, default="gaussian", help="shell shape (default: gaussian)")
     shell.add_argument("--center", type=float, default=5.0, help="shell radius r0 >= 0 (default: 5)")
@@ -25,10 +25,14 @@ def _shell_and_grid_arguments(parser: argparse.ArgumentParser) -> None:
     shell.add_argument("--direction", choices=DIRECTION_CHOICES, default="time-symmetric",
                        help="Pi = 0 (time-symmetric) or an ingoing shell (default: time-symmetric)")  # fmt: skip
     grid = parser.add_argument_group("radial grid and time stepping")
-    grid.add_argument("--n", type=int, default=800, help="radial intervals (default: 800)")
+    grid.add_argument("--n", type=int, default=n, help=f"radial intervals (default: {n})")
     grid.add_argument("--r-max", type=float, default=12.0, help="outer radius (default: 12)")
-    grid.add_argument("--stretch", type=float, default=9.0,
-                      help="sinh stretch s of r = r_max sinh(s x)/sinh(s); 0: uniform (default: 9)")  # fmt: skip
+    grid.add_argument(
+        "--stretch",
+        type=float,
+        default=stretch,
+        help=f"sinh stretch s of r = r_max sinh(s x)/sinh(s); 0: uniform (default: {stretch:g})",
+    )
     grid.add_argument("--cfl", type=float, default=0.5, help="dt / smallest dr, in (0, 1] (default: 0.5)")
     grid.add_argument("--dissipation", type=float, default=0.5, help="Kreiss-Oliger strength (default: 0.5)")
     grid.add_argument("--t-final", type=float, default=40.0, help="longest run (default: 40)")
@@ -104,25 +108,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="critical collapse: bisect to the threshold p*, fit M ~ (p - p*)^gamma, measure the echoes",
         description=textwrap.fill(
             "Choptuik's experiment. Bisect on the amplitude p of a one-parameter family of scalar-field shells "
-            "between a dispersing and a collapsing member until the relative bracket is below --tolerance (on a "
-            "fixed grid the search stops earlier, when runs near p* no longer resolve their smallest echo, and "
-            "says so); then evolve a ladder of supercritical amplitudes p = p*(1 + eps), fit ln M = gamma "
-            "ln(p - p*) + c (published gamma = 0.374), and estimate the echoing period Delta of the most nearly "
+            "between a dispersing and a collapsing member until the relative bracket is below --tolerance (the "
+            "grid zooms on the centre as the echoes shrink; with --no-refine the search stops earlier, when runs "
+            "near p* no longer resolve their smallest echo, and says so); then evolve a ladder of supercritical "
+            "amplitudes p = p*(1 + eps), fit ln M = gamma ln(p - p*) + c "
+            "(published gamma = 0.374), and estimate the echoing period Delta of the most nearly "
             "critical run from its central field (published Delta = 3.4453). " + UNITS,
             100,
         ),
-        epilog="example (the defaults are the grid of docs/spacetime.md: gamma = 0.3742 from 9 holes, ~25 min):\n"
-        "  physml critical --bracket 0.0448,0.0450 --cfl 1 --plot gamma.png --echo-plot echoes.png",
+        epilog="example (the defaults are the runs of docs/spacetime.md: p* to 5e-13, gamma = 0.3745 from 10 holes "
+        "over 20.7 e-folds, Delta = 3.445; ~2 min):\n"
+        "  physml critical --bracket 0.0448,0.0450 --plot gamma.png --echo-plot echoes.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search = parser.add_argument_group("search")
     search.add_argument("--bracket", type=pair, required=True,
                         help="P_LOW,P_HIGH: an amplitude that disperses and one that forms a black hole")  # fmt: skip
     search.add_argument("--tolerance", type=float, default=1e-12, help="relative bracket to stop at (default: 1e-12)")
-    search.add_argument("--ladder", type=pair, default=(1e-2, 1e-6),
-                        help="largest and smallest (p - p*)/p* of the mass ladder (default: 1e-2,1e-6)")  # fmt: skip
-    search.add_argument("--rungs", type=int, default=9, help="black holes on the ladder, >= 3 (default: 9)")
-    _shell_and_grid_arguments(parser)
+    search.add_argument("--ladder", type=pair, default=(1e-2, 1e-11),
+                        help="largest and smallest (p - p*)/p* of the mass ladder (default: 1e-2,1e-11)")  # fmt: skip
+    search.add_argument("--rungs", type=int, default=10, help="black holes on the ladder, >= 3 (default: 10)")
+    search.add_argument("--no-refine", action="store_true",
+                        help="keep the grid fixed (by default it zooms on the centre as echoes shrink, which the "
+                             "search needs within ~1e-7 of p*)")  # fmt: skip
+    # With refinement the base grid needs only resolve the shell: the zoom resolves the echoes.
+    _shell_and_grid_arguments(parser, n=400, stretch=6.0)
     parser.add_argument("--plot", default=None, help="save the mass-scaling figure here")
     parser.add_argument("--echo-plot", default=None, help="save the echo figure here")
     parser.set_defaults(handler=run_critical)
@@ -132,6 +142,7 @@ def run_critical(args: argparse.Namespace) -> int:
     from physml.simulators.collapse import (
         REFERENCE_ECHOING_PERIOD,
         REFERENCE_GAMMA,
+        Refinement,
         echoing_period,
         find_critical_amplitude,
         mass_scaling,
@@ -143,7 +154,8 @@ def run_critical(args: argparse.Namespace) -> int:
     if not 0 < smallest < largest:
         raise ValueError(f"ladder = {args.ladder!r} is invalid: need LARGEST,SMALLEST with 0 < SMALLEST < LARGEST")
     grid, data = _grid_and_shell(args, args.bracket[1])
-    options = {"t_final": args.t_final, "cfl": args.cfl, "dissipation": args.dissipation}
+    refinement = None if args.no_refine else Refinement()
+    options = {"t_final": args.t_final, "cfl": args.cfl, "dissipation": args.dissipation, "refinement": refinement}
     search = find_critical_amplitude(grid, data, p_low=args.bracket[0], p_high=args.bracket[1],
                                      tolerance=args.tolerance, **options)  # fmt: skip
     print(f"p* = {search.p_star:.15g}  (relative bracket {search.relative_bracket:.1e}, stopped by {search.limit}, "

@@ -33,6 +33,7 @@ from physml.simulators.collapse.critical import (
 from physml.simulators.collapse.grid import RadialGrid
 from physml.simulators.collapse.initial import DIRECTIONS, PROFILES, ShellData, gaussian_shell, tanh_shell
 from physml.simulators.collapse.metric import hamiltonian_residual, mass_function, solve_metric
+from physml.simulators.collapse.refinement import Refinement
 from physml.simulators.collapse.run import FIELDS, CollapseRun, Detection, check_resolution, evolve
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "EchoEstimate",
     "MassScaling",
     "RadialGrid",
+    "Refinement",
     "ShellData",
     "check_resolution",
     "convergence_order",

@@ -25,6 +25,7 @@ import numpy as np
 
 from physml.simulators.collapse.grid import RadialGrid
 from physml.simulators.collapse.initial import ShellData
+from physml.simulators.collapse.refinement import Refinement
 from physml.simulators.collapse.run import CollapseRun, Detection, evolve
 from physml.simulators.errors import UnstableRunError
 
@@ -41,6 +42,10 @@ __all__ = [
 
 #: Mass-scaling exponent (Gundlach, PRD 55, 695, 1997; REFERENCES.md).
 REFERENCE_GAMMA = 0.374
+
+#: Consecutive gaps between zeros of the central field shrinking by less than this factor mark
+#: the end of the echoing regime (echoes shrink them by ``e^{Δ/2} ≈ 5.6``).
+DEPARTURE_RATIO = 2.0
 
 #: Echoing period of the Choptuik solution (Gundlach 1997; REFERENCES.md).
 REFERENCE_ECHOING_PERIOD = 3.4453
@@ -138,6 +143,7 @@ def find_critical_amplitude(
     cfl: float = 0.5,
     dissipation: float = 0.5,
     detection: Detection | None = None,
+    refinement: Refinement | None = None,
 ) -> CriticalSearch:
     """Bisect on the amplitude until ``(upper - lower) / p* <= tolerance``.
 
@@ -153,8 +159,10 @@ def find_critical_amplitude(
         Relative bracket width to stop at, in ``[1e-15, 0.5]`` (1e-12 by default). On a fixed grid the
         search usually stops earlier, when a run loses resolution (``limit = "resolution"``): the
         smallest echo has size ~``(p - p*)^γ`` times the data's scale.
-    cfl, dissipation, detection
-        Passed to :func:`~physml.simulators.collapse.run.evolve`.
+    cfl, dissipation, detection, refinement
+        Passed to :func:`~physml.simulators.collapse.run.evolve`. With a
+        :class:`~physml.simulators.collapse.refinement.Refinement` the grid zooms on the centre and
+        the search reaches 1e-12.
 
     Returns
     -------
@@ -168,7 +176,13 @@ def find_critical_amplitude(
 
     def run(p: float) -> CollapseRun:
         return evolve(
-            grid, data.with_amplitude(p), t_final=t_final, cfl=cfl, dissipation=dissipation, detection=detection
+            grid,
+            data.with_amplitude(p),
+            t_final=t_final,
+            cfl=cfl,
+            dissipation=dissipation,
+            detection=detection,
+            refinement=refinement,
         )
 
     low, high = run(p_low), run(p_high)
@@ -209,6 +223,7 @@ def mass_scaling(
     cfl: float = 0.5,
     dissipation: float = 0.5,
     detection: Detection | None = None,
+    refinement: Refinement | None = None,
 ) -> MassScaling:
     """Black-hole masses at ``p = p* (1 + offset)`` and the least-squares fit of ``ln M`` on ``ln(p - p*)``.
 
@@ -227,6 +242,7 @@ def mass_scaling(
             cfl=cfl,
             dissipation=dissipation,
             detection=detection,
+            refinement=refinement,
         )
         if not _outcome(result):
             raise ValueError(f"offsets contain {eps!r}: p = p* (1 + {eps:g}) disperses; is p* = {p_star!r} right?")
@@ -242,13 +258,14 @@ def mass_scaling(
 
 
 def _sign_changes(T: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """Times where ``f`` changes sign (linear interpolation), up to where their gaps stop shrinking."""
+    """Times where ``f`` changes sign (linear interpolation), up to where their gaps stop shrinking geometrically."""
     change = np.nonzero(np.sign(f[1:]) * np.sign(f[:-1]) < 0)[0]
     times = T[change] - f[change] * (T[change + 1] - T[change]) / (f[change + 1] - f[change])
     gaps = np.diff(times)
-    # After the last echo the run departs from the critical solution: gaps grow again.
-    growing = np.nonzero(gaps[1:] >= gaps[:-1])[0]
-    return times if growing.size == 0 else times[: growing[0] + 2]
+    # After the last echo the run departs from the critical solution: gaps stop shrinking
+    # geometrically (they shrink by e^{Δ/2} ≈ 5.6 while echoing; a factor below 2 is no echo).
+    departed = np.nonzero(gaps[1:] * DEPARTURE_RATIO > gaps[:-1])[0]
+    return times if departed.size == 0 else times[: departed[0] + 2]
 
 
 def echoing_period(run: CollapseRun, *, skip: int = 1) -> EchoEstimate:

@@ -29,8 +29,9 @@ __all__ = ["MAX_STRETCH", "MIN_INTERVALS", "RadialGrid"]
 #: Fewest intervals a radial grid may have (the 4th-order stencils and their ghosts need room).
 MIN_INTERVALS = 16
 
-#: Largest stretch ``s``: beyond it the centre-to-edge spacing ratio (~e^s / 2s) passes 1e5.
-MAX_STRETCH = 15.0
+#: Largest stretch ``s``: the centre-to-edge spacing ratio (~e^s / 2s) reaches ~2e11, a core of
+#: ``r_max 1e-12``, far below any echo a float64 bisection can reach (refinement zooms up to it).
+MAX_STRETCH = 30.0
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,14 @@ def rhs(
     dphi: np.ndarray,
     dPhi: np.ndarray,
     dPi: np.ndarray,
+    local_speed: bool,
 ) -> None:
     """Time derivatives of ghosted ``phi``, ``Phi``, ``Pi`` (ghosts refilled here); also fills ``a``, ``alpha``.
 
     ``geometry`` rows: ghosted ``r``, ``r'``, ``1/r'``, dissipation coefficient ``σ / 64 Δr``, and the
-    ``n`` midpoint ``r``, ``r'`` (padded). ``work`` is ``(7, m)`` scratch.
+    ``n`` midpoint ``r``, ``r'`` (padded). ``work`` is ``(8, m)`` scratch. With ``local_speed`` the
+    dissipation is scaled by the local light speed ``α / a``: it then damps at ``σ α / (a Δr)``, the rate
+    a step at the local Courant limit resolves (:func:`advance` with ``courant > 0``).
     """
     m = phi.shape[0]
     n = m - GHOSTS - 1
@@ -103,6 +106,11 @@ def rhs(
     for u, du in ((phi, dphi), (Phi, dPhi), (Pi, dPi)):
         slope = (3.0 * u[j - 4] - 16.0 * u[j - 3] + 36.0 * u[j - 2] - 48.0 * u[j - 1] + 25.0 * u[j]) * inv_12h
         du[j] = -c * (slope * inv_drdx[j] + u[j] / r[j])
+    if local_speed:
+        scaled = work[7]
+        for j in range(GHOSTS, m):
+            scaled[j] = ko[j] * alpha[j] / a[j]
+        ko = scaled
     add_dissipation(phi, ko, dphi)
     add_dissipation(Phi, ko, dPhi)
     add_dissipation(Pi, ko, dPi)
@@ -122,6 +130,8 @@ def advance(
     record: np.ndarray,
     a: np.ndarray,
     alpha: np.ndarray,
+    courant: float = 0.0,
+    t_end: float = math.inf,
 ) -> tuple[int, int]:
     """Take up to ``n_steps`` RK4 steps of ghosted ``state = (φ, Φ, Π)`` in place, stopping on an event.
 
@@ -132,9 +142,10 @@ def advance(
     geometry, h
         See :func:`rhs`; ``h = 1/n``.
     dt, n_steps, t0
-        Time step, most steps to take, time of the state on entry.
+        Time step (the largest one when ``courant > 0``), most steps to take, time of the state on entry.
     watch
-        ``[T, α_c before, peak inner compactness]`` carried between calls (α_c before: NaN at the start).
+        ``[T, α_c before, peak inner compactness, t, last dt]`` carried between calls (α_c before: NaN at
+        the start); ``watch[3]`` is the time of the state on return.
     thresholds
         ``[horizon 2m/r, lapse floor, dispersal ratio]``; a ratio of 0 never stops on dispersal.
     probe
@@ -143,6 +154,11 @@ def advance(
         ``(n_steps, len(RECORDED))`` filled with the state at the start of each step taken.
     a, alpha
         Ghosted metric of the state on return.
+    courant, t_end
+        With ``courant > 0`` each step is ``courant · min_r(Δr a / α)``, the local light-crossing time
+        of the grid's cells (at most ``dt``), clipped so that the run lands on ``t_end``, and dissipation
+        is scaled by the local light speed. Near criticality the central lapse falls, so steps grow
+        there while the grid zooms in (:mod:`physml.simulators.collapse.refinement`).
 
     Returns
     -------
@@ -154,9 +170,16 @@ def advance(
     y = state.copy()
     k = np.zeros((3, m))
     acc = np.zeros((3, m))
-    work = np.zeros((7, m))
+    work = np.zeros((8, m))
+    local_speed = courant > 0.0
+    drdx = geometry[1]
+    t, dt_max = t0, dt
+    steps = n_steps
     for step in range(n_steps):
-        rhs(state[0], state[1], state[2], geometry, h, work, a, alpha, k[0], k[1], k[2])
+        if local_speed and t_end - t <= 1e-12 * max(1.0, abs(t_end)):
+            steps = step
+            break
+        rhs(state[0], state[1], state[2], geometry, h, work, a, alpha, k[0], k[1], k[2], local_speed)
         # -- watch the state about to be advanced
         checksum = 0.0
         a_max, j_max, inner_max = 1.0, GHOSTS, 1.0
@@ -170,12 +193,12 @@ def advance(
         if not math.isfinite(checksum) or not math.isfinite(alpha_c):
             return NONFINITE, step
         if not math.isnan(watch[1]):
-            watch[0] += 0.5 * dt * (watch[1] + alpha_c)
+            watch[0] += 0.5 * watch[4] * (watch[1] + alpha_c)
         watch[1] = alpha_c
         compactness = 1.0 - 1.0 / (a_max * a_max)
         inner = 1.0 - 1.0 / (inner_max * inner_max)
         watch[2] = max(watch[2], inner)
-        record[step, 0] = t0 + step * dt
+        record[step, 0] = t
         record[step, 1] = watch[0]
         record[step, 2] = alpha_c
         record[step, 3] = state[0, GHOSTS]
@@ -188,6 +211,14 @@ def advance(
             return LAPSE_COLLAPSE, step
         if thresholds[2] > 0.0 and inner < thresholds[2] * watch[2]:
             return DISPERSED, step
+        step_dt = dt_max
+        if local_speed:
+            for j in range(GHOSTS, m):
+                crossing = courant * h * drdx[j] * a[j] / alpha[j]
+                if crossing < step_dt:
+                    step_dt = crossing
+            step_dt = min(step_dt, t_end - t)
+        dt = step_dt
         # -- classical RK4
         for v in range(3):
             for j in range(GHOSTS, m):
@@ -195,7 +226,7 @@ def advance(
                 acc[v, j] = state[v, j] + dt / 6.0 * k[v, j]
                 state[v, j] = y[v, j] + 0.5 * dt * k[v, j]
         for weight, offset in ((dt / 3.0, 0.5 * dt), (dt / 3.0, dt), (dt / 6.0, 0.0)):
-            rhs(state[0], state[1], state[2], geometry, h, work, a, alpha, k[0], k[1], k[2])
+            rhs(state[0], state[1], state[2], geometry, h, work, a, alpha, k[0], k[1], k[2], local_speed)
             for v in range(3):
                 for j in range(GHOSTS, m):
                     acc[v, j] += weight * k[v, j]
@@ -203,6 +234,8 @@ def advance(
         for v in range(3):
             for j in range(GHOSTS, m):
                 state[v, j] = acc[v, j]
+        t += dt
+        watch[3], watch[4] = t, dt
     fill_ghosts(state[0], 1.0)
     fill_ghosts(state[1], -1.0)
     fill_ghosts(state[2], 1.0)
@@ -218,4 +251,4 @@ def advance(
         a,
         alpha,
     )
-    return RUNNING, n_steps
+    return RUNNING, steps

@@ -43,6 +43,7 @@ from physml.simulators.collapse.method_of_lines import (
     advance,
 )
 from physml.simulators.collapse.metric import _ghosted_coordinates, hamiltonian_residual, mass_function, solve_metric
+from physml.simulators.collapse.refinement import Refinement, refined, resample
 from physml.simulators.collapse.stencils import GHOSTS, ghosted
 from physml.simulators.errors import UnstableRunError
 
@@ -88,7 +89,10 @@ class CollapseRun:
         Per-step record, name in :data:`~physml.simulators.collapse.method_of_lines.RECORDED` -> ``(n_steps,)``:
         ``t``, central proper time ``T``, ``alpha_c``, ``phi_c``, ``Pi_c``, ``compactness`` (max 2m/r), ``r_compact``.
     dt
-        Time step.
+        Time step (the last one, with refinement).
+    regrids
+        ``(t, stretch, n)`` of every regrid (:mod:`~physml.simulators.collapse.refinement`); the saved
+        fields and ``final`` are resampled onto ``grid``, the mass and horizon are read on the finest grid.
     """
 
     grid: RadialGrid
@@ -105,6 +109,7 @@ class CollapseRun:
     residual: np.ndarray
     central: dict[str, np.ndarray] = field(repr=False)
     dt: float = 0.0
+    regrids: tuple[tuple[float, float, int], ...] = ()
 
     @property
     def collapsed(self) -> bool:
@@ -173,6 +178,7 @@ def evolve(
     detection: Detection | None = None,
     check_every: int = 200,
     progress: bool = False,
+    refinement: Refinement | None = None,
 ) -> CollapseRun:
     """Evolve spherically symmetric scalar-field collapse from ``t = 0`` to ``t_final`` or an event.
 
@@ -187,7 +193,8 @@ def evolve(
     n_saves
         Fields are saved at ``t = k t_final / n_saves``, ``k = 0 .. n_saves``, until the run ends.
     cfl
-        ``dt / Δr_min`` in (0, 1]; ``dt`` is lowered so whole steps fill each save interval.
+        ``dt / Δr_min`` in (0, 1]; ``dt`` is lowered so whole steps fill each save interval. With
+        ``refinement``: each step's fraction of the smallest local light-crossing time ``Δr a / α``.
     dissipation
         Kreiss–Oliger strength σ in [0, 1].
     detection
@@ -196,6 +203,9 @@ def evolve(
         Steps between Hamiltonian-constraint checks.
     progress
         Show a progress bar.
+    refinement
+        Zoom on the centre as the solution shrinks (:class:`~physml.simulators.collapse.refinement.Refinement`):
+        needed within ~1e-7 of the threshold, where echoes fall below a fixed grid's central spacing.
 
     Returns
     -------
@@ -228,61 +238,86 @@ def evolve(
         raise ValueError(f"dissipation = {dissipation!r} is invalid: the Kreiss-Oliger strength must be in [0, 1]")
     if isinstance(check_every, bool) or int(check_every) != check_every or check_every < 1:
         raise ValueError(f"check_every = {check_every!r} is invalid: must be an integer >= 1")
+    if refinement is not None and not isinstance(refinement, Refinement):
+        raise ValueError(f"refinement must be a Refinement or None, got {type(refinement).__name__}")
     n_saves = int(n_saves)
     interval = t_final / n_saves
-    per_save = math.ceil(interval / (cfl * grid.min_spacing) - 1e-9)
-    dt = interval / per_save
+    if refinement is None:  # fixed steps that fill each save interval
+        per_save = math.ceil(interval / (cfl * grid.min_spacing) - 1e-9)
+        dt, courant = interval / per_save, 0.0
+    else:  # local light-crossing steps, at most a save interval
+        per_save, dt, courant = 0, interval, float(cfl)
     probe_radius = detection.probe_radius
     if probe_radius is None:
         probe_radius = data.center / 2 if data.center > 4 * data.width else grid.r_max / 4
-    probe = GHOSTS + max(1, int(np.searchsorted(grid.r, probe_radius, side="right")) - 1)
     thresholds = np.array([detection.horizon, detection.lapse_floor, detection.dispersal_ratio])
 
     phi, Phi, Pi = data.fields(grid.r)
     state = np.stack([ghosted(phi, 1.0), ghosted(Phi, -1.0), ghosted(Pi, 1.0)])
-    geometry = _geometry(grid, float(dissipation))
+    current = grid
+    geometry, probe = _geometry(grid, float(dissipation)), _probe(grid, probe_radius)
     a0, alpha0 = solve_metric(grid, Phi, Pi)
     a, alpha = ghosted(a0, 1.0), ghosted(alpha0, 1.0)
     frames = [_frame(grid, state, a, alpha)]
     adm_mass = float(frames[0]["mass"][-1])
     residuals = [float(np.max(np.abs(hamiltonian_residual(grid, a0, Phi, Pi))))]
-    watch = np.array([0.0, np.nan, 0.0])
-    records, status, done, total = [], 0, 0, n_saves * per_save
-    with tqdm(total=total, desc=f"collapse {data.describe()}", disable=not progress, leave=False) as bar:
-        while done < total and status == 0:
-            todo = min(check_every, per_save - done % per_save)
-            record = np.empty((todo, len(RECORDED)))
-            status, steps = advance(
-                state, geometry, grid.h, dt, todo, done * dt, watch, thresholds, probe, record, a, alpha
-            )
+    watch = np.array([0.0, np.nan, 0.0, 0.0, dt])
+    records, regrids, status, done, save = [], [], 0, 0, 1
+    grids = [grid]  # the run's grid, then each finer one in use
+    with tqdm(total=n_saves, desc=f"collapse {data.describe()}", disable=not progress, leave=False) as bar:
+        while save <= n_saves and status == 0:
+            if refinement is None:
+                todo = min(check_every, per_save - done % per_save)
+                record = np.empty((todo, len(RECORDED)))
+                status, steps = advance(
+                    state, geometry, current.h, dt, todo, done * dt, watch, thresholds, probe, record, a, alpha
+                )
+                done += steps
+                t, reached = done * dt, done % per_save == 0
+            else:
+                record = np.empty((check_every, len(RECORDED)))
+                t_save = save * interval
+                status, steps = advance(
+                    state, geometry, current.h, dt, check_every, watch[3], watch, thresholds, probe, record, a,
+                    alpha, courant, t_save,
+                )  # fmt: skip
+                done += steps
+                t = float(watch[3])
+                reached = t_save - t <= 1e-12 * max(1.0, t_save)
             records.append(record[:steps])
-            done += steps
-            bar.update(steps)
             compactness = float(np.max(record[:steps, 5])) if steps else 0.0
             if status == NONFINITE:
                 raise UnstableRunError(
-                    f"collapse run of {data.describe()} produced non-finite values by t = {done * dt:.6g} "
+                    f"collapse run of {data.describe()} produced non-finite values by t = {t:.6g} "
                     f"(max 2m/r before: {compactness:.3g}); refine the grid or lower cfl",
                     step=done,
-                    t=done * dt,
+                    t=t,
                 )
             if status in (HORIZON, LAPSE_COLLAPSE, DISPERSED):
                 break
-            frame = _frame(grid, state, a, alpha)
-            residual = float(np.max(np.abs(hamiltonian_residual(grid, frame["a"], frame["Phi"], frame["Pi"]))))
+            frame = _frame(current, state, a, alpha)
+            residual = float(np.max(np.abs(hamiltonian_residual(current, frame["a"], frame["Phi"], frame["Pi"]))))
             if residual > detection.max_residual and compactness < FORMING:
                 raise UnstableRunError(
                     f"collapse run of {data.describe()} lost resolution: Hamiltonian-constraint residual "
-                    f"max|r H| = {residual:.3g} > {detection.max_residual:g} at t = {done * dt:.6g} with no horizon "
+                    f"max|r H| = {residual:.3g} > {detection.max_residual:g} at t = {t:.6g} with no horizon "
                     f"forming (max 2m/r = {compactness:.3g}); refine the grid",
                     step=done,
-                    t=done * dt,
+                    t=t,
                 )
-            if done % per_save == 0:
-                frames.append(frame)
+            if reached:
+                frames.append(_on(grid, current, frame))
                 residuals.append(residual)
-    final = _frame(grid, state, a, alpha)
-    t_end = done * dt
+                save += 1
+                bar.update(1)
+            if steps and refinement is not None:
+                target = _zoom(refinement, grids, record[steps - 1, 6], compactness)
+                if target is not current:
+                    current, state, a, alpha = _regrid(current, target, state)
+                    geometry, probe = _geometry(current, float(dissipation)), _probe(current, probe_radius)
+                    regrids.append((t, current.stretch, current.n))
+    final = _frame(current, state, a, alpha)
+    t_end = done * dt if refinement is None else float(watch[3])
     event = {HORIZON: "horizon", LAPSE_COLLAPSE: "lapse collapse", DISPERSED: "dispersal"}.get(status, "t_final")
     outcome = {"horizon": "black hole", "lapse collapse": "black hole", "dispersal": "dispersal"}.get(event)
     if outcome is None:
@@ -294,14 +329,14 @@ def evolve(
     bh_mass = horizon_radius = math.nan
     if outcome == "black hole":
         k = int(np.argmax(final["a"]))
-        bh_mass, horizon_radius = float(final["mass"][k]), float(grid.r[k])
+        bh_mass, horizon_radius = float(final["mass"][k]), float(current.r[k])
     central = np.concatenate(records) if records else np.empty((0, len(RECORDED)))
     return CollapseRun(
         grid=grid,
         data=data,
         t=interval * np.arange(len(frames)),
         fields={name: np.stack([f[name] for f in frames]) for name in FIELDS},
-        final=final,
+        final=_on(grid, current, final),
         outcome=outcome,
         event=event,
         t_end=t_end,
@@ -310,5 +345,48 @@ def evolve(
         adm_mass=adm_mass,
         residual=np.array(residuals),
         central={name: central[:, c] for c, name in enumerate(RECORDED)},
-        dt=dt,
+        dt=float(watch[4]),
+        regrids=tuple(regrids),
     )
+
+
+def _probe(grid: RadialGrid, radius: float) -> int:
+    """Ghosted index of the outermost grid point within ``radius`` (at least the first point off the centre)."""
+    return GHOSTS + max(1, int(np.searchsorted(grid.r, radius, side="right")) - 1)
+
+
+#: Parity in r of each stored field (the mass function grows as r³ at the centre).
+_PARITY = {"a": 1.0, "alpha": 1.0, "Phi": -1.0, "Pi": 1.0, "phi": 1.0, "mass": -1.0}
+
+
+def _on(grid: RadialGrid, current: RadialGrid, frame: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A frame on ``current`` resampled onto the run's own ``grid`` (unchanged when they are the same)."""
+    if current is grid:
+        return frame
+    return {name: resample(current, values, _PARITY[name], grid.r) for name, values in frame.items()}
+
+
+def _zoom(refinement: Refinement, grids: list[RadialGrid], radius: float, compactness: float) -> RadialGrid:
+    """The grid to continue on (``grids[-1]`` unless the collapsing region of ``radius`` asks for another).
+
+    ``grids`` is the stack of grids from the run's own to the current one: refining pushes, coarsening pops.
+    """
+    if refinement.wants(grids[-1], radius, compactness):
+        grids.append(refined(grids[-1], refinement.step))
+        while refinement.wants(grids[-1], radius, compactness):
+            grids.append(refined(grids[-1], refinement.step))
+    elif len(grids) > 1 and refinement.allows(grids[-2], radius):
+        grids.pop()
+        while len(grids) > 1 and refinement.allows(grids[-2], radius):
+            grids.pop()
+    return grids[-1]
+
+
+def _regrid(
+    old: RadialGrid, new: RadialGrid, state: np.ndarray
+) -> tuple[RadialGrid, np.ndarray, np.ndarray, np.ndarray]:
+    """The state interpolated onto ``new``, with its metric solved there."""
+    phi, Phi, Pi = (resample(old, state[v], parity, new.r) for v, parity in enumerate((1.0, -1.0, 1.0)))
+    a, alpha = solve_metric(new, Phi, Pi)
+    state = np.stack([ghosted(phi, 1.0), ghosted(Phi, -1.0), ghosted(Pi, 1.0)])
+    return new, state, ghosted(a, 1.0), ghosted(alpha, 1.0)
