@@ -10,6 +10,7 @@ rolls a model forward autoregressively.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,9 +106,18 @@ class FieldFormat:
             constant = torch.where(scale > 0, torch.asinh(constant / scale.clamp(min=1e-30)), constant)
         return torch.cat([stacked, constant], dim=1)
 
-    def predict(self, model: nn.Module, fields: torch.Tensor, constant: torch.Tensor | None) -> torch.Tensor:
-        """The next state ``(B, C, *space)`` predicted by ``model`` from a window ``(B, n_input, C, *space)``."""
-        out = model(self.inputs(fields, constant))  # (B, C_in, *space) -> (B, C, *space)
+    def predict(
+        self,
+        model: nn.Module,
+        fields: torch.Tensor,
+        constant: torch.Tensor | None,
+        context: Mapping[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The next state ``(B, C, *space)`` predicted by ``model`` from a window ``(B, n_input, C, *space)``.
+
+        ``context``: keyword inputs besides the fields (``text`` token ids, ``image``), passed as they are.
+        """
+        out = model(self.inputs(fields, constant), **(context or {}))  # (B, C_in, *space) -> (B, C, *space)
         return fields[:, -1].to(out.dtype) + out if self.residual else out
 
     def advance(self, fields: torch.Tensor, prediction: torch.Tensor) -> torch.Tensor:
@@ -115,14 +125,22 @@ class FieldFormat:
         return torch.cat([fields[:, 1:], prediction.unsqueeze(1).to(fields.dtype)], dim=1)  # (B, T, C, *space)
 
     def rollout(
-        self, model: nn.Module, fields: torch.Tensor, constant: torch.Tensor | None, n_steps: int
+        self,
+        model: nn.Module,
+        fields: torch.Tensor,
+        constant: torch.Tensor | None,
+        n_steps: int,
+        context: Mapping[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Feed the model its own predictions ``n_steps`` times: ``(B, n_steps, C, *space)``."""
+        """Feed the model its own predictions ``n_steps`` times: ``(B, n_steps, C, *space)``.
+
+        ``context`` (text, image) describes the whole trajectory: the same at every step.
+        """
         if n_steps < 1:
             raise ValueError(f"n_steps = {n_steps!r} is invalid: must be >= 1")
         predictions = []
         for _ in range(n_steps):
-            prediction = self.predict(model, fields, constant)
+            prediction = self.predict(model, fields, constant, context)
             predictions.append(prediction)
             fields = self.advance(fields, prediction)
         return torch.stack(predictions, dim=1)

@@ -16,6 +16,7 @@ from physml.datasets.config import load_yaml  # YAML 1.2 floats (1e-3), safe loa
 
 __all__ = [
     "DataConfig",
+    "ModalityConfig",
     "ModelSpec",
     "OptimConfig",
     "TrainConfig",
@@ -66,6 +67,39 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class ModalityConfig:
+    """Descriptions and pictures given to the model besides the fields (see :mod:`physml.training.conditioning`).
+
+    ``text``: each trajectory's description, tokenized by a byte-level BPE with one token per digit,
+    trained on ``phrasings`` descriptions per training trajectory (``vocab_size`` tokens) and saved
+    in the checkpoint; ``text_length`` is the model's token context. ``image``: ``[H, W]`` of the
+    rendered setup (e.g. the potential). ``vary``: a new phrasing for every training sample
+    (evaluation always reads the first).
+    """
+
+    text: bool = False
+    image: tuple[int, int] | None = None
+    text_length: int = 256
+    vocab_size: int = 512
+    phrasings: int = 8
+    vary: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, bool):
+            raise ValueError(f"modalities.text = {self.text!r} is invalid: must be true or false")
+        if self.image is not None:
+            size = tuple(self.image)
+            if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in size):
+                raise ValueError(f"modalities.image = {self.image!r} is invalid: need [H, W], integers >= 8")
+            object.__setattr__(self, "image", size)
+        # A byte-level vocabulary starts from the 256 bytes and the special tokens.
+        for name, low in (("text_length", 2), ("vocab_size", 260), ("phrasings", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"modalities.{name} = {value!r} is invalid: must be an integer >= {low}")
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     """AdamW with linear warm-up then cosine decay, and gradient clipping."""
 
@@ -88,6 +122,7 @@ class TrainConfig:
     data: DataConfig
     model: ModelSpec = field(default_factory=ModelSpec)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    modalities: ModalityConfig = field(default_factory=ModalityConfig)
     losses: dict[str, float] = field(default_factory=lambda: {"data": 1.0})
     epochs: int = 10
     unroll: int = 1
@@ -128,6 +163,7 @@ def train_config_from_dict(raw: Mapping[str, Any]) -> TrainConfig:
         "data": _build(DataConfig, raw.pop("data"), "data"),
         "model": _build(ModelSpec, raw.pop("model", {}), "model"),
         "optim": _build(OptimConfig, raw.pop("optim", {}), "optim"),
+        "modalities": _build(ModalityConfig, raw.pop("modalities", {}), "modalities"),
     }
     return _build(TrainConfig, {**raw, **parts}, "training config")
 

@@ -20,6 +20,7 @@ from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
 from physml.models.metrics import band_errors, nrmse, vrmse
 from physml.models.registry import model_name
+from physml.training.conditioning import Conditioning, modality_transforms
 from physml.training.constraints import invariants_adapter
 from physml.training.trainer import resolve_device
 
@@ -43,21 +44,43 @@ class Surrogate:
     model: nn.Module
     format: FieldFormat
     data: dict[str, Any]
+    conditioning: Conditioning = dataclasses.field(default_factory=Conditioning)
+    seed: int = 0
 
     def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
-        """A :class:`WindowDataset` of ``path`` read the way this model was trained on."""
-        data = self.data
+        """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images)."""
+        data, cond = self.data, self.conditioning
+        kwargs.setdefault(
+            "transforms",
+            modality_transforms(
+                path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False
+            ),
+        )
         return WindowDataset(
             path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
             constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
         )  # fmt: skip
 
+    def context(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The model's text and image inputs from a batch of :meth:`windows`."""
+        return self.conditioning(batch, next(iter(self.model.parameters()), torch.empty(0)).device)
+
     @torch.no_grad()
-    def rollout(self, fields: torch.Tensor, constant: torch.Tensor | None, n_steps: int) -> torch.Tensor:
-        """``n_steps`` autoregressive predictions ``(B, n_steps, C, *space)`` from windows ``(B, T, C, *space)``."""
+    def rollout(
+        self,
+        fields: torch.Tensor,
+        constant: torch.Tensor | None,
+        n_steps: int,
+        batch: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """``n_steps`` autoregressive predictions ``(B, n_steps, C, *space)`` from windows ``(B, T, C, *space)``.
+
+        ``batch``: the windows' batch, for a model that also reads their descriptions or images.
+        """
         device = next(iter(self.model.parameters()), torch.empty(0)).device
         constant = None if constant is None else constant.to(device)
-        return self.format.rollout(self.model, fields.to(device), constant, n_steps)
+        context = None if batch is None else self.context(batch)
+        return self.format.rollout(self.model, fields.to(device), constant, n_steps, context)
 
 
 def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> Surrogate:
@@ -65,14 +88,18 @@ def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.de
     model, extra = load_checkpoint(checkpoint, device=device)
     if "config" not in extra or "format" not in extra:
         raise ValueError(f"{checkpoint} was not written by physml train: it has no training config or format")
-    return Surrogate(model.eval(), FieldFormat(**extra["format"]), dict(extra["config"]["data"]))
+    conditioning = Conditioning.from_dict(extra.get("conditioning"))
+    config = extra["config"]
+    return Surrogate(
+        model.eval(), FieldFormat(**extra["format"]), dict(config["data"]), conditioning, int(config.get("seed", 0))
+    )
 
 
 def persistence_like(surrogate: Surrogate) -> Surrogate:
     """Persistence ("nothing changes") reading the same windows as ``surrogate``."""
     fmt = dataclasses.replace(surrogate.format, residual=False)
     model = build_model("persistence", PersistenceConfig(fmt.in_channels, fmt.out_channels, fmt.latest))
-    return Surrogate(model.eval(), fmt, surrogate.data)
+    return Surrogate(model.eval(), fmt, surrogate.data, seed=surrogate.seed)
 
 
 def _to(device: torch.device, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -84,7 +111,7 @@ def _to(device: torch.device, batch: Mapping[str, Any]) -> tuple[torch.Tensor, t
 def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device) -> dict[str, float]:
     rows: dict[str, list[torch.Tensor]] = {"nrmse": [], "vrmse": [], "low": [], "mid": [], "high": []}
     for batch in DataLoader(dataset, batch_size=64):
-        prediction = surrogate.format.predict(surrogate.model, *_to(device, batch)).cpu()
+        prediction = surrogate.format.predict(surrogate.model, *_to(device, batch), surrogate.context(batch)).cpu()
         truth = dataset.denormalize(batch["output_fields"][:, 0].double(), channel_dim=1)
         prediction = dataset.denormalize(prediction.double(), channel_dim=1)
         rows["nrmse"].append(nrmse(prediction, truth).mean(1))
@@ -102,7 +129,9 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
     drifts: dict[str, list[torch.Tensor]] = {}
     example = None
     for batch in DataLoader(dataset, batch_size=16):
-        predicted = surrogate.format.rollout(surrogate.model, *_to(device, batch), steps).cpu().double()
+        fields, constant = _to(device, batch)
+        predicted = surrogate.format.rollout(surrogate.model, fields, constant, steps, surrogate.context(batch))
+        predicted = predicted.cpu().double()
         truth = dataset.denormalize(batch["output_fields"].double())
         errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, s]), truth[:, s]).mean(1)
                                    for s in range(steps)], dim=1))  # fmt: skip
@@ -166,11 +195,15 @@ def evaluate_checkpoints(
         raise ValueError("checkpoints is empty: give at least one trained model")
     first = next(iter(surrogates.values()))
     surrogates["persistence"] = persistence_like(first)
-    one_step = first.windows(data_path, split=split)
+    # One set of windows for all: with every description and image any of the models reads.
+    transforms = _union_transforms(data_path, list(surrogates.values()))
+    one_step = first.windows(data_path, split=split, transforms=transforms)
     if len(one_step) == 0:
         raise ValueError(f"{data_path} has no {split!r} windows to evaluate on")
     steps = min(rollout, one_step.info.n_times - first.data["n_input"])
-    rollouts = first.windows(data_path, split=split, n_output=steps, window_stride=one_step.info.n_times)
+    rollouts = first.windows(
+        data_path, split=split, n_output=steps, window_stride=one_step.info.n_times, transforms=transforms
+    )
     metrics: dict[str, Any] = {"split": split, "data": str(data_path), "rollout_steps": steps, "models": {}}
     examples = {}
     for label, surrogate in surrogates.items():
@@ -191,6 +224,16 @@ def evaluate_checkpoints(
 
         write_report(Path(out), metrics, examples, channels=one_step.channel_names)
     return metrics
+
+
+def _union_transforms(data_path: str | os.PathLike[str], surrogates: Sequence[Surrogate]) -> list[Any]:
+    """Sample transforms adding the descriptions and images that any of ``surrogates`` reads."""
+    text = any(s.conditioning.tokenizer is not None for s in surrogates)
+    sizes = {s.conditioning.image_size for s in surrogates} - {None}
+    if len(sizes) > 1:
+        raise ValueError(f"the models read images of different sizes {sorted(sizes)}: evaluate them separately")
+    size = next(iter(sizes), None)
+    return modality_transforms(data_path, text=text, image_size=size, seed=surrogates[0].seed, vary=False)
 
 
 def _labels(names: Sequence[str]) -> list[str]:

@@ -24,6 +24,7 @@ the progress bar and the checkpoints, which hold the unwrapped model.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -36,7 +37,9 @@ from torch.utils.data import DataLoader
 
 from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, build_model, load_checkpoint, save_checkpoint
+from physml.models.registry import MODELS
 from physml.training import distributed
+from physml.training.conditioning import Conditioning, modality_transforms, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
 from physml.training.runlog import RunLog
@@ -79,6 +82,40 @@ def field_format(dataset: WindowDataset, config: TrainConfig) -> FieldFormat:
     )
 
 
+def _conditioning_params(
+    name: str, dataset: WindowDataset, conditioning: Conditioning, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Config values a model takes from the data: grid shape, vocabulary, text context, image shape.
+
+    Only for keys its config declares (a field-only model takes none); a value the run's config gives
+    must agree with the data.
+    """
+    config_class = MODELS[name][1] if name in MODELS else None
+    if config_class is None:
+        return {}
+    known = {f.name for f in dataclasses.fields(config_class)}
+    sample = dataset[0]
+    derived: dict[str, Any] = {"field_size": tuple(sample["input_fields"].shape[2:])}
+    if "modalities" in known:
+        derived["modalities"] = conditioning.modalities
+        if "missing_ok" in known and "missing_ok" not in params:  # trained to do without any of them
+            derived["missing_ok"] = conditioning.modalities
+    if conditioning.tokenizer is not None:
+        derived |= {"vocab_size": conditioning.tokenizer.vocab_size, "text_length": conditioning.text_length}
+    if conditioning.image_size is not None:
+        derived |= {"image_channels": int(sample["image"].shape[0]), "image_size": tuple(conditioning.image_size)}
+    derived = {k: v for k, v in derived.items() if k in known}
+    clashes = {k: (params[k], v) for k, v in derived.items() if k in params and _plain(params[k]) != _plain(v)}
+    if clashes:
+        detail = ", ".join(f"model.params.{k} = {g!r} but the data give {v!r}" for k, (g, v) in clashes.items())
+        raise ValueError(f"{detail}: leave them out, they are filled in from the data")
+    return derived
+
+
+def _plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 class Trainer:
     """Train the configured model on a dataset file, writing logs, ``last.pt`` and ``best.pt`` to ``out``.
 
@@ -114,13 +151,21 @@ class Trainer:
             "normalize": data.normalize,
             "in_memory": data.in_memory,
         }
-        self.train_set = WindowDataset(data.path, split="train", **window)
-        self.val_set = WindowDataset(data.path, split="val", **window)
+        modalities = config.modalities
+        extra = {"text": modalities.text, "image_size": modalities.image, "seed": config.seed}
+        self.train_set = WindowDataset(
+            data.path, split="train", transforms=modality_transforms(data.path, vary=modalities.vary, **extra), **window
+        )
+        self.val_set = WindowDataset(
+            data.path, split="val", transforms=modality_transforms(data.path, vary=False, **extra), **window
+        )
         if len(self.train_set) == 0:
             raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
         self.format = field_format(self.train_set, config)
+        self.conditioning = train_conditioning(data.path, modalities, seed=config.seed)
         params = {**config.model.params, "in_channels": self.format.in_channels}
         params["out_channels"] = self.format.out_channels
+        params.update(_conditioning_params(config.model.name, self.train_set, self.conditioning, params))
         if config.model.name == "persistence":
             if config.model.residual:
                 raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
@@ -177,11 +222,12 @@ class Trainer:
         batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         batch["parameters"] = {k: v.to(self.device) for k, v in batch["parameters"].items()}
         fields, constant = batch["input_fields"], batch.get("constant_fields")
+        context = self.conditioning(batch, self.device)
         predictions = []
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         with autocast:
             for step in range(self.config.unroll):
-                prediction = self.format.predict(model, fields, constant).float()  # (B, C, *space)
+                prediction = self.format.predict(model, fields, constant, context).float()  # (B, C, *space)
                 predictions.append(prediction)
                 if step < self.config.unroll - 1:
                     fed_back = prediction.detach() if self.config.pushforward else prediction
@@ -216,6 +262,7 @@ class Trainer:
             rng=torch.get_rng_state(),
             config=self.config.to_dict(),
             format=self.format.to_dict(),
+            conditioning=self.conditioning.to_dict(),
         )
 
     def _resume(self) -> None:
@@ -233,6 +280,8 @@ class Trainer:
         model, extra = load_checkpoint(last, device=self.device)
         if extra.get("config") != self.config.to_dict():
             raise ValueError(f"{last} was written by another training config; use a new --out or delete it")
+        if Conditioning.from_dict(extra.get("conditioning")) != self.conditioning:
+            raise ValueError(f"{last} was trained with another tokenizer of the descriptions; use a new --out")
         self.model.load_state_dict(model.state_dict())
         self.optimizer.load_state_dict(extra["optimizer"])
         self.scheduler.load_state_dict(extra["scheduler"])

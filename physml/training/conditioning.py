@@ -1,0 +1,103 @@
+"""What a model hears and sees besides the fields: descriptions as tokens, pictures of the setup.
+
+A training run with ``modalities`` adds each trajectory's description and
+rendered image to its samples (:class:`~physml.datasets.Modalities`) and trains
+a digit-splitting tokenizer on the training split's descriptions.
+:class:`Conditioning` turns a batch into the keyword arguments the model takes
+(``text`` token ids, ``image``), and travels inside the checkpoint (tokenizer
+included, as JSON) so evaluation feeds a model exactly what it was trained on.
+Several models scored on one file may each have their own tokenizer: samples
+carry the raw description and each :class:`Conditioning` tokenizes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from physml.datasets import Modalities, Tokenizer, file_descriptions
+from physml.training.config import ModalityConfig
+
+__all__ = ["Conditioning", "modality_transforms"]
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """Text and image inputs of a model, read from batches.
+
+    Parameters
+    ----------
+    tokenizer
+        Tokenizer of the descriptions (``None``: the model takes no text).
+    text_length
+        Token context of the model: a longer description is an error, never truncated.
+    image_size
+        ``(H, W)`` of the model's images (``None``: it takes none).
+    """
+
+    tokenizer: Tokenizer | None = None
+    text_length: int = 0
+    image_size: tuple[int, int] | None = None
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return (*(("text",) if self.tokenizer is not None else ()), *(("image",) if self.image_size else ()))
+
+    def __call__(self, batch: Mapping[str, Any], device: torch.device | str) -> dict[str, torch.Tensor]:
+        """``{"text": (B, text_length) ids, "image": (B, C, H, W)}`` for what this model takes and the batch has.
+
+        A modality the model takes but the batch lacks is left out: the model then raises unless it was
+        trained to do without it (``missing_ok``).
+        """
+        context = {}
+        if self.tokenizer is not None and "text" in batch:
+            texts = [batch["text"]] if isinstance(batch["text"], str) else list(batch["text"])
+            ids = self.tokenizer.encode_batch(texts, length=self.text_length)  # (B, text_length), pads last
+            # Pads are masked keys: dropping the columns that are pad in every row changes nothing but the cost.
+            longest = int((ids != self.tokenizer.pad_id).sum(1).max())
+            context["text"] = ids[:, : max(longest, 1)].to(device)
+        if self.image_size is not None and "image" in batch:
+            context["image"] = batch["image"].to(device)
+        return context
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (``torch.load(weights_only=True)``-safe); :meth:`from_dict` rebuilds it."""
+        return {
+            "tokenizer": None if self.tokenizer is None else self.tokenizer.to_json(),
+            "text_length": self.text_length,
+            "image_size": None if self.image_size is None else list(self.image_size),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> Conditioning:
+        if not values:
+            return cls()
+        tokenizer = values.get("tokenizer")
+        size = values.get("image_size")
+        return cls(
+            None if tokenizer is None else Tokenizer.from_json(tokenizer),
+            int(values.get("text_length", 0)),
+            None if size is None else (int(size[0]), int(size[1])),
+        )
+
+
+def train_conditioning(path: str | os.PathLike[str], config: ModalityConfig, *, seed: int) -> Conditioning:
+    """The conditioning a run with ``config`` trains with: a tokenizer fitted on the training descriptions."""
+    tokenizer = None
+    if config.text:
+        texts = file_descriptions(path, split="train", seed=seed, phrasings=config.phrasings)
+        tokenizer = Tokenizer.train(texts, vocab_size=config.vocab_size)
+    return Conditioning(tokenizer, config.text_length if config.text else 0, config.image)
+
+
+def modality_transforms(
+    path: str | os.PathLike[str], *, text: bool, image_size: tuple[int, int] | None, seed: int, vary: bool
+) -> list[Modalities]:
+    """The sample transforms adding descriptions (raw strings) and images to a file's windows, if any."""
+    if not text and image_size is None:
+        return []
+    return [Modalities(path, text=text, image_size=image_size, seed=seed, vary=vary)]
