@@ -126,3 +126,21 @@ def test_conditioning_round_trips_through_plain_values():
     conditioning = Conditioning(tokenizer, 32, (16, 16))
     assert Conditioning.from_dict(conditioning.to_dict()) == conditioning
     assert Conditioning.from_dict(None) == Conditioning()
+
+
+def test_evaluate_cli_labels_models_and_compares_splits(tiny_dataset, tmp_path, capsys):
+    import json
+
+    from physml.cli import main
+
+    for name, modalities in (("fields", {}), ("image", {"image": [16, 64]})):
+        Trainer(config(tiny_dataset, modalities), tmp_path / name, progress=False).train(stop_after=2)
+    out = tmp_path / "cmp"
+    code = main(["evaluate", f"picture={tmp_path / 'image' / 'last.pt'}", str(tiny_dataset),
+                 "--baseline", str(tmp_path / "fields" / "last.pt"), "--split", "test", "--split", "val",
+                 "--rollout", "2", "--out", str(out)])  # fmt: skip
+    assert code == 0 and (out / "comparison.png").stat().st_size > 0
+    for split in ("test", "val"):
+        metrics = json.loads((out / split / "metrics.json").read_text())
+        assert list(metrics["models"]) == ["picture", "fields", "persistence"] and metrics["split"] == split
+    assert "## val" in capsys.readouterr().out

@@ -17,15 +17,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "family's conserved quantities (norm and energy for Schrödinger) along rollouts. Writes metrics.json, "
         "PNG plots (rollout error, drift, space-time diagrams, spectra) and report.md to --out.",
     )
-    parser.add_argument("checkpoint", type=Path, help="a checkpoint written by physml train (best.pt or last.pt)")
+    parser.add_argument("checkpoint", type=_labelled, metavar="[LABEL=]CHECKPOINT",
+                        help="a checkpoint written by physml train (best.pt or last.pt); LABEL names it in the "
+                             "report (default: the model's name)")  # fmt: skip
     parser.add_argument("data", type=Path, metavar="DATA.h5", help="dataset file")
-    parser.add_argument("--baseline", type=Path, action="append", default=[], metavar="CHECKPOINT",
-                        help="another trained model to score alongside (repeatable), e.g. a ResNet")  # fmt: skip
-    parser.add_argument("--split", default="test", choices=("train", "val", "test", "extrapolation"))
+    parser.add_argument("--baseline", type=_labelled, action="append", default=[], metavar="[LABEL=]CHECKPOINT",
+                        help="another trained model to score alongside (repeatable), e.g. a ResNet, or the same "
+                             "model trained with other modalities: --baseline fields-only=runs/a/best.pt")  # fmt: skip
+    parser.add_argument("--split", action="append", choices=("train", "val", "test", "extrapolation"),
+                        help="held-out split (default: test); repeat it to score several, each in --out/SPLIT, "
+                             "with a comparison figure --out/comparison.png")  # fmt: skip
     parser.add_argument("--rollout", type=int, default=20, help="autoregressive steps (default: 20)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     parser.set_defaults(handler=_evaluate)
+
+
+def _labelled(text: str) -> tuple[str | None, Path]:
+    """``LABEL=PATH`` or ``PATH``."""
+    label, sep, path = text.partition("=")
+    if sep and label and "/" not in label:
+        return label, Path(path)
+    return None, Path(text)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -33,9 +46,27 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.rollout < 1:
         raise ValueError(f"--rollout = {args.rollout} is invalid: must be >= 1")
-    evaluate_checkpoints(
-        [args.checkpoint, *args.baseline], args.data, split=args.split, rollout=args.rollout, out=args.out,
-        device=args.device,
-    )  # fmt: skip
-    print((args.out / "report.md").read_text())
+    given = [args.checkpoint, *args.baseline]
+    checkpoints: list[Path] | dict[str, Path] = [path for _, path in given]
+    if any(label for label, _ in given):  # label the others by their run directory
+        labels = [label or path.parent.name for label, path in given]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"labels {labels} are invalid: each model needs its own")
+        checkpoints = dict(zip(labels, checkpoints))
+    splits = args.split or ["test"]
+    if len(set(splits)) != len(splits):
+        raise ValueError(f"--split {splits} is invalid: each split once")
+    results = {}
+    for split in splits:
+        out = args.out if len(splits) == 1 else args.out / split
+        results[split] = evaluate_checkpoints(
+            checkpoints, args.data, split=split, rollout=args.rollout, out=out, device=args.device
+        )
+        print(f"## {split}\n" if len(splits) > 1 else "", end="")
+        print((out / "report.md").read_text())
+    if len(splits) > 1:
+        from physml.training.report import plot_comparison
+
+        plot_comparison(results, args.out / "comparison.png", title=args.data.name)
+        print(f"wrote {args.out / 'comparison.png'}")
     return 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["summary_table", "write_report"]
+__all__ = ["plot_comparison", "summary_table", "write_report"]
 
 
 def _plt():
@@ -121,3 +121,36 @@ def write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any], *
 def _spectrum(fields: np.ndarray) -> np.ndarray:
     """Power per wavenumber of ``(C, X)`` fields along ``X``, summed over channels."""
     return (np.abs(np.fft.rfft(fields, axis=-1)) ** 2).sum(0)
+
+
+def plot_comparison(splits: dict[str, dict[str, Any]], path: str | Path, *, title: str = "") -> None:
+    """One figure comparing models across splits: one-step nRMSE bars per split, rollout nRMSE per step.
+
+    ``splits`` maps a split name to the ``metrics`` of :func:`~physml.training.evaluate.evaluate_checkpoints`
+    on it (the same models in each).
+    """
+    plt = _plt()
+    names = list(splits)
+    labels = list(splits[names[0]]["models"])
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.8 / len(labels)
+    for k, label in enumerate(labels):
+        values = [splits[name]["models"][label]["one_step"]["nrmse"] for name in names]
+        bars.bar(np.arange(len(names)) + (k - (len(labels) - 1) / 2) * width, values, width, label=label)
+    bars.set_xticks(np.arange(len(names)), names)
+    bars.set(ylabel="one-step nRMSE", yscale="log", title="one step")
+    bars.legend(fontsize=8)
+    for name, style in zip(names, ("-", "--", ":")):
+        metrics = splits[name]
+        steps = np.arange(1, metrics["rollout_steps"] + 1)
+        for k, label in enumerate(labels):
+            lines.semilogy(steps, metrics["models"][label]["rollout"]["nrmse_per_step"], style, color=f"C{k}",
+                           label=label if name == names[0] else None)  # fmt: skip
+    key = ", ".join(f"{n}: {s}" for n, s in zip(names, ("solid", "dashed", "dotted")))
+    lines.set(xlabel="rollout step", ylabel="nRMSE", title=f"rollouts ({key})")
+    lines.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
