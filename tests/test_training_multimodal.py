@@ -144,3 +144,19 @@ def test_evaluate_cli_labels_models_and_compares_splits(tiny_dataset, tmp_path, 
         metrics = json.loads((out / split / "metrics.json").read_text())
         assert list(metrics["models"]) == ["picture", "fields", "persistence"] and metrics["split"] == split
     assert "## val" in capsys.readouterr().out
+
+
+def test_physics_losses_apply_to_the_transformer(tiny_dataset, tmp_path):
+    """The constraint terms are model-agnostic: the transformer trains with the Schrödinger norm and energy terms."""
+    cfg = config(
+        tiny_dataset,
+        {"text": True, "text_length": 160},
+        data={"path": str(tiny_dataset), "n_input": 1, "batch_size": 8},  # the potential is given here
+        losses={"data": 1.0, "schrodinger_norm": 0.1, "schrodinger_energy": 0.01},
+    )
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
+    terms = trainer.losses(batch)
+    assert set(terms) == {"data", "schrodinger_norm", "schrodinger_energy"}
+    trainer.total(terms).backward()
+    assert all(torch.isfinite(p.grad).all() for p in trainer.model.parameters() if p.grad is not None)
