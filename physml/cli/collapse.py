@@ -33,7 +33,9 @@ def _shell_and_grid_arguments(parser: argparse.ArgumentParser, *, n: int = 800, 
         default=stretch,
         help=f"sinh stretch s of r = r_max sinh(s x)/sinh(s); 0: uniform (default: {stretch:g})",
     )
-    grid.add_argument("--cfl", type=float, default=0.5, help="dt / smallest dr, in (0, 1] (default: 0.5)")
+    grid.add_argument("--cfl", type=float, default=0.5,
+                      help="Courant number in (0, 1]: dt / smallest dr, or with refinement dt / smallest local "
+                           "light-crossing time dr a / alpha (default: 0.5)")  # fmt: skip
     grid.add_argument("--dissipation", type=float, default=0.5, help="Kreiss-Oliger strength (default: 0.5)")
     grid.add_argument("--t-final", type=float, default=40.0, help="longest run (default: 40)")
 
