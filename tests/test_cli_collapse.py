@@ -38,6 +38,7 @@ def test_critical_help_explains_the_experiment(capsys):
         (["simulate", "collapse", "--amplitude", "0.1", "--width", "0", "--out", "x.h5"], "width = 0.0 is invalid"),
         (["critical", "--bracket", "0.05,0.04"], "p_low = 0.05, p_high = 0.04 are invalid"),
         (["critical", "--bracket", "0.04,0.05", "--rungs", "2"], "rungs = 2 is invalid"),
+        (["critical", "--bracket", "0.04,0.05", "--no-refine"], "is invalid with --no-refine"),
     ],
 )
 def test_bad_input_exits_with_a_one_line_message(tmp_path, monkeypatch, capsys, args, message):

@@ -64,6 +64,16 @@ def test_refined_grid_keeps_the_log_spacing_and_shrinks_the_core():
     assert grid.min_spacing / finer.min_spacing == pytest.approx(np.exp(2.0), rel=0.05)
 
 
+@pytest.mark.parametrize("stretch", [0.0, 0.5, 3.0, 9.0])
+def test_refined_grid_never_coarsens_the_edge(stretch):
+    """The outgoing field lives at the edge: a regrid keeps its spacing there, whatever the base stretch."""
+    grid = RadialGrid(n=400, r_max=12.0, stretch=stretch)
+    finer = refined(grid, 2.0)
+    assert finer.spacing[-1] <= grid.spacing[-1] * (1 + 1e-9)
+    assert finer.spacing[-1] == pytest.approx(grid.spacing[-1], rel=2e-3)
+    assert finer.min_spacing < grid.min_spacing / 2
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -90,13 +100,30 @@ def test_local_time_steps_land_on_the_save_times_and_agree_with_fixed_steps():
     data = gaussian_shell(amplitude=0.03, **SHELL)
     fixed = evolve(grid, data, t_final=6.0, n_saves=3, cfl=0.5)
     local = evolve(grid, data, t_final=6.0, n_saves=3, cfl=0.5, refinement=Refinement())
-    assert local.regrids == ()
-    assert np.array_equal(local.t, fixed.t)
+    assert local.regrids == () and len(local.t) == len(fixed.t) == 4
+    for t_save in (2.0, 4.0):  # a step starts exactly at each save time
+        assert np.min(np.abs(local.central["t"] - t_save)) < 1e-12
     assert local.central["t"][-1] + local.dt == pytest.approx(6.0, abs=1e-12)
     assert len(local.central["t"]) < len(fixed.central["t"])  # the lapse < 1 allows longer steps
-    # Both are 4th-order approximations on the same grid: they differ by truncation error, far below the field.
+    # The schemes differ by the α/a-scaled dissipation (O(h^5) on smooth fields), far below the field.
     scale = np.max(np.abs(fixed.fields["Phi"]))
     assert np.max(np.abs(local.fields["Phi"] - fixed.fields["Phi"])) < 1e-4 * scale
+
+
+def test_saved_frames_across_regrids_are_on_the_run_grid():
+    """A supercritical run zooms in mid-run: frames saved after the regrid are resampled onto the run's grid."""
+    grid = RadialGrid(n=300, r_max=12.0, stretch=6.0)
+    run = evolve(grid, gaussian_shell(amplitude=0.0449 * 1.001, **SHELL), t_final=12.0, n_saves=24, cfl=0.5,
+                 refinement=Refinement())  # fmt: skip
+    assert run.outcome == "black hole" and run.regrids
+    first = run.regrids[0][0]
+    assert np.sum(run.t > first) >= 2  # saves after the first regrid
+    for name, values in run.fields.items():
+        assert values.shape == (len(run.t), grid.n + 1) and np.all(np.isfinite(values)), name
+        assert run.final[name].shape == (grid.n + 1,)
+    # Resampled, the mass function stays what it is: non-decreasing in r (ρ >= 0), below the ADM mass.
+    mass = run.fields["mass"][run.t > first]
+    assert np.all(np.diff(mass, axis=1) > -1e-8 * run.adm_mass) and np.all(mass <= run.adm_mass * (1 + 1e-6))
 
 
 def _search(grid, detection=None):
@@ -132,13 +159,13 @@ def test_bisection_reaches_1e12_with_refinement():
     # there, 4e-4 on every saved frame): allow 3e-2 before calling the run unresolved.
     search = _search(grid, Detection(max_residual=3e-2))
     sub, sup = _check_search(search)
-    for run in (sub, sup):  # measured 3.443 and 3.456 from ~2.5 echoes
+    for run in (sub, sup):  # measured 3.443 and 3.456 from ~2.5 echoes; the issue's goal is 5 %
         assert echoing_period(run).period == pytest.approx(REFERENCE_ECHOING_PERIOD, rel=0.05)
     eps = (sup.data.amplitude - search.p_star) / search.p_star
     rung = evolve(grid, gaussian_shell(amplitude=search.p_star * (1 + 1e-6), **SHELL), t_final=40.0, cfl=0.5,
                   refinement=Refinement())  # fmt: skip
     predicted = rung.black_hole_mass * (eps / 1e-6) ** REFERENCE_GAMMA
-    assert np.log(sup.black_hole_mass / predicted) == pytest.approx(0.0, abs=0.35)
+    assert np.log(sup.black_hole_mass / predicted) == pytest.approx(0.0, abs=0.2)  # measured 0.10
 
 
 @pytest.mark.slow

@@ -77,8 +77,10 @@ def test_a_modality_the_model_never_trained_without_is_a_clear_error(tiny_datase
 
 
 def test_evaluation_scores_models_with_different_modalities_on_the_same_windows(tiny_dataset, tmp_path):
+    strict = {"name": "multimodal_transformer", "params": dict(PARAMS, missing_ok=[]), "residual": True}
     for name, modalities in (("fields", {}), ("text", {"text": True, "text_length": 160})):
-        Trainer(config(tiny_dataset, modalities), tmp_path / name, progress=False).train()
+        # missing_ok = []: the text model fails unless the evaluation windows carry its descriptions
+        Trainer(config(tiny_dataset, modalities, model=strict), tmp_path / name, progress=False).train()
     metrics = evaluate_checkpoints(
         {"fields": tmp_path / "fields" / "best.pt", "text": tmp_path / "text" / "best.pt"},
         tiny_dataset,
@@ -159,4 +161,27 @@ def test_physics_losses_apply_to_the_transformer(tiny_dataset, tmp_path):
     terms = trainer.losses(batch)
     assert set(terms) == {"data", "schrodinger_norm", "schrodinger_energy"}
     trainer.total(terms).backward()
+    assert trainer.model.text_embed.weight.grad is not None
     assert all(torch.isfinite(p.grad).all() for p in trainer.model.parameters() if p.grad is not None)
+
+
+def test_models_that_read_fields_only_refuse_modalities_early(tiny_dataset, tmp_path):
+    cfg = config(tiny_dataset, {"text": True, "text_length": 160},
+                 model={"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}})  # fmt: skip
+    with pytest.raises(ValueError, match=r"modalities \['text'\] are invalid for model 'fno'"):
+        Trainer(cfg, tmp_path / "run", progress=False)
+
+
+def test_a_context_too_short_for_the_descriptions_fails_at_setup(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match=r"modalities.text_length = 20 is invalid .* take up to"):
+        Trainer(config(tiny_dataset, {"text": True, "text_length": 20}), tmp_path / "run", progress=False)
+
+
+def test_rollout_without_the_batch_of_a_text_model_is_an_error(tiny_dataset, tmp_path):
+    Trainer(config(tiny_dataset, {"text": True, "text_length": 160}), tmp_path / "run", progress=False).train(
+        stop_after=1
+    )
+    surrogate = load_surrogate(tmp_path / "run" / "last.pt")
+    fields = torch.zeros(1, 1, 2, 128)
+    with pytest.raises(ValueError, match=r"batch is None, but this model reads \['text'\]"):
+        surrogate.rollout(fields, None, 1)

@@ -155,6 +155,11 @@ def run_critical(args: argparse.Namespace) -> int:
     largest, smallest = args.ladder
     if not 0 < smallest < largest:
         raise ValueError(f"ladder = {args.ladder!r} is invalid: need LARGEST,SMALLEST with 0 < SMALLEST < LARGEST")
+    if args.no_refine and smallest < 1e-6:
+        raise ValueError(
+            f"ladder = {args.ladder!r} is invalid with --no-refine: a fixed grid resolves the holes only down to "
+            "p - p* ~ 1e-6 p* (docs/spacetime.md); use e.g. --ladder 1e-2,1e-6 --n 800 --stretch 9"
+        )
     grid, data = _grid_and_shell(args, args.bracket[1])
     refinement = None if args.no_refine else Refinement()
     options = {"t_final": args.t_final, "cfl": args.cfl, "dissipation": args.dissipation, "refinement": refinement}

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _labelled(text: str) -> tuple[str | None, Path]:
     """``LABEL=PATH`` or ``PATH``."""
     label, sep, path = text.partition("=")
-    if sep and label and "/" not in label:
+    if sep and label and "/" not in label and not Path(text).exists():
         return label, Path(path)
     return None, Path(text)
 

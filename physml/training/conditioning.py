@@ -91,6 +91,14 @@ def train_conditioning(path: str | os.PathLike[str], config: ModalityConfig, *, 
     if config.text:
         texts = file_descriptions(path, split="train", seed=seed, phrasings=config.phrasings)
         tokenizer = Tokenizer.train(texts, vocab_size=config.vocab_size)
+        # Fail now, not mid-epoch: every phrasing of every split must fit the context ([BOS] and [EOS] too).
+        every = file_descriptions(path, split=None, seed=seed, phrasings=config.phrasings)
+        longest = max(len(tokenizer.encode(text)) + 2 for text in every)
+        if longest > config.text_length:
+            raise ValueError(
+                f"modalities.text_length = {config.text_length} is invalid for {path}: its descriptions take up "
+                f"to {longest} tokens; raise it"
+            )
     return Conditioning(tokenizer, config.text_length if config.text else 0, config.image)
 
 

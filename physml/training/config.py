@@ -74,7 +74,7 @@ class ModalityConfig:
     trained on ``phrasings`` descriptions per training trajectory (``vocab_size`` tokens) and saved
     in the checkpoint; ``text_length`` is the model's token context. ``image``: ``[H, W]`` of the
     rendered setup (e.g. the potential). ``vary``: a new phrasing for every training sample
-    (evaluation always reads the first).
+    (validation and evaluation read one fixed phrasing per trajectory).
     """
 
     text: bool = False

@@ -77,6 +77,11 @@ class Surrogate:
 
         ``batch``: the windows' batch, for a model that also reads their descriptions or images.
         """
+        if batch is None and self.conditioning.modalities:
+            raise ValueError(
+                f"batch is None, but this model reads {list(self.conditioning.modalities)}: pass the windows' batch "
+                "(or {} to run it without them, if it was trained to)"
+            )
         device = next(iter(self.model.parameters()), torch.empty(0)).device
         constant = None if constant is None else constant.to(device)
         context = None if batch is None else self.context(batch)
@@ -186,6 +191,8 @@ def evaluate_checkpoints(
     """
     torch_device = resolve_device(device)
     if isinstance(checkpoints, Mapping):
+        if "persistence" in checkpoints:
+            raise ValueError("label 'persistence' is invalid: it names the baseline every evaluation adds")
         surrogates = {label: load_surrogate(path, device=torch_device) for label, path in checkpoints.items()}
     else:  # each loaded once, labelled by its model's registered name
         loaded = [load_surrogate(path, device=torch_device) for path in checkpoints]
@@ -227,7 +234,11 @@ def evaluate_checkpoints(
 
 
 def _union_transforms(data_path: str | os.PathLike[str], surrogates: Sequence[Surrogate]) -> list[Any]:
-    """Sample transforms adding the descriptions and images that any of ``surrogates`` reads."""
+    """Sample transforms adding the descriptions and images that any of ``surrogates`` reads.
+
+    Each trajectory reads as the phrasing drawn from the first model's seed (models trained with
+    ``vary`` have seen every phrasing).
+    """
     text = any(s.conditioning.tokenizer is not None for s in surrogates)
     sizes = {s.conditioning.image_size for s in surrogates} - {None}
     if len(sizes) > 1:

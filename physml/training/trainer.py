@@ -94,6 +94,11 @@ def _conditioning_params(
     if config_class is None:
         return {}
     known = {f.name for f in dataclasses.fields(config_class)}
+    if conditioning.modalities and "modalities" not in known:
+        raise ValueError(
+            f"modalities {list(conditioning.modalities)} are invalid for model {name!r}: it reads fields only "
+            "(use multimodal_transformer, or leave modalities out)"
+        )
     sample = dataset[0]
     derived: dict[str, Any] = {"field_size": tuple(sample["input_fields"].shape[2:])}
     if "modalities" in known:

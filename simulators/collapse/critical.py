@@ -257,10 +257,12 @@ def mass_scaling(
     return MassScaling(p_star, rel * p_star, masses, float(gamma), error, float(intercept), runs)
 
 
-def _sign_changes(T: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """Times where ``f`` changes sign (linear interpolation), up to where their gaps stop shrinking geometrically."""
+def _sign_changes(T: np.ndarray, f: np.ndarray, skip: int) -> np.ndarray:
+    """Times where ``f`` changes sign (linear interpolation), after the first ``skip``, up to where their
+    gaps stop shrinking geometrically."""
     change = np.nonzero(np.sign(f[1:]) * np.sign(f[:-1]) < 0)[0]
     times = T[change] - f[change] * (T[change + 1] - T[change]) / (f[change + 1] - f[change])
+    times = times[skip:]  # the first implosion is not yet self-similar: it must not end the echo train
     gaps = np.diff(times)
     # After the last echo the run departs from the critical solution: gaps stop shrinking
     # geometrically (they shrink by e^{Δ/2} ≈ 5.6 while echoing; a factor below 2 is no echo).
@@ -279,8 +281,8 @@ def echoing_period(run: CollapseRun, *, skip: int = 1) -> EchoEstimate:
     the last two gaps. The extrema of φ (zeros of Π(T, 0)) are returned for plots.
     """
     T = run.central["T"]
-    zeros = _sign_changes(T, run.central["phi_c"])[skip:]
-    extrema = _sign_changes(T, run.central["Pi_c"])[skip:]
+    zeros = _sign_changes(T, run.central["phi_c"], skip)
+    extrema = _sign_changes(T, run.central["Pi_c"], skip)
     if len(zeros) < 3:
         return EchoEstimate(math.nan, math.nan, zeros, extrema, np.zeros(0))
     gaps = np.diff(zeros)

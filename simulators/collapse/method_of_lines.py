@@ -166,6 +166,8 @@ def advance(
         An event code (``RUNNING`` when all steps were taken) and the steps taken. On an event the
         state is the one that triggered it (no further step taken).
     """
+    if watch.shape[0] < 5:  # Numba does not check bounds: a short watch would be overwritten past its end
+        raise ValueError("watch must hold 5 values: T, alpha_c before, peak inner compactness, t, last dt")
     m = state.shape[1]
     y = state.copy()
     k = np.zeros((3, m))

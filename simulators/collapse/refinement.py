@@ -12,9 +12,9 @@ instead:
 * **regrid**: when the radius of largest ``2m/r`` (the size of the collapsing
   region) falls below ``points`` central spacings, the fields are interpolated
   (sixth-order Lagrange in the uniform coordinate, parity ghosts at the centre) onto a
-  grid with stretch ``s + step`` and ``n s' / s`` intervals. This shrinks the core by
-  ``~e^step`` and keeps ``s h``, which is the relative spacing of the log region
-  and the spacing at ``r_max``;
+  grid with stretch ``s + step`` and as many more intervals as keep the spacing at
+  ``r_max`` (``n s' coth s' / (s coth s)``). This shrinks the core by ``~e^step``
+  and, for ``s ≳ 3``, keeps ``s h``, the relative spacing of the log region;
 * **coarsen** back, grid by grid, once that region has grown to four times the
   threshold of the coarser grid (a dispersing field leaves the centre);
 * **local time steps**: each step is a fixed fraction of the smallest local light-crossing
@@ -93,10 +93,20 @@ class Refinement:
 
 
 def refined(grid: RadialGrid, step: float) -> RadialGrid:
-    """The grid with stretch ``s + step`` and ``n (s + step) / s`` intervals, same ``s h`` (uniform: ``s = step``)."""
+    """The grid with stretch ``s + step`` and as many more intervals as keep the spacing at ``r_max``.
+
+    The spacing ``Δr = s h sqrt(r² + (r_max / sinh s)²)`` is ``h r_max s coth s`` at the edge, so ``n``
+    grows by ``s' coth s' / (s coth s)`` (``s coth s = 1`` for a uniform grid): the outgoing field
+    stays as resolved as before, and for ``s ≳ 3`` the relative spacing ``s h`` of the log region too.
+    """
     stretch = grid.stretch + step
-    n = grid.n if grid.stretch == 0 else math.ceil(grid.n * stretch / grid.stretch)
+    n = math.ceil(grid.n * _edge_factor(stretch) / _edge_factor(grid.stretch) - 1e-9)
     return RadialGrid(n=n, r_max=grid.r_max, stretch=stretch)
+
+
+def _edge_factor(s: float) -> float:
+    """``s coth s`` (1 at ``s = 0``): the spacing at ``r_max`` in units of ``h r_max``."""
+    return 1.0 if s == 0 else s / math.tanh(s)
 
 
 def resample(grid: RadialGrid, values: np.ndarray, parity: float, r: np.ndarray) -> np.ndarray:

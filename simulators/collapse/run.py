@@ -310,7 +310,7 @@ def evolve(
                 residuals.append(residual)
                 save += 1
                 bar.update(1)
-            if steps and refinement is not None:
+            if steps and refinement is not None and save <= n_saves:  # not after the last save
                 target = _zoom(refinement, grids, record[steps - 1, 6], compactness)
                 if target is not current:
                     current, state, a, alpha = _regrid(current, target, state)
