@@ -1,10 +1,12 @@
-"""Shared helpers of the benchmark scripts: the machine line and markdown tables."""
+"""Shared helpers of the benchmark scripts: the machine line, markdown tables, interleaved best-of timing."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -38,3 +40,21 @@ def modes_width(text: str, *, max_modes: int | None = None) -> tuple[int, int]:
         limit = f"1 <= modes <= {max_modes}" if max_modes is not None else "modes >= 1"
         raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: {limit}, width >= 1")
     return modes, width
+
+
+def best_of(runs: dict[str, Callable[[], object]], n_calls: int, repeats: int, *, warmup: int = 1) -> dict[str, float]:
+    """Seconds per call of each run, best of ``repeats``, the runs timed in turn (order alternating per repeat).
+
+    Each run is called ``warmup`` times first (allocator, kernel selection, FFT plans, optimiser state).
+    """
+    for run in runs.values():
+        for _ in range(warmup):
+            run()
+    best = dict.fromkeys(runs, float("inf"))
+    for repeat in range(repeats):
+        for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
+            start = time.perf_counter()
+            for _ in range(n_calls):
+                runs[name]()
+            best[name] = min(best[name], (time.perf_counter() - start) / n_calls)
+    return best

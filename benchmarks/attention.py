@@ -35,11 +35,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import time
 from collections.abc import Callable
 
 import torch
-from _report import machine, markdown_table
+from _report import best_of, machine, markdown_table
 from torch import nn
 from torch.nn import functional as F
 from torch.profiler import ProfilerActivity, profile
@@ -80,20 +79,6 @@ def training_step(
             torch.cuda.synchronize(device)
 
     return step
-
-
-def best_of(runs: dict[str, Callable[[], None]], n_calls: int, repeats: int) -> dict[str, float]:
-    """Seconds per call of each run, best of ``repeats``, the runs timed in turn (order alternating per repeat)."""
-    for run in runs.values():
-        run()  # warm-up: allocator, kernel selection
-    best = dict.fromkeys(runs, float("inf"))
-    for repeat in range(repeats):
-        for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
-            start = time.perf_counter()
-            for _ in range(n_calls):
-                runs[name]()
-            best[name] = min(best[name], (time.perf_counter() - start) / n_calls)
-    return best
 
 
 def peak_bytes(run: Callable[[], None], device: torch.device) -> int:

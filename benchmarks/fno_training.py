@@ -64,7 +64,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from _report import machine, markdown_table, modes_width
+from _report import best_of, machine, markdown_table, modes_width
 from torch import nn
 from torch.nn import functional as F
 
@@ -116,21 +116,6 @@ def build_models(modes: int, width: int, n_layers: int, seed: int) -> dict[str, 
 def n_parameters(model: nn.Module) -> int:
     """Real parameters (a complex entry counts twice)."""
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters())
-
-
-def best_of(runs: dict[str, Callable[[], object]], n_calls: int, repeats: int) -> dict[str, float]:
-    """Seconds per call of each run, best of ``repeats``, the runs timed in turn (order alternating per repeat)."""
-    for run in runs.values():  # warm-up: allocator, FFT plans, optimiser state
-        for _ in range(3):
-            run()
-    best = dict.fromkeys(runs, float("inf"))
-    for repeat in range(repeats):
-        for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
-            start = time.perf_counter()
-            for _ in range(n_calls):
-                runs[name]()
-            best[name] = min(best[name], (time.perf_counter() - start) / n_calls)
-    return best
 
 
 def training_step(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> Callable[[], float]:
@@ -249,9 +234,11 @@ def report_speed(args: argparse.Namespace) -> None:
     for modes, width in args.settings:
         models = build_models(modes, width, args.layers, args.seed)
         train = best_of(
-            {k: training_step(m, inputs, targets) for k, m in models.items()}, args.timed_steps, args.repeats
+            {k: training_step(m, inputs, targets) for k, m in models.items()}, args.timed_steps, args.repeats, warmup=3
         )
-        infer = best_of({k: inference(m, inputs[:1]) for k, m in models.items()}, 5 * args.timed_steps, args.repeats)
+        infer = best_of(
+            {k: inference(m, inputs[:1]) for k, m in models.items()}, 5 * args.timed_steps, args.repeats, warmup=3
+        )
         ours, theirs = args.batch_size / train["physml"], args.batch_size / train["neuraloperator"]
         rows.append([
             f"{modes} / {width}", " / ".join(f"{n_parameters(m):,}" for m in models.values()),
@@ -273,9 +260,11 @@ def report_layers(args: argparse.Namespace) -> None:
         torch.manual_seed(args.seed)
         layers = spectral_layers(modes, width)
         inputs = torch.randn(args.batch_size, width, N_POINTS)
-        both = best_of({k: gradient(layer, inputs) for k, layer in layers.items()}, 5 * args.timed_steps, args.repeats)
+        both = best_of(
+            {k: gradient(layer, inputs) for k, layer in layers.items()}, 5 * args.timed_steps, args.repeats, warmup=3
+        )
         forward = best_of({k: inference(layer, inputs[:1]) for k, layer in layers.items()}, 5 * args.timed_steps,
-                          args.repeats)  # fmt: skip
+                          args.repeats, warmup=3)  # fmt: skip
         for name in layers:
             rows.append([f"{modes} / {width}", name, f"{both[name] * 1e3:.3f} ms", f"{forward[name] * 1e3:.3f} ms"])
     print(markdown_table(["modes / width", "layer", f"forward + backward, batch {args.batch_size}",
