@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from physml.datasets import Modalities, Tokenizer, file_descriptions
 from physml.training.config import ModalityConfig
+
+if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
+    from physml.datasets import Modalities, Tokenizer
 
 __all__ = ["Conditioning", "modality_transforms"]
 
@@ -76,6 +78,8 @@ class Conditioning:
     def from_dict(cls, values: Mapping[str, Any] | None) -> Conditioning:
         if not values:
             return cls()
+        from physml.datasets import Tokenizer
+
         tokenizer = values.get("tokenizer")
         size = values.get("image_size")
         return cls(
@@ -87,6 +91,8 @@ class Conditioning:
 
 def train_conditioning(path: str | os.PathLike[str], config: ModalityConfig, *, seed: int) -> Conditioning:
     """The conditioning a run with ``config`` trains with: a tokenizer fitted on the training descriptions."""
+    from physml.datasets import Tokenizer, file_descriptions
+
     tokenizer = None
     if config.text:
         texts = file_descriptions(path, split="train", seed=seed, phrasings=config.phrasings)
@@ -108,4 +114,6 @@ def modality_transforms(
     """The sample transforms adding descriptions (raw strings) and images to a file's windows, if any."""
     if not text and image_size is None:
         return []
+    from physml.datasets import Modalities
+
     return [Modalities(path, text=text, image_size=image_size, seed=seed, vary=vary)]

@@ -50,12 +50,10 @@ class Surrogate:
     def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
         """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images)."""
         data, cond = self.data, self.conditioning
-        kwargs.setdefault(
-            "transforms",
-            modality_transforms(
+        if "transforms" not in kwargs:  # (setdefault would build them, reading the file, even when given)
+            kwargs["transforms"] = modality_transforms(
                 path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False
-            ),
-        )
+            )
         return WindowDataset(
             path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
             constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,

@@ -372,11 +372,9 @@ def _zoom(refinement: Refinement, grids: list[RadialGrid], radius: float, compac
     ``grids`` is the stack of grids from the run's own to the current one: refining pushes, coarsening pops.
     """
     if refinement.wants(grids[-1], radius, compactness):
-        grids.append(refined(grids[-1], refinement.step))
         while refinement.wants(grids[-1], radius, compactness):
             grids.append(refined(grids[-1], refinement.step))
-    elif len(grids) > 1 and refinement.allows(grids[-2], radius):
-        grids.pop()
+    else:
         while len(grids) > 1 and refinement.allows(grids[-2], radius):
             grids.pop()
     return grids[-1]
