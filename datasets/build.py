@@ -39,6 +39,7 @@ from physml.datasets.parallel import (
 from physml.datasets.plan import Plan, make_plan
 from physml.datasets.schema import read_info
 from physml.datasets.store import StoredTrajectory, StoreWriter, create_store
+from physml.interrupts import remembered_interrupts
 
 __all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
 
@@ -229,7 +230,7 @@ def build_dataset(
             dtype=config.dtype,
             compression=config.compression,
         )
-    with StoreWriter(out) as writer:
+    with StoreWriter(out) as writer, remembered_interrupts() as check_interrupt:
         completed = writer.completed
         pending = [int(i) for i in np.flatnonzero(~completed)]
         n_pending = len(pending)
@@ -243,6 +244,7 @@ def build_dataset(
         )
 
         def write(results: list[tuple[int, StoredTrajectory]]) -> None:
+            check_interrupt()  # a Ctrl-C that Python swallowed stops the build here, before more is written
             writer.write_many(unspool(results))
             for _, trajectory in results:
                 for name, check in family.checks.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import os
+import queue
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -146,9 +147,25 @@ def executor_for(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Execu
     try:
         yield pool, f"{workers} local processes", workers - 1
     except BaseException:
-        pool.shutdown(wait=False, kill_workers=True)
+        _kill(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _kill(pool: loky.ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down now, killing its workers, without loky's manager-thread traceback.
+
+    With ``kill_workers``, loky's manager thread drops every pending work item and then reads
+    the ids still queued for submission (``KeyError`` printed on Ctrl-C, measured with the
+    joblib pinned in constraints.txt). Emptying that queue first leaves it nothing to misread.
+    """
+    ids = pool._work_ids  # private: the queue of submitted, not yet dispatched work ids
+    try:
+        while True:
+            ids.get_nowait()
+    except queue.Empty:
+        pass
+    pool.shutdown(wait=False, kill_workers=True)
 
 
 def _batches(pending: Sequence[int], slots: int) -> Iterator[list[int]]:
