@@ -1,4 +1,13 @@
-"""One generic time loop for every simulator (STYLE.md rule 3)."""
+"""The save loop of fixed-step simulators: advance a pure stepper a save interval at a time, keep each state.
+
+The Schrödinger simulator runs through it (its ``SplitOperator`` is a scheme given as
+data, :mod:`physml.simulators.schrodinger.splitting`). The other simulators own their
+loops on purpose: the near-horizon method of lines samples waveforms at every step
+inside one fused Numba kernel, the double-null scheme marches characteristics rather
+than time levels, critical collapse checks horizon and dispersal events after every
+step and regrids, and geodesics step adaptively (:mod:`physml.kernels.dop853`).
+Routing those through this loop would cost their speed or their event handling.
+"""
 
 from __future__ import annotations
 
