@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS) Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "physml needs Python >= 3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev]"
-	# escnn declares py3nj, which needs a Fortran compiler: install it without deps (DESIGN.md).
+	# escnn declares py3nj, which needs a Fortran compiler: install it without deps (README, "escnn").
 	$(PIP) install -q -c $(CONSTRAINTS) --no-deps escnn
 	$(PIP) install -q -c $(CONSTRAINTS) lie-learn pymanopt autograd joblib
 	touch $(STAMP)

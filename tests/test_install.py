@@ -1,4 +1,4 @@
-"""Every supported way of installing and importing physml (DESIGN.md, "Layout").
+"""Every supported way of installing and importing physml (README, "What is here").
 
 Supported: editable install (``make venv``), regular install from a wheel,
 each imported from the repository root and from any other folder. Nothing may

@@ -1,6 +1,6 @@
 """Regge–Wheeler / Zerilli evolution: potentials, convergence order, conservation, Price tails, bad input.
 
-Quasinormal frequencies against REFERENCES.md are in ``test_near_horizon_qnm.py``.
+Quasinormal frequencies against Leaver's published values are in ``test_near_horizon_qnm.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Quasinormal frequencies of evolved Schwarzschild perturbations against REFERENCES.md.
+"""Quasinormal frequencies of evolved Schwarzschild perturbations against Leaver's values.
 
 Pulse: Gaussian of width 2 M at r* = 20 M moving in; waveform at r* = 50 M (it sees only what the
 hole scatters); default ringdown window 10..150 M after the peak, 3 damped sinusoids + 2
@@ -13,8 +13,8 @@ import pytest
 
 from physml.simulators.near_horizon import Perturbation, analyse_ringdown, evolve, gaussian_pulse
 
-#: REFERENCES.md, Schwarzschild fundamental modes M ω (Leaver), written out here so the test does
-#: not trust the library's own copy of the table.
+#: Schwarzschild fundamental modes M ω (Leaver's continued fraction; Kokkotas & Schmidt 1999, Table 1),
+#: written out here so the test does not trust the library's own copy of the table.
 PUBLISHED = {
     (0, 0): 0.1104549391 - 0.1048957171j,
     (0, 1): 0.2929361333 - 0.0976599889j,

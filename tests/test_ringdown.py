@@ -1,7 +1,7 @@
 """Ringdown analysis against synthetic signals whose modes and tails are known exactly.
 
-Mode values: Schwarzschild l = 2 gravitational modes (../shared/REFERENCES.md for n = 0; Kokkotas &
-Schmidt 1999, Table 1, for the overtones). Tolerances: round-off for noise-free exact models; for
+Mode values: Schwarzschild l = 2 gravitational modes (Leaver's continued fraction, as tabulated by
+Kokkotas & Schmidt 1999, Table 1). Tolerances: round-off for noise-free exact models; for
 noisy or contaminated signals the error the method is designed to reach (0.1 %) or its own error bar.
 """
 

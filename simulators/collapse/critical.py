@@ -40,14 +40,14 @@ __all__ = [
     "mass_scaling",
 ]
 
-#: Mass-scaling exponent (Gundlach, PRD 55, 695, 1997; REFERENCES.md).
+#: Mass-scaling exponent (Gundlach, PRD 55, 695, 1997: γ = 0.374 ± 0.001).
 REFERENCE_GAMMA = 0.374
 
 #: Consecutive gaps between zeros of the central field shrinking by less than this factor mark
 #: the end of the echoing regime (echoes shrink them by ``e^{Δ/2} ≈ 5.6``).
 DEPARTURE_RATIO = 2.0
 
-#: Echoing period of the Choptuik solution (Gundlach 1997; REFERENCES.md).
+#: Echoing period of the Choptuik solution (Gundlach, PRD 55, 695, 1997: Δ = 3.4453 ± 0.0005).
 REFERENCE_ECHOING_PERIOD = 3.4453
 
 

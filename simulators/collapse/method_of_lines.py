@@ -1,7 +1,7 @@
 """Method of lines for the Einstein–massless-scalar system in polar-areal coordinates (Numba).
 
 The evolved variables are ``Φ = ∂_r φ``, ``Π = (a/α) ∂_t φ`` and ``φ`` itself
-(Choptuik 1993, eqs. 6–7; REFERENCES.md):
+(Choptuik, PRL 70, 9, 1993, eqs. 6–7):
 
     ∂_t Φ = ∂_r (α Π / a),
     ∂_t Π = r⁻² ∂_r (r² α Φ / a) = 3 ∂(r² α Φ / a) / ∂(r³),

@@ -1,6 +1,6 @@
 """The metric functions a and α from the constraints, the mass function, the constraint residual.
 
-In polar-areal coordinates (Choptuik 1993, eqs. 2–5; REFERENCES.md)
+In polar-areal coordinates (Choptuik, PRL 70, 9, 1993, eqs. 2–5)
 
     ds² = -α² dt² + a² dr² + r² dΩ²,
 

@@ -2,7 +2,8 @@
 
 :mod:`~physml.simulators.near_horizon.ringdown` holds the fits; this module
 chooses their windows the way the tests and ``physml qnm`` do, and compares
-with the published Schwarzschild frequencies (REFERENCES.md).
+with the published Schwarzschild frequencies (Leaver's continued fraction;
+Kokkotas & Schmidt, Living Rev. Relativ. 2, 2, 1999, Table 1).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ multipoles; each obeys the 1+1 wave equation
 
     -d²ψ/dt² + d²ψ/dr*² - V(r) ψ = 0,        r* = r + 2M ln(r/2M - 1),
 
-with the Regge–Wheeler potential for a field of spin s = 0, 1, 2 (REFERENCES.md)
+with the Regge–Wheeler potential for a field of spin s = 0, 1, 2 (Regge & Wheeler 1957)
 
     V_RW = (1 - 2M/r) [ l(l+1)/r² + (1 - s²) 2M/r³ ]
 
