@@ -37,14 +37,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ValueError as exc:  # invalid parameters or unusable files: a message, not a traceback
-        parser.exit(2, f"physml: error: {exc}\n")
+        parser.exit(2, f"physml: error: {_one_line(exc)}\n")
     except UnstableRunError as exc:
-        parser.exit(1, f"physml: run stopped: {exc}\n")
+        parser.exit(1, f"physml: run stopped: {_one_line(exc)}\n")
     except BuildError as exc:
-        parser.exit(1, f"physml: build stopped: {exc}\n")
+        parser.exit(1, f"physml: build stopped: {_one_line(exc)}\n")
     except KeyboardInterrupt:
         parser.exit(130, "physml: interrupted; what was written is kept (rerun a dataset build to resume)\n")
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """A message for one log line: HDF5's (and some values' reprs) span several."""
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover
