@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from physml.datasets.config import SPLITS
-from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info
+from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info, reading
 
 __all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset"]
 
@@ -145,20 +145,26 @@ class WindowDataset(Dataset):
             )
         self.windows_per_trajectory = (info.n_times - 1 - span) // window_stride + 1
         self.parameter_names = [n for n in info.per_trajectory_parameters if n in info.scalar_names]
-        self.normalization = self._normalization(normalize, self.channel_names)
-        self.constant_normalization = self._normalization(normalize, self.constant_channel_names)
-        with h5py.File(self.path, "r") as f:
+        with reading(self.path), h5py.File(self.path, "r") as f:
+            self.normalization = self._normalization(normalize, self.channel_names)
+            self.constant_normalization = self._normalization(normalize, self.constant_channel_names)
             self._time = torch.as_tensor(f["dimensions/time"][...], dtype=torch.float64)
             #: Spatial coordinates by axis name (e.g. for spectral derivatives in physics losses).
             self.axes = {name: f["dimensions"][name][...] for name in info.spatial_dims}
             self._parameters = {name: torch.as_tensor(f["scalars"][name][...]) for name in self.parameter_names}
+        wrong = {n: tuple(v.shape) for n, v in self._parameters.items() if tuple(v.shape) != (info.n_trajectories,)}
+        if wrong or tuple(self._time.shape) != (info.n_times,):
+            raise DataFileError(
+                f"{self.path}: scalars {wrong} or times {tuple(self._time.shape)} do not match "
+                f"{info.n_trajectories} trajectories and {info.n_times} saves"
+            )
         self._file: h5py.File | None = None
         self._pid: int | None = None
         #: Field name -> its rows of the chosen trajectories, when held in memory.
         self._memory: dict[str, np.ndarray] | None = None
         if in_memory:
             rows = self.trajectories
-            with h5py.File(self.path, "r") as f:
+            with reading(self.path), h5py.File(self.path, "r") as f:
                 self._memory = {c: f[self._groups[c]][c][rows] if len(rows) else np.empty(0)
                                 for c in (*self.channel_names, *self.constant_channel_names)}  # fmt: skip
             self._row = {int(t): i for i, t in enumerate(rows)}
@@ -223,15 +229,18 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, index: int) -> Sample:
         traj, start = self.locate(index)
-        if self._memory is None:
-            f = self._handle()
-            source = {c: f[self._groups[c]][c] for c in (*self.channel_names, *self.constant_channel_names)}
-            row = traj
-        else:
-            source, row = self._memory, self._row[traj]
         d = self.time_stride
         steps = slice(start, start + (self.n_input + self.n_output - 1) * d + 1, d)
-        window = self._stack([source[c][row, steps] for c in self.channel_names], axis=1)
+        with reading(self.path, f"trajectory {traj}"):
+            if self._memory is None:
+                f = self._handle()
+                source = {c: f[self._groups[c]][c] for c in (*self.channel_names, *self.constant_channel_names)}
+                row = traj
+            else:
+                source, row = self._memory, self._row[traj]
+            window = self._stack([source[c][row, steps] for c in self.channel_names], axis=1)
+            if self.constant_channel_names:
+                constant = self._stack([source[c][row] for c in self.constant_channel_names], axis=0)
         if self.normalization is not None:
             window = self.normalization.normalize(window, channel_dim=1)
         times = self._time[steps]
@@ -248,7 +257,6 @@ class WindowDataset(Dataset):
             "start": torch.tensor(start),
         }
         if self.constant_channel_names:
-            constant = self._stack([source[c][row] for c in self.constant_channel_names], axis=0)
             if self.constant_normalization is not None:
                 constant = self.constant_normalization.normalize(constant, channel_dim=0)
             sample["constant_fields"] = constant.to(self.dtype)

@@ -13,7 +13,16 @@ from typing import Any
 import h5py
 import numpy as np
 
-__all__ = ["FIELD_GROUPS", "SCHEMA_VERSION", "DataFileError", "StoreInfo", "as_str", "open_h5", "read_info"]
+__all__ = [
+    "FIELD_GROUPS",
+    "SCHEMA_VERSION",
+    "DataFileError",
+    "StoreInfo",
+    "as_str",
+    "open_h5",
+    "read_info",
+    "reading",
+]
 
 #: Version of the physml additions; files with a newer major or minor version are refused.
 SCHEMA_VERSION = "0.2"
@@ -26,11 +35,41 @@ class DataFileError(ValueError):
     """A data file that cannot be used: missing, truncated, corrupted, foreign or too new."""
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
+#: What h5py, numpy and json raise on a damaged or foreign file: broken links and headers (KeyError,
+#: RuntimeError, OSError), objects of the wrong kind or shape (AttributeError, TypeError, IndexError,
+#: ValueError), undecodable attributes (UnicodeDecodeError, json.JSONDecodeError: both ValueErrors).
+DAMAGE = (OSError, KeyError, RuntimeError, AttributeError, TypeError, IndexError, ValueError, OverflowError)
+
+
+@contextmanager
+def reading(path: str | os.PathLike[str], what: str = "") -> Iterator[None]:
+    """Turn what a damaged or foreign file raises while ``path`` is read into :class:`DataFileError` naming it.
+
+    Wrap only code that reads the file: a ``ValueError`` raised there means the file's
+    content is not what physml writes, never a bad argument.
+    """
+    try:
+        yield
+    except DataFileError:
+        raise
+    except DAMAGE as exc:
+        where = f" ({what})" if what else ""
+        raise DataFileError(
+            f"{path} is corrupted or not a valid Well-layout file{where}: {type(exc).__name__}: {_one_line(exc)}"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """HDF5's messages span lines (``time = ...\n, filename = ...``): one line for logs and the CLI."""
+    return " ".join(str(exc).split())
+
+
+def _version_tuple(text: str, path: Path | None = None) -> tuple[int, ...]:
     try:
         return tuple(int(p) for p in str(text).split("."))
     except ValueError:
-        raise DataFileError(f"schema_version = {text!r} is not a version number") from None
+        where = f"{path}: " if path is not None else ""
+        raise DataFileError(f"{where}schema_version = {text!r} is not a version number") from None
 
 
 @contextmanager
@@ -39,12 +78,14 @@ def open_h5(path: str | os.PathLike[str], mode: str = "r") -> Iterator[h5py.File
     path = Path(path)
     if mode == "r" and not path.exists():
         raise DataFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataFileError(f"{path} is a directory, not an HDF5 file")
     try:
         handle = h5py.File(path, mode)
     except OSError as exc:
         raise DataFileError(
             f"{path} cannot be opened as HDF5 (truncated, corrupted, not HDF5, or open for writing "
-            f"by another process): {exc}"
+            f"by another process): {_one_line(exc)}"
         ) from None
     with handle:
         yield handle
@@ -98,12 +139,8 @@ def read_info(path: str | os.PathLike[str]) -> StoreInfo:
     Raises :class:`DataFileError` for a missing, truncated, corrupted, foreign or too-new file.
     """
     path = Path(path)
-    try:
+    with reading(path):
         return _read_info(path)
-    except (OSError, KeyError, RuntimeError, TypeError, IndexError) as exc:
-        raise DataFileError(
-            f"{path} is corrupted or not a valid Well-layout file: {type(exc).__name__}: {exc}"
-        ) from None
 
 
 def _read_info(path: Path) -> StoreInfo:
@@ -120,7 +157,12 @@ def _read_info(path: Path) -> StoreInfo:
             for name in names:
                 if name not in f[group]:
                     raise DataFileError(f"{path}: {group}/{name} is listed in field_names but missing")
-                time_varying[name] = bool(f[group][name].attrs.get("time_varying", True))
+                ds = f[group][name]
+                time_varying[name] = bool(ds.attrs.get("time_varying", True))
+                if ds.attrs.get("sample_varying", True) and (ds.ndim == 0 or ds.shape[0] != n_traj):
+                    raise DataFileError(
+                        f"{path}: {group}/{name} has shape {ds.shape}, but the file says n_trajectories = {n_traj}"
+                    )
         info = StoreInfo(
             path=path,
             dataset_name=as_str(f.attrs["dataset_name"]),
@@ -138,7 +180,7 @@ def _read_info(path: Path) -> StoreInfo:
             return info
         meta = f["physml"]
         version = as_str(meta.attrs.get("schema_version", "0"))
-        if _version_tuple(version)[:2] > _version_tuple(SCHEMA_VERSION)[:2]:
+        if _version_tuple(version, path)[:2] > _version_tuple(SCHEMA_VERSION)[:2]:
             raise DataFileError(
                 f"{path} uses physml schema {version}, newer than the {SCHEMA_VERSION} this physml reads; "
                 "upgrade physml to read it"
@@ -160,6 +202,9 @@ def _read_info(path: Path) -> StoreInfo:
             info.splits = np.array([as_str(s) for s in meta["split"][:]], dtype=object)
         if "verification" in meta:
             info.checks = {name: float(ds.attrs["threshold"]) for name, ds in meta["verification"].items()}
+        for name, values in (("completed", info.completed), ("split", info.splits)):
+            if len(values) not in (0, n_traj) or (name == "completed" and len(values) != n_traj):
+                raise DataFileError(f"{path}: physml/{name} has {len(values)} entries for {n_traj} trajectories")
         if "statistics" in meta:
             table = meta["statistics"]
             columns = [as_str(c) for c in table.attrs["columns"]]

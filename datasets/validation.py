@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from physml.datasets.schema import StoreInfo, open_h5, read_info
+from physml.datasets.schema import DAMAGE, DataFileError, StoreInfo, open_h5, read_info
 
 __all__ = ["ValidationReport", "validate"]
 
@@ -43,7 +43,9 @@ def validate(
         report.problems.append(f"unfinished build: {info.n_completed}/{info.n_trajectories} trajectories written")
     try:
         _validate(path, info, report, check_data=check_data)
-    except (OSError, KeyError, RuntimeError) as exc:
+    except DataFileError:
+        raise
+    except DAMAGE as exc:
         report.problems.append(f"the file's structure cannot be read: {type(exc).__name__}: {exc}")
     return report
 
@@ -91,7 +93,7 @@ def _validate(path: Path, info: StoreInfo, report: ValidationReport, *, check_da
                         try:
                             if not np.all(np.isfinite(ds[i])):
                                 bad.append(int(i))
-                        except OSError:  # e.g. a corrupted compressed chunk
+                        except DAMAGE:  # e.g. a corrupted compressed chunk
                             unreadable.append(int(i))
                     if bad:
                         report.problems.append(f"{group}/{name} has non-finite values in trajectories {_ranges(bad)}")

@@ -11,7 +11,8 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from physml.datasets.schema import FIELD_GROUPS, open_h5, read_info
+from physml.datasets.lazy import FileHandle, lazy_array
+from physml.datasets.schema import FIELD_GROUPS, StoreInfo, open_h5, read_info, reading
 
 __all__ = ["open_dataset"]
 
@@ -69,6 +70,11 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
     >>> ds.psi.sel(trajectory=ds.potential_kind == "harmonic").isel(time=-1)  # doctest: +SKIP
     """
     info = read_info(path)
+    with reading(path):  # a damaged file can still have a readable header
+        return _open(path, info, chunks)
+
+
+def _open(path: str | os.PathLike[str], info: StoreInfo, chunks: Mapping[str, int] | None) -> xr.Dataset:
     spatial = info.spatial_dims
     coords: dict[str, Any] = {"trajectory": np.arange(info.n_trajectories)}
     variables: dict[str, xr.DataArray] = {}
@@ -107,26 +113,17 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
             if "verification" in meta:
                 for name, ds in meta["verification"].items():
                     variables[name] = xr.DataArray(ds[...], dims=("trajectory",), attrs=_attrs(ds))
-        field_attrs = {
-            (group, name): _attrs(f[group][name]) for group in FIELD_GROUPS for name in info.field_names[group]
-        }
-    coords = {k: v for k, v in coords.items() if v is not None}
-
-    opened: list[xr.Dataset] = []
-    for group in FIELD_GROUPS:
-        if not info.field_names[group]:
-            continue
-        raw = xr.open_dataset(
-            path, engine="h5netcdf", group=group, phony_dims="access", chunks=dict(chunks or {}), mask_and_scale=False
-        )
-        opened.append(raw)
-        rank = int(group[1])
-        for name in info.field_names[group]:
-            a = field_attrs[(group, name)]
-            variables[name] = xr.DataArray(raw[name].data, dims=_dims(a, spatial, rank), attrs=a)
-            if rank:
+        handle = FileHandle(path)
+        for group in FIELD_GROUPS:
+            rank = int(group[1])
+            for name in info.field_names[group]:
+                ds = f[group][name]
+                a = _attrs(ds)
+                dims = _dims(a, spatial, rank)
+                variables[name] = xr.DataArray(lazy_array(handle, ds, dims, chunks), dims=dims, attrs=a)
                 for dim in _TENSOR_DIMS[rank]:
                     coords.setdefault(dim, (dim, np.array(spatial)))
+    coords = {k: v for k, v in coords.items() if v is not None}
     for name, (real, imag) in info.complex_fields.items():
         if real in variables and imag in variables:
             re, im = variables.pop(real), variables.pop(imag)
@@ -135,7 +132,7 @@ def open_dataset(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | No
             variables[name] = xr.DataArray(re.data + 1j * im.data, dims=re.dims, attrs=a)
     ds = xr.Dataset(variables, coords=coords, attrs=attrs)
     # close() (or a with-block) releases the file, which an unfinished build needs to resume.
-    ds.set_close(lambda: [raw.close() for raw in opened])
+    ds.set_close(handle.close)
     if not info.completed.all():  # an unfinished build: trajectories not yet written read as NaN
         written = xr.DataArray(info.completed, dims="trajectory")
         for name in list(ds.data_vars):
