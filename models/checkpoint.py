@@ -45,17 +45,42 @@ def load_checkpoint(
     """Rebuild the model saved at ``path`` on ``device``; returns ``(model, extra)``.
 
     Uses ``torch.load(weights_only=True)``: a file carrying arbitrary Python
-    objects is refused rather than executed.
+    objects is refused rather than executed. The model is first built on the
+    ``meta`` device (no memory) and its tensor shapes compared with the saved
+    weights, so a damaged or edited config can neither allocate without bound
+    nor load mismatched weights: every such file raises ``ValueError`` naming it.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
+        payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
         raise ValueError(f"checkpoint {path} cannot be loaded safely: {type(exc).__name__}: {exc}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a physml checkpoint (format {FORMAT})")
-    model = build_model(payload["model"], payload["config"])
-    model.load_state_dict(payload["state_dict"])
-    return model.to(device), payload["extra"]
+    try:
+        model = _rebuild(payload)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"checkpoint {path} is damaged or was edited: {type(exc).__name__}: {exc}") from None
+    extra = payload.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ValueError(f"checkpoint {path} is damaged or was edited: 'extra' is a {type(extra).__name__}")
+    return model.to(device), extra
+
+
+def _rebuild(payload: dict[str, Any]) -> nn.Module:
+    """The saved model with its weights, built for real only once its shapes match them."""
+    name, config, weights = payload["model"], payload["config"], payload["state_dict"]
+    if not isinstance(name, str) or not isinstance(config, dict) or not isinstance(weights, dict):
+        raise TypeError("model, config and state_dict must be a name, a mapping and a mapping of tensors")
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in build_model(name, config).state_dict().items()}
+    saved = {k: tuple(v.shape) if torch.is_tensor(v) else type(v).__name__ for k, v in weights.items()}
+    if shapes != saved:
+        wrong = sorted(k for k in shapes.keys() | saved.keys() if shapes.get(k) != saved.get(k))
+        detail = ", ".join(f"{k}: saved {saved.get(k, 'missing')}, model {shapes.get(k, 'none')}" for k in wrong[:5])
+        raise ValueError(f"the weights do not fit the {name} its config builds ({detail})")
+    model = build_model(name, config)
+    model.load_state_dict(weights)
+    return model

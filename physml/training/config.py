@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,19 @@ class DataConfig:
     batch_size: int = 32
     num_workers: int = 0
     in_memory: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str | os.PathLike) or not str(self.path):
+            raise ValueError(f"data.path = {self.path!r} is invalid: must be a file path")
+        for name, low in (("n_input", 1), ("batch_size", 1), ("num_workers", 0)):
+            _integer(f"data.{name}", getattr(self, name), low)
+        for name in ("fields", "constant_fields"):
+            names = getattr(self, name)
+            if names is not None and not (isinstance(names, tuple) and all(isinstance(n, str) for n in names)):
+                raise ValueError(f"data.{name} = {names!r} is invalid: must be a list of field names")
+        if self.normalize not in (None, "zscore", "rms"):
+            raise ValueError(f"data.normalize = {self.normalize!r} is invalid: choose null, zscore or rms")
+        _boolean("data.in_memory", self.in_memory)
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,12 @@ class OptimConfig:
     warmup_steps: int = 50
     grad_clip: float = 1.0
 
+    def __post_init__(self) -> None:
+        _number("optim.lr", self.lr, positive=True)
+        _number("optim.weight_decay", self.weight_decay, positive=False)
+        _integer("optim.warmup_steps", self.warmup_steps, 0)
+        _number("optim.grad_clip", self.grad_clip, positive=True)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -133,14 +153,37 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "unroll", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} = {value!r} is invalid: must be an integer >= 1")
-        if not self.losses:
-            raise ValueError("losses is empty: give at least {data: 1.0}")
+            _integer(name, getattr(self, name), 1)
+        if not isinstance(self.losses, Mapping) or not self.losses:
+            raise ValueError(f"losses = {self.losses!r} is invalid: give term weights, at least {{data: 1.0}}")
+        for name, weight in self.losses.items():
+            if not isinstance(name, str):
+                raise ValueError(f"losses key {name!r} is invalid: must be a loss term name")
+            _number(f"losses.{name}", weight, positive=False)
+        _integer("seed", self.seed, 0)
+        _boolean("pushforward", self.pushforward)
+        if not isinstance(self.device, str):
+            raise ValueError(f"device = {self.device!r} is invalid: cpu, cuda, cuda:N or auto")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _integer(where: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{where} = {value!r} is invalid: must be an integer >= {low}")
+
+
+def _number(where: str, value: Any, *, positive: bool) -> None:
+    """A finite real number, > 0 (``positive``) or >= 0."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if not ok or value < 0 or (positive and value == 0):
+        raise ValueError(f"{where} = {value!r} is invalid: must be a finite number {'>' if positive else '>='} 0")
+
+
+def _boolean(where: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where} = {value!r} is invalid: must be true or false")
 
 
 def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:

@@ -21,6 +21,7 @@ from physml.models import FieldFormat, PersistenceConfig, build_model, load_chec
 from physml.models.metrics import band_errors, nrmse, vrmse
 from physml.models.registry import model_name
 from physml.training.conditioning import Conditioning, modality_transforms
+from physml.training.config import train_config_from_dict
 from physml.training.constraints import invariants_adapter
 from physml.training.trainer import resolve_device
 
@@ -91,11 +92,22 @@ def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.de
     model, extra = load_checkpoint(checkpoint, device=device)
     if "config" not in extra or "format" not in extra:
         raise ValueError(f"{checkpoint} was not written by physml train: it has no training config or format")
-    conditioning = Conditioning.from_dict(extra.get("conditioning"))
-    config = extra["config"]
-    return Surrogate(
-        model.eval(), FieldFormat(**extra["format"]), dict(config["data"]), conditioning, int(config.get("seed", 0))
-    )
+    try:
+        config = train_config_from_dict(extra["config"])
+        fmt = FieldFormat(**extra["format"])
+        conditioning = Conditioning.from_dict(extra.get("conditioning"))
+        _check_fit(model, fmt, config.data.n_input)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: {type(exc).__name__}: {exc}") from None
+    return Surrogate(model.eval(), fmt, dataclasses.asdict(config.data), conditioning, config.seed)
+
+
+def _check_fit(model: nn.Module, fmt: FieldFormat, n_input: int) -> None:
+    """The format must feed the model the channels it was built for, from the windows the run read."""
+    channels = {"in_channels": fmt.in_channels, "out_channels": fmt.out_channels}
+    wrong = {k: (getattr(model.config, k), v) for k, v in channels.items() if getattr(model.config, k, v) != v}
+    if wrong or fmt.n_input != n_input:
+        raise ValueError(f"format {fmt} does not fit the model ({wrong}) or data.n_input = {n_input}")
 
 
 def persistence_like(surrogate: Surrogate) -> Surrogate:
