@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from physml.datasets.budget import check_resources
 from physml.datasets.config import BuildConfig, load_config
 from physml.datasets.families import Family, get_family
 from physml.datasets.finalize import finalize
@@ -190,6 +191,7 @@ def build_dataset(
     out = Path(out)
     if out.is_dir():
         raise ValueError(f"out = {str(out)!r} is a directory; give a file name such as {out / 'data.h5'}")
+    check_resources(config, out)  # before planning: a config far beyond the machine is refused at once
     family, plan, shared = resolve_plan(config)
     times = config.times
     start = time.perf_counter()

@@ -12,7 +12,11 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import torch
 from torch import nn
+
+from physml.machine import format_bytes, physical_memory
+from physml.models.config_values import check_values
 
 __all__ = ["MODELS", "build_model", "config_from_dict", "config_to_dict", "model_name", "register_model"]
 
@@ -48,8 +52,7 @@ def config_from_dict(name: str, values: Mapping[str, Any]) -> Any:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"{name} config keys {unknown} are invalid: valid keys are {sorted(known)}")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return config_class(**converted)
+    return config_class(**check_values(config_class, values, "model.params"))
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -64,7 +67,26 @@ def build_model(name: str, config: Any) -> nn.Module:
         config = config_from_dict(name, config)
     if not isinstance(config, config_class):
         raise TypeError(f"model {name!r} needs a {config_class.__name__}, got {type(config).__name__}")
+    _check_memory(name, model_class, config)
     return model_class(config)
+
+
+def _check_memory(name: str, model_class: type[nn.Module], config: Any) -> None:
+    """Refuse a model whose training state cannot fit in this machine's memory, before allocating it.
+
+    Built first on the ``meta`` device (shapes only); training holds each weight four times
+    (the weight, its gradient and AdamW's two moments).
+    """
+    with torch.device("meta"):
+        parameters = list(model_class(config).parameters())
+    n_bytes = 4 * sum(p.numel() * p.element_size() for p in parameters)
+    memory = physical_memory()
+    if memory is not None and n_bytes > memory:
+        raise ValueError(
+            f"model.params {config_to_dict(config)} are invalid: they build a {name} of "
+            f"{sum(p.numel() for p in parameters):.3g} weights, whose training state needs {format_bytes(n_bytes)}; "
+            f"this machine has {format_bytes(memory)}"
+        )
 
 
 def model_name(model: nn.Module) -> str:

@@ -73,8 +73,13 @@ class ModelSpec:
     squash: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.residual, bool):
-            raise ValueError(f"model.residual = {self.residual!r} is invalid: must be true or false")
+        if not isinstance(self.name, str):
+            raise ValueError(f"model.name = {self.name!r} is invalid: must be a registered model's name")
+        for key in ("params", "squash"):
+            value = getattr(self, key)
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise ValueError(f"model.{key} = {value!r} is invalid: must be a mapping of names")
+        _boolean("model.residual", self.residual)
         for name, scale in self.squash.items():
             if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
                 raise ValueError(f"model.squash.{name} = {scale!r} is invalid: must be a number > 0")
