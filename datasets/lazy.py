@@ -15,10 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import h5py
 import numpy as np
-from dask.base import tokenize
 
 from physml.datasets.schema import reading
 
@@ -66,9 +64,12 @@ class H5Array:
 
 def lazy_array(
     handle: FileHandle, dataset: h5py.Dataset, dims: Sequence[str], chunks: Mapping[str, int] | None = None
-) -> da.Array:
+) -> Any:
     """``dataset`` as a dask array: its on-disk chunks (the whole array if stored contiguously), or ``chunks``
     by dimension name where given."""
+    import dask.array as da  # here: the torch windows share FileHandle and need no dask
+    from dask.base import tokenize
+
     disk = dataset.chunks or dataset.shape
     sizes = tuple((chunks or {}).get(d, c) for d, c in zip(dims, disk))
     array = H5Array(handle, dataset.name, dataset.shape, dataset.dtype)

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from physml.datasets.config import SPLITS
+from physml.datasets.lazy import FileHandle
 from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info, reading
 
 __all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset"]
@@ -158,8 +159,7 @@ class WindowDataset(Dataset):
                 f"{self.path}: scalars {wrong} or times {tuple(self._time.shape)} do not match "
                 f"{info.n_trajectories} trajectories and {info.n_times} saves"
             )
-        self._file: h5py.File | None = None
-        self._pid: int | None = None
+        self._file = FileHandle(self.path)  # one read-only handle per process (DataLoader workers too)
         #: Field name -> its rows of the chosen trajectories, when held in memory.
         self._memory: dict[str, np.ndarray] | None = None
         if in_memory:
@@ -202,22 +202,9 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return len(self.trajectories) * self.windows_per_trajectory
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_file"], state["_pid"] = None, None  # h5py handles do not cross processes
-        return state
-
-    def _handle(self) -> h5py.File:
-        if self._file is None or self._pid != os.getpid():
-            self._file = h5py.File(self.path, "r")
-            self._pid = os.getpid()
-        return self._file
-
     def close(self) -> None:
         """Close this process's file handle (reopened on the next access)."""
-        if self._file is not None and self._pid == os.getpid():
-            self._file.close()
-        self._file = None
+        self._file.close()
 
     def locate(self, index: int) -> tuple[int, int]:
         """``(trajectory, start save)`` of sample ``index``."""
@@ -233,7 +220,7 @@ class WindowDataset(Dataset):
         steps = slice(start, start + (self.n_input + self.n_output - 1) * d + 1, d)
         with reading(self.path, f"trajectory {traj}"):
             if self._memory is None:
-                f = self._handle()
+                f = self._file.get()
                 source = {c: f[self._groups[c]][c] for c in (*self.channel_names, *self.constant_channel_names)}
                 row = traj
             else:
