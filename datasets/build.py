@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from physml.datasets.budget import check_resources
 from physml.datasets.config import BuildConfig, load_config
@@ -41,6 +40,7 @@ from physml.datasets.plan import Plan, make_plan
 from physml.datasets.schema import read_info
 from physml.datasets.store import StoredTrajectory, StoreWriter, create_store
 from physml.interrupts import remembered_interrupts
+from physml.progress import progress as progress_display
 
 __all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
 
@@ -173,7 +173,7 @@ def build_dataset(
         Require an existing unfinished build of the same configuration (without
         it, one is resumed anyway; a complete one is then left as it is).
     progress
-        Show a progress bar.
+        Show progress: a bar on a terminal, otherwise a line every ~10 % (:func:`physml.progress.progress`).
 
     An existing unfinished build of the same configuration is always resumed;
     any other existing file is an error unless ``overwrite`` is set.
@@ -237,12 +237,12 @@ def build_dataset(
         pending = [int(i) for i in np.flatnonzero(~completed)]
         n_pending = len(pending)
         failures: Counter[str] = Counter()
-        bar = tqdm(
+        bar = progress_display(
             total=config.n_trajectories,
             initial=int(completed.sum()),
             desc=f"building {config.name}",
             unit="traj",
-            disable=not progress,
+            enabled=progress,
         )
 
         def write(results: list[tuple[int, StoredTrajectory]]) -> None:
@@ -268,7 +268,7 @@ def build_dataset(
             with executor_for(workers, scheduler) as (executor, label, slots):
                 if executor is not None and scheduler is None:
                     for _ in range(slots):  # start the worker processes while this one simulates
-                        executor.submit(warm_up)
+                        executor.submit(warm_up, family)
                 local = scheduler is None
                 spooling = local and executor is not None
                 with spool_directory(out) if spooling else contextlib.nullcontext() as spool:

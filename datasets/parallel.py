@@ -83,9 +83,9 @@ def unspool(results: list[tuple[int, StoredTrajectory]]) -> list[tuple[int, Stor
     return results
 
 
-def warm_up() -> None:
-    """A first task for each worker process: importing physml there overlaps with creating the store."""
-    from physml.datasets import families  # noqa: F401
+def warm_up(family: Family) -> None:
+    """A first task for each worker process: receiving ``family`` imports its module and simulator there,
+    which overlaps with creating the store."""
 
 
 def simulate_batch(

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from tqdm.auto import tqdm
+from physml.progress import progress as progress_display
 
 __all__ = ["Stepper", "rollout", "steps_per_save"]
 
@@ -87,7 +87,8 @@ def rollout(
     saved = [state]
     if on_save is not None:
         on_save(0, state)
-    with tqdm(total=n_saves * steps_between, desc=desc, unit="step", disable=not progress, leave=False) as bar:
+    total = n_saves * steps_between
+    with progress_display(total=total, desc=desc, unit="step", enabled=progress, leave=False) as bar:
         for index in range(1, n_saves + 1):
             state = stepper.advance(state, dt, steps_between)
             saved.append(state)

@@ -4,8 +4,8 @@ A family turns a parameter dictionary into one trajectory of fields. The store
 (:mod:`physml.datasets.store`) and the builder (:mod:`physml.datasets.build`)
 know nothing of physics: they ask the family for its :class:`Layout` (what is
 stored, on which grid) and call :meth:`Family.simulate` once per trajectory,
-possibly in another process. Later families (near-horizon, collapse,
-spacetime, images) subclass :class:`Family` and call :func:`register_family`.
+possibly in another process. A family subclasses :class:`Family` and is
+registered by name (:mod:`physml.datasets.families.registry`).
 """
 
 from __future__ import annotations
@@ -19,16 +19,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = [
-    "FAMILIES",
     "Check",
     "Family",
     "FieldSpec",
     "Layout",
     "ParameterSpec",
     "Trajectory",
-    "get_family",
     "integer_parameter",
-    "register_family",
 ]
 
 
@@ -198,22 +195,3 @@ def integer_parameter(name: str, value: Any, minimum: int | None = None) -> int:
 
 def _is_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-
-
-#: Registered families by name.
-FAMILIES: dict[str, Family] = {}
-
-
-def register_family(family: Family) -> Family:
-    """Make ``family`` available to configs and the CLI by its name."""
-    FAMILIES[family.name] = family
-    return family
-
-
-def get_family(name: str) -> Family:
-    """The registered family called ``name``; the error lists the valid names."""
-    from physml.datasets import families  # noqa: F401  (registers the built-in families)
-
-    if name not in FAMILIES:
-        raise ValueError(f"family = {name!r} is invalid: choose one of {', '.join(sorted(FAMILIES))}")
-    return FAMILIES[name]

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from tqdm.auto import tqdm
+from physml.progress import progress as progress_display
 
 __all__ = ["RunLog"]
 
@@ -22,7 +22,7 @@ class RunLog:
 
     def __init__(self, out: Path, columns: list[str], *, step: int, total: int, main: bool, progress: bool) -> None:
         self.main = main
-        self.bar = tqdm(total=total, initial=step, disable=not (main and progress), desc="training", unit="step")
+        self.bar = progress_display(total=total, initial=step, enabled=main and progress, desc="training", unit="step")
         if not main:
             return
         path, rows = out / "log.csv", []

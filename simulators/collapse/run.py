@@ -29,8 +29,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from physml.progress import progress as progress_display
 from physml.simulators.collapse.detection import FORMING, Detection, leaving, trapped
 from physml.simulators.collapse.grid import RadialGrid
 from physml.simulators.collapse.initial import ShellData
@@ -264,7 +264,8 @@ def evolve(
     watch = np.array([0.0, np.nan, 0.0, 0.0, dt])
     records, regrids, status, done, save = [], [], 0, 0, 1
     grids = [grid]  # the run's grid, then each finer one in use
-    with tqdm(total=n_saves, desc=f"collapse {data.describe()}", disable=not progress, leave=False) as bar:
+    desc = f"collapse {data.describe()}"
+    with progress_display(total=n_saves, desc=desc, unit="save", enabled=progress, leave=False) as bar:
         while save <= n_saves and status == 0:
             if refinement is None:
                 todo = min(check_every, per_save - done % per_save)

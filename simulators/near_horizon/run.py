@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from physml.progress import progress as progress_display
 from physml.simulators.errors import UnstableRunError
 from physml.simulators.near_horizon.double_null import march_double_null
 from physml.simulators.near_horizon.initial import Pulse
@@ -317,9 +317,8 @@ def _evolve_mol(
         frames = [psi[keep].copy()]
     column, done = 1, 0
     chunk = max(1, min(steps_per_save, 2000))
-    with tqdm(
-        total=n_steps, desc=f"near-horizon {perturbation.describe()}", unit="step", disable=not progress, leave=False
-    ) as bar:
+    desc = f"near-horizon {perturbation.describe()}"
+    with progress_display(total=n_steps, desc=desc, unit="step", enabled=progress, leave=False) as bar:
         while done < n_steps:
             todo = min(chunk, steps_per_save - done % steps_per_save)
             column = mol_advance(psi, pi, potential, h, dt, todo, sample_every, index, weight, samples, column, done)
