@@ -198,6 +198,10 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"{where} keys {unknown} are invalid: valid keys are {sorted(known)}")
+    required = [f.name for f in dataclasses.fields(cls) if f.default is f.default_factory is dataclasses.MISSING]
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise ValueError(f"{where} is missing {', '.join(missing)}")
     return cls(**{k: tuple(v) if isinstance(v, list) and k in ("fields", "constant_fields") else v
                   for k, v in values.items()})  # fmt: skip
 
