@@ -39,6 +39,7 @@ class ParameterSpec:
     means "does not apply unless given". ``integer`` marks a per-trajectory whole
     number: files store every per-trajectory number as float64, and reading
     parameters back (:func:`~physml.datasets.descriptions.read_parameters`) restores the int.
+    ``sequence`` lets a shared parameter be a list of numbers (one per axis, or several points).
     """
 
     name: str
@@ -48,6 +49,7 @@ class ParameterSpec:
     categories: tuple[str, ...] | None = None
     shared: bool = False
     integer: bool = False
+    sequence: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,10 @@ class Family(ABC):
                 if value not in spec.categories:
                     raise ValueError(f"{name} = {value!r} is invalid: choose one of {', '.join(spec.categories)}")
             elif not _is_number(value) and not (
-                spec.shared and isinstance(value, list | tuple) and value and all(map(_is_number, value))
+                spec.sequence and isinstance(value, list | tuple) and value and all(map(_is_number, value))
             ):
-                raise ValueError(f"{name} = {value!r} is invalid: must be a number")
+                rule = "a number or a list of numbers" if spec.sequence else "a number"
+                raise ValueError(f"{name} = {value!r} is invalid: must be {rule}")
         return self.check(resolved, times)
 
     def check(self, params: dict[str, Any], times: np.ndarray | None = None) -> dict[str, Any]:

@@ -64,7 +64,8 @@ class NearHorizonFamily(Family):
         "r_star_max": ParameterSpec("r_star_max", "M", "outer end of the stored r* window (1D)", 150.0, shared=True),
         "stride": ParameterSpec("stride", "1", "store every stride-th grid point (1D)", 4, shared=True),
         "extract_at": ParameterSpec(
-            "extract_at", "M", "r* of the extracted waveforms (1D, list)", [-20.0, 10.0, 100.0], shared=True
+            "extract_at", "M", "r* of the extracted waveforms (1D, list)", [-20.0, 10.0, 100.0], shared=True,
+            sequence=True,
         ),
         "extent": ParameterSpec("extent", "M", "maps cover [-extent, extent]^2 (2D)", 30.0, shared=True),
         "pixels": ParameterSpec("pixels", "1", "map pixels per side (2D)", 64, shared=True),

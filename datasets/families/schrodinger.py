@@ -50,8 +50,10 @@ class SchrodingerFamily(Family):
     description = "Gaussian wave packets in 1D/2D potentials (split-operator, periodic box, float64)"
     parameters: ClassVar[dict[str, ParameterSpec]] = {
         "ndim": ParameterSpec("ndim", "1", "number of spatial dimensions (1 or 2)", 1, shared=True),
-        "n": ParameterSpec("n", "1", "grid points per axis (int, or one per axis)", 256, shared=True),
-        "length": ParameterSpec("length", "length", "box length per axis (float, or one per axis)", 40.0, shared=True),
+        "n": ParameterSpec("n", "1", "grid points per axis (int, or one per axis)", 256, shared=True, sequence=True),
+        "length": ParameterSpec(
+            "length", "length", "box length per axis (float, or one per axis)", 40.0, shared=True, sequence=True
+        ),
         "dt": ParameterSpec("dt", "time", "time step; must divide the save interval", 0.005, shared=True),
         "scheme": ParameterSpec("scheme", "1", "splitting scheme", "strang", tuple(SCHEMES), shared=True),
         "hbar": ParameterSpec("hbar", "energy*time", "reduced Planck constant", 1.0),
@@ -95,13 +97,13 @@ class SchrodingerFamily(Family):
             raise ValueError(
                 f"parameters {foreign} do not apply to potential {kind!r} (its parameters: {sorted(own) or 'none'})"
             )
-        potential = self.potential(params)  # validates the potential's own parameters
+        potential = self.potential(params)  # validates the potential's own parameters, fills their defaults
         if kind == "lattice":
             for axis, size in enumerate(grid.length):
-                cells = size / params["period"]
+                cells = size / potential.period
                 if abs(cells - round(cells)) > 1e-9 * cells:
                     raise ValueError(
-                        f"period = {params['period']!r} is invalid: it must divide the box length {size} "
+                        f"period = {potential.period!r} is invalid: it must divide the box length {size} "
                         f"(axis {axis}) so that the lattice is periodic with the box"
                     )
         self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
