@@ -40,6 +40,7 @@ from physml.datasets.plan import Plan, make_plan
 from physml.datasets.schema import read_info
 from physml.datasets.store import StoredTrajectory, StoreWriter, create_store
 from physml.interrupts import remembered_interrupts
+from physml.locks import exclusive_output
 from physml.progress import progress as progress_display
 
 __all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
@@ -176,7 +177,8 @@ def build_dataset(
         Show progress: a bar on a terminal, otherwise a line every ~10 % (:func:`physml.progress.progress`).
 
     An existing unfinished build of the same configuration is always resumed;
-    any other existing file is an error unless ``overwrite`` is set.
+    any other existing file is an error unless ``overwrite`` is set. While one
+    build writes ``out``, another of the same ``out`` is refused (``ValueError``).
     """
     if not isinstance(config, BuildConfig):
         config = load_config(config)
@@ -193,9 +195,31 @@ def build_dataset(
         raise ValueError(f"out = {str(out)!r} is a directory; give a file name such as {out / 'data.h5'}")
     check_resources(config, out)  # before planning: a config far beyond the machine is refused at once
     family, plan, shared = resolve_plan(config)
-    times = config.times
     start = time.perf_counter()
+    with exclusive_output(out, action="built"):  # a second build of this file is refused at once, not interleaved
+        return _build_locked(
+            config, out, family, plan, shared, start,
+            auto=auto, workers=workers, scheduler=scheduler, overwrite=overwrite, resume=resume, progress=progress,
+        )  # fmt: skip
 
+
+def _build_locked(
+    config: BuildConfig,
+    out: Path,
+    family: Family,
+    plan: Plan,
+    shared: dict[str, Any],
+    start: float,
+    *,
+    auto: bool,
+    workers: int,
+    scheduler: str | None,
+    overwrite: bool,
+    resume: bool,
+    progress: bool,
+) -> BuildReport:
+    """:func:`build_dataset` once its arguments are checked and it holds the output's lock."""
+    times = config.times
     fresh = overwrite or not out.exists()
     if resume and not out.exists():
         raise ValueError(f"resume: {out} does not exist; drop --resume to start a new build")

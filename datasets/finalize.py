@@ -11,6 +11,7 @@ import numpy as np
 from physml.datasets.moments import statistics_table
 from physml.datasets.schema import FIELD_GROUPS, DataFileError, as_str, open_h5, read_info
 from physml.datasets.store import compression_options
+from physml.durable import atomic_path, fsync_file
 
 __all__ = ["finalize"]
 
@@ -18,8 +19,11 @@ __all__ = ["finalize"]
 def finalize(path: str | os.PathLike[str]) -> Path:
     """Finish a fully written store: statistics of the training split, then ``complete``.
 
-    Uncompressed stores are finished in place with raw-data writes only (kill-safe);
-    with compression (``physml/@compression``) a compressed copy replaces the file.
+    Uncompressed stores are finished in place with raw-data writes only (kill-safe),
+    the data flushed to disk before ``complete`` is set and again after it; with
+    compression (``physml/@compression``) a compressed copy replaces the file
+    (flushed, renamed, the rename flushed: see :mod:`physml.durable`). Either way,
+    a file reported complete is complete on disk, power loss included.
     """
     path = Path(path)
     info = read_info(path)
@@ -36,11 +40,12 @@ def finalize(path: str | os.PathLike[str]) -> Path:
         with h5py.File(path, "r+") as f:
             f["physml/statistics"][...] = statistics_table(f, chosen)
             f.flush()
+            fsync_file(path)  # every trajectory and the statistics on disk before the flag that vouches for them
             f["physml/complete"][()] = 1
             f.flush()
+        fsync_file(path)
         return path
-    tmp = path.with_name(f".{path.name}.final")
-    with open_h5(path) as src, h5py.File(tmp, "w") as dst:
+    with atomic_path(path, tag="final") as tmp, open_h5(path) as src, h5py.File(tmp, "w") as dst:
         for key, value in src.attrs.items():
             dst.attrs[key] = value
         for name, obj in src.items():
@@ -58,5 +63,4 @@ def finalize(path: str | os.PathLike[str]) -> Path:
                     out[i] = ds[i]
         dst["physml/statistics"][...] = statistics_table(dst, chosen)
         dst["physml/complete"][()] = 1
-    os.replace(tmp, path)
     return path

@@ -3,7 +3,7 @@
 Life of a file (``docs/data_format.md`` has the schema):
 
 1. :func:`create_store` writes the whole structure at once (temporary file,
-   then rename), with every dataset allocated up front (field datasets left
+   flushed to disk, then renamed), with every dataset allocated up front (field datasets left
    sparse, the rest filled with NaN), including the statistics table and the
    ``physml/complete`` flag (0).
 2. :class:`StoreWriter` fills trajectory ``i`` in place (fields, scalars,
@@ -34,6 +34,7 @@ import numpy as np
 from physml.datasets.families.base import Check, Layout, ParameterSpec, Trajectory
 from physml.datasets.moments import N_MOMENTS, STAT_COLUMNS, field_moments
 from physml.datasets.schema import SCHEMA_VERSION, DataFileError, as_str, read_info
+from physml.durable import atomic_path
 from physml.provenance import provenance
 
 __all__ = ["StoreWriter", "StoredTrajectory", "compression_options", "create_store", "prepare_trajectory"]
@@ -90,7 +91,7 @@ def create_store(
     dtype: str = "float64",
     compression: str = "none",
 ) -> Path:
-    """Create an empty store for ``len(table)`` trajectories (atomic: temporary file, then rename).
+    """Create an empty store for ``len(table)`` trajectories (atomic and durable: see :mod:`physml.durable`).
 
     ``table`` holds each trajectory's per-trajectory parameters (``None`` where
     one does not apply); ``shared`` the file-level ones, written as root
@@ -107,10 +108,9 @@ def create_store(
     shape = layout.shape
     if path.is_dir():
         raise ValueError(f"output {path} is a directory; give a file name such as {path / 'data.h5'}")
-    tmp = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(tmp, "w") as f:
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:  # closed, then flushed to disk and renamed
             f.attrs["dataset_name"] = dataset_name
             f.attrs["grid_type"] = "cartesian"
             f.attrs["n_spatial_dims"] = len(layout.axes)
@@ -220,9 +220,7 @@ def create_store(
                 ds.attrs["threshold"] = check.threshold
                 ds.attrs["description"] = check.description
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataFileError(f"cannot create {path}: {exc}") from None
-    os.replace(tmp, path)
     return path
 
 

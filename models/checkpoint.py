@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from physml._version import __version__
+from physml.durable import atomic_path
 from physml.models.registry import build_model, config_to_dict, model_name
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
@@ -20,8 +21,9 @@ FORMAT = "physml-checkpoint-1"
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extra: Any) -> Path:
     """Save ``model`` with what rebuilds it; ``extra`` (plain values or tensors) is stored alongside.
 
-    Written to a temporary file and renamed, so an interrupted save never
-    leaves a truncated checkpoint behind.
+    Written to a temporary file, flushed to the disk and renamed (the rename
+    flushed too): neither a killed process nor a power loss leaves a truncated
+    checkpoint behind; the file holds the previous checkpoint or this one.
     """
     path = Path(path)
     payload = {
@@ -33,9 +35,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extra: Any
         "extra": extra,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from physml.durable import atomic_path
 from physml.progress import progress as progress_display
 
 __all__ = ["RunLog"]
@@ -29,12 +30,10 @@ class RunLog:
         if path.exists():
             with path.open() as f:
                 rows = [row for row in csv.DictReader(f) if int(row["step"]) <= step]
-        tmp = path.with_name(f".{path.name}.partial")
-        with tmp.open("w", newline="") as f:
+        with atomic_path(path) as tmp, tmp.open("w", newline="") as f:  # a kill never loses the rows logged
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, path)  # a kill while rewriting never loses the rows already logged
         self.handle = path.open("a", newline="")
         self.csv = csv.DictWriter(self.handle, fieldnames=columns)
         from torch.utils.tensorboard import SummaryWriter  # imported here: it is slow, and only rank 0 needs it
@@ -58,9 +57,10 @@ class RunLog:
             self.board.add_scalar("val/loss", loss, step)
 
     def flush(self) -> None:
-        """Write everything so far: called before each checkpoint, which the log must not lag behind."""
+        """Write everything so far to the disk: called before each checkpoint, which the log must not lag behind."""
         if self.main:
             self.handle.flush()
+            os.fsync(self.handle.fileno())  # a power loss may keep the checkpoint: then the rows before it too
             self.board.flush()
 
     def __enter__(self) -> RunLog:
