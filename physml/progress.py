@@ -132,6 +132,8 @@ class LineProgress:
         """Count ``n`` more units done; write a line when another step of the total is reached or time is up."""
         self.n += n
         now = self.clock()
+        if self.n >= self.total:  # the closing line says it
+            return
         if self.n >= self.next_mark or now - self.last_time >= LINE_SECONDS:
             self._write(self._line(now))
             self.next_mark = (self.n // self.step + 1) * self.step

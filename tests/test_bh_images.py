@@ -19,7 +19,6 @@ the angle ``sin theta = b sqrt(1 - 2M/r_obs) / r_obs`` for impact parameter ``b`
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import math
@@ -35,51 +34,55 @@ from physml.simulators.bh_images import (
     SCHWARZSCHILD_SHADOW_RADIUS,
     Camera,
     Disk,
-    KerrBlackHole,
+    Kerr,
     Scene,
     Tolerance,
     carter_constant,
     critical_curve,
     critical_radius,
+    disk_isco,
     disk_redshift,
-    emitter_ut,
     null_hamiltonian,
     render,
     shadow_boundary,
     trace_path,
 )
-from physml.simulators.bh_images.kerr import circular_photon_orbit, horizon_radius, isco_radius
+from physml.simulators.spacetime.kerr_orbits import circular_photon_orbit, circular_ut, horizon_radius, isco_radius
 
 #: Global error of a DP5 run with per-step control at ``rtol``, in units of ``rtol |y|`` (see module docstring).
 GLOBAL_ERROR_FACTOR = 10.0
 
 
 def scene(spin: float = 0.0, inclination: float = 60.0, *, disk: Disk | None = None, **camera) -> Scene:
-    return Scene(KerrBlackHole(1.0, spin), Camera(inclination=inclination, **camera), disk)
+    return Scene(Kerr(1.0, spin), Camera(inclination=inclination, **camera), disk)
 
 
 # -- closed forms -------------------------------------------------------------------
 
 
 def test_reference_radii_of_kerr():
-    """BPT 1972: ISCO 6M (a = 0), 1M / 9M (a = M, prograde / retrograde); photon orbits 3M, 1M / 4M."""
-    assert isco_radius(0.0) == pytest.approx(6.0, abs=1e-14)
-    assert isco_radius(1.0) == pytest.approx(1.0, abs=1e-12)
-    assert isco_radius(-1.0) == pytest.approx(9.0, abs=1e-12)
-    assert circular_photon_orbit(0.0) == pytest.approx(3.0, abs=1e-14)
-    assert circular_photon_orbit(1.0) == pytest.approx(1.0, abs=1e-12)
-    assert circular_photon_orbit(-1.0) == pytest.approx(4.0, abs=1e-12)
-    assert horizon_radius(0.0) == 2.0 and horizon_radius(0.6) == pytest.approx(1.8, abs=1e-15)
-    bh = KerrBlackHole(mass=2.0, spin=0.5)
-    assert bh.isco == pytest.approx(2 * isco_radius(0.5)) and bh.photon_orbits[0] < 6.0 < bh.photon_orbits[1]
+    """BPT 1972: ISCO 6M (a = 0), 1M / 9M (a = M, prograde / retrograde); photon orbits 3M, 1M / 4M.
+
+    The disk turns about +z: its ISCO is the prograde one for spin >= 0, the retrograde one for spin < 0.
+    """
+    assert disk_isco(Kerr(spin=0.0)) == pytest.approx(6.0, abs=1e-14)
+    assert disk_isco(Kerr(spin=1.0)) == pytest.approx(1.0, abs=1e-12)
+    assert disk_isco(Kerr(spin=-1.0)) == pytest.approx(9.0, abs=1e-12)
+    assert circular_photon_orbit(Kerr(spin=0.0)) == pytest.approx(3.0, abs=1e-14)
+    assert circular_photon_orbit(Kerr(spin=1.0)) == pytest.approx(1.0, abs=1e-12)
+    assert circular_photon_orbit(Kerr(spin=-1.0), prograde=False) == pytest.approx(4.0, abs=1e-12)
+    assert horizon_radius(Kerr()) == 2.0 and horizon_radius(Kerr(spin=0.6)) == pytest.approx(1.8, abs=1e-15)
+    bh = Kerr(mass=2.0, spin=0.5)
+    assert disk_isco(bh) == pytest.approx(2 * isco_radius(Kerr(spin=0.5)), rel=1e-15)
+    assert circular_photon_orbit(bh) < 6.0 < circular_photon_orbit(bh, prograde=False)
 
 
 @pytest.mark.parametrize("spin", [0.0, 0.5, 0.99, -0.7])
 def test_emitter_four_velocity_and_redshift(spin):
     """u^t of a Keplerian orbit, BPT eq. (2.12)-(2.13): (r^1.5 + a) / (r^0.75 sqrt(r^1.5 - 3 r^0.5 + 2a))."""
-    r = np.linspace(isco_radius(spin), 30.0, 7)
+    r = np.linspace(disk_isco(Kerr(spin=spin)), 30.0, 7)
     closed = (r**1.5 + spin) / (r**0.75 * np.sqrt(r**1.5 - 3 * r**0.5 + 2 * spin))
-    ut = np.array([emitter_ut(x, spin) for x in r])
+    ut = np.array([circular_ut(x, spin) for x in r])
     np.testing.assert_allclose(ut, closed, rtol=1e-13)
     # A photon with no angular momentum sees only time dilation and gravity; for a = 0, g = sqrt(1 - 3M/r).
     g0 = np.array([disk_redshift(x, spin, 0.0) for x in r])
@@ -89,15 +92,35 @@ def test_emitter_four_velocity_and_redshift(spin):
 
 
 def test_critical_curve_forms_agree_and_reduce_to_schwarzschild():
-    bh = KerrBlackHole(spin=0.9)
+    bh = Kerr(spin=0.9)
     alpha, beta = critical_curve(bh, 60.0, n=201)
     rho = critical_radius(bh, 60.0, np.arctan2(beta, alpha))
     np.testing.assert_allclose(np.hypot(alpha, beta), rho, rtol=1e-12)
     # The shadow's prograde side is flattened towards the centre: alpha_min ~ -2.5 M, alpha_max ~ 6.4 M here.
     assert alpha.min() > -3.5 and alpha.max() > 6.0
     # a -> 0: the circle of radius sqrt(27) M, shifted by O(a).
-    small = critical_radius(KerrBlackHole(spin=1e-6), 45.0, np.linspace(0, 2 * np.pi, 9))
+    small = critical_radius(Kerr(spin=1e-6), 45.0, np.linspace(0, 2 * np.pi, 9))
     np.testing.assert_allclose(small, SCHWARZSCHILD_SHADOW_RADIUS, atol=1e-5)
+
+
+def test_old_names_are_deprecated_aliases():
+    """KerrBlackHole, and the closed forms of spin alone, warn and give what the new names give."""
+    from physml.simulators.bh_images import KerrBlackHole, emitter_ut
+    from physml.simulators.bh_images import kerr as old
+
+    with pytest.warns(DeprecationWarning, match="KerrBlackHole is deprecated .* use physml.simulators.spacetime.Kerr"):
+        assert KerrBlackHole(mass=2.0, spin=0.5) == Kerr(mass=2.0, spin=0.5)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=r"spin = 1.0 is invalid for ray tracing"):
+        KerrBlackHole(spin=1.0)  # the old class's range
+    for spin in (0.7, -0.7):
+        with pytest.warns(DeprecationWarning, match=r"isco_radius\(spin\) is deprecated"):
+            assert old.isco_radius(spin) == disk_isco(Kerr(spin=spin))
+        with pytest.warns(DeprecationWarning, match="circular_photon_orbit"):
+            assert old.circular_photon_orbit(spin) == circular_photon_orbit(Kerr(spin=spin), prograde=spin >= 0)
+        with pytest.warns(DeprecationWarning, match="emitter_ut"):
+            assert emitter_ut(8.0, spin) == circular_ut(8.0, spin)
+    with pytest.warns(DeprecationWarning, match="horizon_radius"):
+        assert old.horizon_radius(0.6) == horizon_radius(Kerr(spin=0.6))
 
 
 # -- the shadow from camera rays --------------------------------------------------------
@@ -117,7 +140,7 @@ def _bardeen_deviation(spin: float, inclination: float, rtol: float, n_direction
     edge = shadow_boundary(
         scene(spin, inclination), n_directions=n_directions, tol=tol, tolerance=Tolerance(rtol=rtol, atol=rtol / 100)
     )
-    exact = critical_radius(KerrBlackHole(spin=spin), inclination, edge.psi)
+    exact = critical_radius(Kerr(spin=spin), inclination, edge.psi)
     return np.max(np.abs(edge.rho - exact)), tol + GLOBAL_ERROR_FACTOR * rtol * exact.max()
 
 
@@ -215,11 +238,15 @@ def test_view_from_below_is_the_mirror_image():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: KerrBlackHole(spin=1.0), r"spin = 1.0 is invalid: must be in \(-1, 1\): \|a\| < M"),
-        (lambda: KerrBlackHole(spin=-1.2), r"spin = -1.2 is invalid"),
-        (lambda: KerrBlackHole(mass=0.0), r"mass = 0.0 is invalid: must be finite and > 0"),
-        (lambda: KerrBlackHole(mass=-1.0), r"mass = -1.0 is invalid"),
-        (lambda: KerrBlackHole(mass=math.nan), r"mass = nan is invalid"),
+        (lambda: scene(1.0), r"spin = 1.0 is invalid for ray tracing: must be in \(-1, 1\), \|a\| < M"),
+        (lambda: scene(-1.0), r"spin = -1.0 is invalid for ray tracing"),
+        (lambda: Scene(Kerr(spin=0.5, charge=0.3)), r"charge = 0.3 is invalid for ray tracing: must be 0"),
+        (lambda: Scene("kerr"), r"black_hole = 'kerr' is invalid: must be a Kerr"),
+        (lambda: Kerr(spin=-1.2), r"spin = -1.2 is invalid"),
+        (lambda: Kerr(mass=0.0), r"mass = 0.0 is invalid: must be finite and > 0"),
+        (lambda: Kerr(mass=-1.0), r"mass = -1.0 is invalid"),
+        (lambda: Kerr(mass=math.nan), r"mass = nan is invalid"),
+        (lambda: critical_curve(Kerr(charge=0.5), 60.0), r"charge = 0.5 is invalid for the critical curve"),
         (lambda: Camera(inclination=0.0), r"inclination = 0.0 is invalid: must be in \(0, 180\) degrees"),
         (lambda: Camera(inclination=180.0), r"inclination = 180.0 is invalid"),
         (lambda: Camera(resolution=4), r"resolution = 4 is invalid: must be an int or \(nx, ny\) of ints >= 8"),
@@ -292,17 +319,24 @@ def test_family_rejects_an_extremal_spin():
         get_family("bh_images").resolve({"spin": 1.0})
 
 
-def test_cli_writes_the_image_and_a_plot(tmp_path):
-    from physml.cli.simulate_bh_image import add_parser, build_scene
+def test_cli_writes_the_image_and_a_plot(tmp_path, capsys):
+    from physml.cli import main
+    from physml.datasets import read_parameters, validate
 
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="family"))
     out, plot = tmp_path / "bh.h5", tmp_path / "bh.png"
-    argv = ["bh-image", "--spin", "0.9", "--inclination", "70", "--resolution", "16"]
-    args = parser.parse_args([*argv, "--out", str(out), "--plot", str(plot)])
-    assert args.handler(args) == 0 and plot.stat().st_size > 0
-    with h5py.File(out) as f:
-        assert f["intensity"].shape == (16, 16) and f.attrs["spin"] == 0.9 and f.attrs["inclination_deg"] == 70.0
-        assert np.all(np.isfinite(f["intensity"][...])) and f["intensity"][...].max() > 0
-    with pytest.raises(ValueError, match="observer inside the photon sphere"):
-        build_scene(parser.parse_args(["bh-image", "--r-obs", "2.5", "--out", str(out)]))
+    argv = ["simulate", "bh-image", "--spin", "0.9", "--inclination", "70", "--resolution", "16", "--disk-inner", "3"]
+    assert main([*argv, "--out", str(out), "--plot", str(plot)]) == 0 and plot.stat().st_size > 0
+    assert "rays:" in capsys.readouterr().out
+    with h5py.File(out) as f:  # a one-image file of the bh_images family, fields on (alpha, beta)
+        assert f.attrs["dataset_name"] == "bh_images" and f["t0_fields/intensity"].shape == (1, 16, 16)
+        intensity = f["t0_fields/intensity"][0]
+        assert np.all(np.isfinite(intensity)) and intensity.max() > 0
+    (params,) = read_parameters(out)
+    assert (params["spin"], params["inclination"], params["disk"]) == (0.9, 70.0, "thin")
+    # --disk-inner is a radius in units of M; the family keeps it in ISCO radii.
+    assert params["disk_inner"] * disk_isco(Kerr(spin=0.9)) == pytest.approx(3.0, rel=1e-12)
+    assert validate(out).ok
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "bh-image", "--r-obs", "2.5", "--out", str(tmp_path / "inside.h5")])
+    assert exit_info.value.code == 2 and "observer inside the photon sphere" in capsys.readouterr().err
+    assert main(["simulate", "bh-image", "--resolution", "16", "--no-disk", "--plot", str(plot)]) == 0

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from physml.cli import main
+from physml.datasets import read_parameters, validate
 
 
 def test_help_lists_every_parameter_with_unit_and_default(capsys):
@@ -49,10 +50,17 @@ def test_simulate_writes_a_well_file_and_a_plot(tmp_path, capsys):
         np.testing.assert_allclose(np.sum(np.abs(psi) ** 2, axis=1) * dx, 1.0, atol=1e-12)
         np.testing.assert_allclose(f["scalars/norm"][0], 1.0, atol=1e-12)
         assert "transmitted" in f["scalars"]
+        # A one-trajectory file of the family, as a build writes it: its config, parameters and checks.
         config = json.loads(f["physml"].attrs["config"])
-        assert config["potential"] == {"type": "SquareBarrier", "height": 1.0, "width": 1.0, "center": 0.0}
+        assert config["family"] == "schrodinger" and config["n_trajectories"] == 1
+        assert config["fixed"]["potential_kind"] == "square-barrier" and config["time"] == {"t_final": 1, "n_saves": 4}
         assert json.loads(f["physml"].attrs["complex_fields"]) == {"psi": ["psi_real", "psi_imag"]}
         assert f["physml"].attrs["physml_version"]
+        assert 0 <= f["physml/verification/norm_drift"][0] < 1e-12
+    (params,) = read_parameters(out)
+    assert params["potential_kind"] == "square-barrier" and (params["height"], params["width"]) == (1.0, 1.0)
+    assert (params["x0"], params["px"], params["sigma"]) == (-6.0, 1.5, 1.0)
+    assert validate(out).ok
     assert "wrote" in capsys.readouterr().out
 
 

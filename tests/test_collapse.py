@@ -259,8 +259,8 @@ def test_hamiltonian_residual_is_small_for_solved_metric():
 
 # -- figures and the dataset family ----------------------------------------------------------------
 def test_plots_draw_the_fit_and_the_echoes(tmp_path):
+    from physml.plots.collapse import plot_echoes, plot_mass_scaling
     from physml.simulators.collapse.critical import EchoEstimate, MassScaling
-    from physml.simulators.collapse.plots import plot_echoes, plot_mass_scaling
 
     offsets = np.logspace(-6, -2, 5)
     scaling = MassScaling(0.1, offsets, 0.3 * offsets**0.374, 0.374, 0.0, math.log(0.3))

@@ -46,7 +46,8 @@ def test_file_has_the_well_layout_and_physml_metadata(tiny_dataset, tiny_config)
     with h5py.File(tiny_dataset) as f:
         assert f.attrs["dataset_name"] == "schrodinger" and f.attrs["grid_type"] == "cartesian"
         assert f.attrs["n_spatial_dims"] == 1 and f.attrs["n_trajectories"] == 12
-        assert set(f.attrs["simulation_parameters"]) == {"ndim", "n", "length", "dt"}
+        shared = {"ndim", "n", "length", "dt", "eigenstates", "absorber_width", "absorber_strength", "drive_field"}
+        assert set(f.attrs["simulation_parameters"]) == shared | {"drive_frequency", "drive_phase"}
         assert f.attrs["dt"] == 0.01
         for group in ("dimensions", "boundary_conditions", "scalars", "t0_fields", "t1_fields", "t2_fields"):
             assert group in f

@@ -52,7 +52,10 @@ def test_plan_is_deterministic_prefix_stable_and_seed_dependent(tiny_config):
 
 def test_cases_leave_foreign_parameters_unset(tiny_config):
     _, plan, shared = resolve_plan(config(tiny_config, n_trajectories=40))
-    assert shared == {"ndim": 1, "n": 128, "length": 24.0, "dt": 0.01, "scheme": "strang"}
+    assert shared == {
+        "ndim": 1, "n": 128, "length": 24.0, "dt": 0.01, "scheme": "strang", "eigenstates": [0],
+        "absorber_width": 0.0, "absorber_strength": 4.0, "drive_field": 0.0, "drive_frequency": 1.0, "drive_phase": 0.0,
+    }  # fmt: skip
     kinds = {p["potential_kind"] for p in plan.parameters}
     assert kinds == {"harmonic", "double-well", "lattice", "gaussian-barrier"}
     for p in plan.parameters:

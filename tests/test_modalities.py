@@ -24,7 +24,7 @@ from physml.datasets.build import resolve_plan
 from physml.datasets.captions import generic_caption, number
 from physml.datasets.families import Family
 from physml.datasets.families.collapse import IMAGE_PHI_MAX
-from physml.datasets.families.near_horizon import IMAGE_POTENTIAL_MAX
+from physml.datasets.families.near_horizon_images import IMAGE_POTENTIAL_MAX
 from physml.datasets.families.schrodinger import IMAGE_ENERGY_RANGE
 from physml.datasets.store import create_store
 

@@ -140,11 +140,12 @@ class Family(ABC):
         """The file layout given the shared parameters."""
 
     @abstractmethod
-    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False) -> Trajectory:
         """Simulate one trajectory with resolved ``params``, saving at ``times``.
 
         Must be deterministic: the same parameters give bit-identical fields in
-        any process.
+        any process. ``progress`` asks for the simulator's own progress display
+        (:func:`physml.progress.progress`; ``physml simulate`` sets it, builds do not).
         """
 
     # -- modalities: text and images of a trajectory's set-up -------------------

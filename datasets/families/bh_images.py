@@ -59,6 +59,9 @@ class BHImagesFamily(Family):
         "disk_inner": ParameterSpec("disk_inner", "r_isco", "disk inner radius as a multiple of the ISCO", 1.0),
         "disk_outer": ParameterSpec("disk_outer", "M", "disk outer radius as a multiple of the mass", 20.0),
         "emissivity": ParameterSpec("emissivity", "1", "index q of the emitted intensity (r/M)^-q", 3.0),
+        "disk": ParameterSpec(
+            "disk", "1", "a thin Keplerian disk, or none (the shadow alone)", "thin", ("thin", "none")
+        ),
     }
     checks: ClassVar[dict[str, Check]] = {
         "shadow_edge_error": Check(
@@ -96,7 +99,7 @@ class BHImagesFamily(Family):
             outer=params["disk_outer"] * bh.mass,
             emissivity_index=params["emissivity"],
         )
-        return Scene(bh, camera, disk)
+        return Scene(bh, camera, None if params["disk"] == "none" else disk)
 
     # -- text and images ---------------------------------------------------------
     def caption(self, params: Mapping[str, Any], *, rng: np.random.Generator) -> str:
@@ -117,8 +120,12 @@ class BHImagesFamily(Family):
         view += " (nearly face-on)" if inclination < 30 else " (nearly edge-on)" if inclination > 70 else ""
         sense = "a retrograde" if spin < 0 else "a prograde" if spin > 0 else "a"
         disk = (
-            f"{sense} thin Keplerian disk from {quantity(params['disk_inner'], 'r_isco')} out to "
-            f"{number(params['disk_outer'])} M, emissivity index q = {number(params['emissivity'])}"
+            "no disk (the shadow against a dark sky)"
+            if params["disk"] == "none"
+            else (
+                f"{sense} thin Keplerian disk from {quantity(params['disk_inner'], 'r_isco')} out to "
+                f"{number(params['disk_outer'])} M, emissivity index q = {number(params['emissivity'])}"
+            )
         )
         templates = (
             "Ray-traced image of {hole}, seen at {view}, with {disk}",
@@ -166,7 +173,7 @@ class BHImagesFamily(Family):
             bc_type="open",
         )
 
-    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False) -> Trajectory:
         image = render(self.scene(params), tolerance=TOLERANCE)
         return Trajectory(
             fields={"intensity": image.intensity.T, "redshift": np.nan_to_num(image.redshift, nan=0.0).T},

@@ -194,7 +194,7 @@ class CollapseFamily(Family):
             bc_type="open",
         )
 
-    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False) -> Trajectory:
         grid, data = self.grid(params), self.data(params)
         n_saves = len(times) - 1
         run = evolve(
@@ -207,6 +207,7 @@ class CollapseFamily(Family):
             # Run to t_final (no dispersal stop); the lapse floor 1e-4 ends black-hole runs before a coarse
             # grid loses the steepening horizon.
             detection=Detection(dispersal_ratio=0.0, lapse_floor=1e-4),
+            progress=progress,
         )
         reached = len(run.t)
         names = {"a": "a", "alpha": "alpha", "Phi": "Phi", "Pi": "Pi", "phi": "phi", "mass_function": "mass"}

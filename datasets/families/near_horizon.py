@@ -9,6 +9,9 @@ of a pulse localised in angle into maps of the meridional plane (see
 Every trajectory is also run at twice the grid spacing: the difference,
 divided by 2⁴ - 1 for the fourth-order scheme, estimates the stored field's
 discretisation error (Richardson), which is one of the checks.
+
+``scheme: double-null`` (1D) evolves with the characteristic integrator instead and stores ψ at
+the extraction radii only (:mod:`~physml.datasets.families.near_horizon_null`).
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import eval_legendre
 
 from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory, integer_parameter
+from physml.datasets.families.near_horizon_images import render_set_up
+from physml.datasets.families.near_horizon_null import simulate_null, snap_to_diagonals
 from physml.datasets.families.near_horizon_words import near_horizon_caption
-from physml.datasets.raster import check_size, column_points, fill_below, scale_to_unit, signed_to_unit
 from physml.simulators.near_horizon import (
     DIRECTIONS,
     EQUATIONS,
+    SCHEMES,
     Perturbation,
     Snapshots,
     angular_amplitudes,
@@ -42,13 +46,6 @@ __all__ = ["NearHorizonFamily"]
 
 #: Inner end of the r* window that 2D maps read (pixels nearer the horizon read its value; see field_map).
 MAP_INNER_R_STAR = -40.0
-#: Images of V(r*) have rows uniform in sqrt(V) on [0, sqrt(IMAGE_POTENTIAL_MAX)] (V in 1/M^2 of the grid unit):
-#: sqrt(V) is the frequency scale of the barrier, and an l = 0 barrier (peak 0.025) stays visible beside l = 4 (0.74).
-IMAGE_POTENTIAL_MAX = 1.25
-#: Images of the initial pulse psi(0, r*) cover [-IMAGE_PSI_MAX, IMAGE_PSI_MAX].
-IMAGE_PSI_MAX = 1.5
-#: Images of the initial map Phi(0, x, z) map [-IMAGE_PHI_MAX, IMAGE_PHI_MAX] to [0, 1] (0.5 is Phi = 0).
-IMAGE_PHI_MAX = 0.15
 
 
 class NearHorizonFamily(Family):
@@ -59,12 +56,24 @@ class NearHorizonFamily(Family):
     description = "Gaussian pulses scattering off Schwarzschild black holes: psi(t, r*) (1D) or field maps (2D)"
     parameters: ClassVar[dict[str, ParameterSpec]] = {
         "ndim": ParameterSpec("ndim", "1", "1: psi(t, r*) of one multipole; 2: meridional-plane maps", 1, shared=True),
+        "scheme": ParameterSpec(
+            "scheme",
+            "1",
+            "mol (order 4) or double-null (order 2, 1D: psi at extract_at only)",
+            "mol",
+            tuple(SCHEMES),
+            shared=True,
+        ),
         "h": ParameterSpec("h", "M", "grid spacing in r* of the evolution (time step 0.5 h)", 0.1, shared=True),
         "r_star_min": ParameterSpec("r_star_min", "M", "inner end of the stored r* window (1D)", -50.0, shared=True),
         "r_star_max": ParameterSpec("r_star_max", "M", "outer end of the stored r* window (1D)", 150.0, shared=True),
         "stride": ParameterSpec("stride", "1", "store every stride-th grid point (1D)", 4, shared=True),
         "extract_at": ParameterSpec(
-            "extract_at", "M", "r* of the extracted waveforms (1D, list)", [-20.0, 10.0, 100.0], shared=True,
+            "extract_at",
+            "M",
+            "r* of the extracted waveforms (1D, list)",
+            [-20.0, 10.0, 100.0],
+            shared=True,
             sequence=True,
         ),
         "extent": ParameterSpec("extent", "M", "maps cover [-extent, extent]^2 (2D)", 30.0, shared=True),
@@ -90,13 +99,14 @@ class NearHorizonFamily(Family):
             "energy_drift",
             1e-5,
             "max_t |E(t)/E(0) - 1| of the energy the scheme conserves, on the whole domain: RK4's time-step "
-            "error (falls as dt^5); 1e-5 of energy is ~5e-6 of amplitude, well inside the 1e-4 discretisation check",
+            "error (falls as dt^5); 1e-5 of energy is ~5e-6 of amplitude, well inside the 1e-4 discretisation check "
+            "(0 for the double-null scheme, whose null slices carry no such energy)",
         ),
         "discretisation_error": Check(
             "discretisation_error",
             1e-4,
             "max |psi_h - psi_2h| / 15 over the stored field, relative to max |psi_h|: Richardson estimate of "
-            "the 4th-order scheme's error",
+            "the 4th-order scheme's error (/ 3 over the waveforms for the 2nd-order double-null scheme)",
         ),
     }
 
@@ -126,6 +136,13 @@ class NearHorizonFamily(Family):
             params["theta0"] = 0.0 if params["theta0"] is None else params["theta0"]
             params["theta_width"] = 0.3 if params["theta_width"] is None else params["theta_width"]
         params["s"] = integer_parameter("s", params["s"])
+        if params["scheme"] not in SCHEMES:
+            raise ValueError(f"scheme = {params['scheme']!r} is invalid: choose one of {', '.join(SCHEMES)}")
+        if params["scheme"] == "double-null" and (ndim != 1 or params["direction"] == "time-symmetric"):
+            raise ValueError(
+                f"scheme = 'double-null' is invalid with ndim = {ndim}, direction = {params['direction']!r}: it "
+                "stores psi(t, r*) at extract_at (ndim = 1) of an ingoing or outgoing pulse; use scheme = 'mol'"
+            )
         if ndim == 1:
             params["l"] = integer_parameter("l", params["l"])
             perturbations = [self.perturbation(params, params["l"])]
@@ -140,6 +157,8 @@ class NearHorizonFamily(Family):
             if not extract or not all(math.isfinite(x) for x in extract):
                 raise ValueError(f"extract_at = {params['extract_at']!r} is invalid: need finite r* values")
             params["extract_at"] = [float(x) for x in extract]
+            if params["scheme"] == "double-null":
+                params["extract_at"] = snap_to_diagonals(params["extract_at"], self.pulse(params).support, params["h"])
         else:
             params["l_max"] = integer_parameter("l_max", params["l_max"])
             params["pixels"] = integer_parameter("pixels", params["pixels"])
@@ -189,36 +208,14 @@ class NearHorizonFamily(Family):
         """The set-up at t = 0, two channels.
 
         1D: columns span the stored window ``[r_star_min, r_star_max]``; channel 0 is the
-        area under ``V(r*)`` (rows uniform in ``sqrt(V)``, see :data:`IMAGE_POTENTIAL_MAX`),
+        area under ``V(r*)`` (rows uniform in ``sqrt(V)``, see ``IMAGE_POTENTIAL_MAX``),
         channel 1 the area under the initial pulse ``psi(0, r*)`` on ``[-IMAGE_PSI_MAX, IMAGE_PSI_MAX]``.
         2D: columns along x and rows along z at ``linspace(-extent, extent, n)`` (the stored
         axes when ``n = pixels``); channel 0 is ``Phi(0) = sum_l a_l f(r*) Y_l0 / r``, the
-        first stored frame, on :data:`IMAGE_PHI_MAX` (0.5 is zero), channel 1 is 1 outside the horizon.
+        first stored frame, on ``IMAGE_PHI_MAX`` (0.5 is zero), channel 1 is 1 outside the horizon.
+        The ranges are in :mod:`~physml.datasets.families.near_horizon_images`.
         """
-        height, width = check_size(size)
-        pulse = self.pulse(params)
-        if params["ndim"] == 1:
-            r_star = column_points(params["r_star_min"], params["r_star_max"], width)
-            potential = self.perturbation(params, int(params["l"])).potential_at(r_star)
-            root = np.sqrt(np.maximum(potential, 0.0))
-            return np.stack([
-                fill_below(root, low=0.0, high=float(np.sqrt(IMAGE_POTENTIAL_MAX)), height=height),
-                fill_below(pulse.values(r_star), low=-IMAGE_PSI_MAX, high=IMAGE_PSI_MAX, height=height),
-            ])  # fmt: skip
-        mass, extent = params["mass"], params["extent"]
-        x, z = np.meshgrid(np.linspace(-extent, extent, width), np.linspace(-extent, extent, height))  # (H, W)
-        radius = np.hypot(x, z)
-        outside = radius > 2 * mass
-        weights = angular_amplitudes(
-            int(params["s"]), int(params["l_max"]), theta0=params["theta0"], theta_width=params["theta_width"]
-        )
-        cos_theta = z[outside] / radius[outside]
-        angular = sum(
-            a * math.sqrt((2 * ell + 1) / (4 * math.pi)) * eval_legendre(ell, cos_theta) for ell, a in weights.items()
-        )
-        phi = np.zeros((height, width))
-        phi[outside] = pulse.values(tortoise(radius[outside], mass)) * angular / radius[outside]
-        return np.stack([signed_to_unit(phi, IMAGE_PHI_MAX), scale_to_unit(outside, 0.0, 1.0)])
+        return render_set_up(self, params, size=size)
 
     # -- layout and simulation -----------------------------------------------
     @staticmethod
@@ -227,6 +224,16 @@ class NearHorizonFamily(Family):
         return f"psi_at_{r_star:g}M".replace("-", "m").replace(".", "p")
 
     def layout(self, params: Mapping[str, Any], times: np.ndarray) -> Layout:
+        if params["scheme"] == "double-null":
+            return Layout(
+                axes={"r_star": np.array(params["extract_at"], dtype=np.float64)},
+                fields=(
+                    FieldSpec("psi", "1", "master function psi_l(t, r*) at the extraction radii (double null)"),
+                    FieldSpec("potential", "1/M^2", "potential V(r*)", time_varying=False),
+                ),
+                scalars=tuple(self.waveform_name(x) for x in params["extract_at"]),
+                bc_type="open",
+            )
         if params["ndim"] == 1:
             grid = snapshot_grid(self._snapshots(params, times), params["h"])
             return Layout(
@@ -259,7 +266,15 @@ class NearHorizonFamily(Family):
         outer = float(tortoise(math.sqrt(2.0) * params["extent"], mass)) + 4 * params["h"]
         return Snapshots(MAP_INNER_R_STAR * mass, outer, n_saves=len(times) - 1)
 
-    def _runs(self, params: Mapping[str, Any], times: np.ndarray, h: float, *, stride: int | None = None) -> list:
+    def _runs(
+        self,
+        params: Mapping[str, Any],
+        times: np.ndarray,
+        h: float,
+        *,
+        stride: int | None = None,
+        progress: bool = False,
+    ) -> list:
         snapshots = self._snapshots(params, times)
         if stride is not None:
             snapshots = Snapshots(snapshots.r_star_min - 4 * h, snapshots.r_star_max + 4 * h, snapshots.n_saves, stride)
@@ -279,12 +294,15 @@ class NearHorizonFamily(Family):
                 extract_at=extract,
                 h=h,
                 snapshots=snapshots,
+                progress=progress,
             )
             for ell, a in zip(ells, amplitudes)
         ]
 
-    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
-        runs = self._runs(params, times, params["h"])
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False) -> Trajectory:
+        if params["scheme"] == "double-null":
+            return simulate_null(self, params, times, progress=progress)
+        runs = self._runs(params, times, params["h"], progress=progress)
         coarse = self._runs(params, times, 2 * params["h"], stride=1)
         energy = sum(run.energy for run in runs)
         drift = max(float(np.max(np.abs(run.energy / run.energy[0] - 1))) for run in runs)

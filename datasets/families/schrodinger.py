@@ -1,4 +1,9 @@
-"""The ``schrodinger`` family: Gaussian packets evolving in a potential, 1D or 2D, periodic box."""
+"""The ``schrodinger`` family: wave packets or eigenstates evolving in a potential, 1D or 2D, periodic box.
+
+Optionally under a uniform drive ``E0 x sin(Omega t + phi)`` (the stored potential is then ``V(x, t)``
+at every saved time) and with a complex absorbing layer at the box edges; both are shared by every
+trajectory of a file.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,27 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory
+from physml.datasets.families.base import Check, Family, FieldSpec, Layout, ParameterSpec, Trajectory, integer_parameter
+from physml.datasets.families.schrodinger_checks import EDGE_BAND, TAIL_BAND, verify
 from physml.datasets.families.schrodinger_words import schrodinger_caption
 from physml.datasets.raster import check_size, column_points, fill_below, scale_to_unit
 from physml.simulators.grid import Grid
 from physml.simulators.rollout import steps_per_save
-from physml.simulators.schrodinger import POTENTIALS, SCHEMES, SchrodingerSystem, gaussian_packet, simulate
+from physml.simulators.schrodinger import (
+    POTENTIALS,
+    SCHEMES,
+    AbsorbingLayer,
+    Driven,
+    SchrodingerSystem,
+    eigenstates,
+    gaussian_packet,
+    simulate,
+    superpose,
+)
 from physml.simulators.schrodinger.potentials import parameter_docs
 
 __all__ = ["SchrodingerFamily"]
 
-#: Width of the band at each box edge whose probability is monitored (fraction of the box length).
-EDGE_BAND = 0.05
-#: Wavenumbers above this fraction of the Nyquist wavenumber count as the spectral tail.
-TAIL_BAND = 2 / 3
 #: Energies an image of the potential covers (energy units): fixed, so pictures of different
 #: trajectories compare in magnitude; V outside is clipped (the walls of a trap far from the packet).
 IMAGE_ENERGY_RANGE = (-4.0, 8.0)
@@ -43,11 +55,11 @@ _POTENTIAL_PARAMETER_NAMES = list(_potential_parameters())
 
 
 class SchrodingerFamily(Family):
-    """Time-dependent Schrödinger equation; fields ``psi`` (complex) and the static potential ``potential``."""
+    """Time-dependent Schrödinger equation; fields ``psi`` (complex) and the potential (static unless driven)."""
 
     name = "schrodinger"
     dataset_name = "schrodinger"
-    description = "Gaussian wave packets in 1D/2D potentials (split-operator, periodic box, float64)"
+    description = "wave packets or eigenstates in 1D/2D potentials (split-operator, periodic box, float64)"
     parameters: ClassVar[dict[str, ParameterSpec]] = {
         "ndim": ParameterSpec("ndim", "1", "number of spatial dimensions (1 or 2)", 1, shared=True),
         "n": ParameterSpec("n", "1", "grid points per axis (int, or one per axis)", 256, shared=True, sequence=True),
@@ -56,6 +68,38 @@ class SchrodingerFamily(Family):
         ),
         "dt": ParameterSpec("dt", "time", "time step; must divide the save interval", 0.005, shared=True),
         "scheme": ParameterSpec("scheme", "1", "splitting scheme", "strang", tuple(SCHEMES), shared=True),
+        "absorber_width": ParameterSpec(
+            "absorber_width", "length", "complex absorbing layer width at each box edge (0: none)", 0.0, shared=True
+        ),
+        "absorber_strength": ParameterSpec(
+            "absorber_strength", "energy", "peak absorption rate W0 of the layer", 4.0, shared=True
+        ),
+        "drive_field": ParameterSpec(
+            "drive_field",
+            "energy/length",
+            "drive amplitude E0 in V + E0 x sin(Omega t + phi) (0: none)",
+            0.0,
+            shared=True,
+        ),
+        "drive_frequency": ParameterSpec(
+            "drive_frequency", "1/time", "drive angular frequency Omega", 1.0, shared=True
+        ),
+        "drive_phase": ParameterSpec("drive_phase", "rad", "drive phase phi", 0.0, shared=True),
+        "initial": ParameterSpec(
+            "initial",
+            "1",
+            "initial state: a Gaussian packet (x0, y0, px, py, sigma) or eigenstates of the static V",
+            "packet",
+            ("packet", "eigenstate"),
+        ),
+        "eigenstates": ParameterSpec(
+            "eigenstates",
+            "1",
+            "with initial = eigenstate: equal superposition of these levels (list)",
+            [0],
+            shared=True,
+            sequence=True,
+        ),
         "hbar": ParameterSpec("hbar", "energy*time", "reduced Planck constant", 1.0),
         "mass": ParameterSpec("mass", "mass", "particle mass", 1.0),
         "potential_kind": ParameterSpec("potential_kind", "1", "kind of potential", "free", tuple(POTENTIALS)),
@@ -65,11 +109,17 @@ class SchrodingerFamily(Family):
         "px": ParameterSpec("px", "momentum", "packet mean momentum along x", 0.0),
         "py": ParameterSpec("py", "momentum", "packet mean momentum along y (2D)", 0.0),
         "sigma": ParameterSpec("sigma", "length", "packet width (standard deviation of |psi|^2)", 1.0),
+        "sigma_y": ParameterSpec("sigma_y", "length", "packet width along y (2D; default: sigma)", None),
     }
     checks: ClassVar[dict[str, Check]] = {
-        "norm_drift": Check("norm_drift", 1e-9, "max_t |N(t)/N(0) - 1|: unitarity of the propagator"),
+        "norm_drift": Check(
+            "norm_drift", 1e-9, "max_t |N(t)/N(0) - 1|: unitarity of the propagator (0 with an absorbing layer)"
+        ),
         "energy_drift": Check(
-            "energy_drift", 1e-3, "max_t |E(t) - E(0)| / max(|E(0)|, hbar^2/(8 m sigma^2)): time-step error"
+            "energy_drift",
+            1e-3,
+            "max_t |E(t) - E(0)| / max(|E(0)|, hbar^2/(8 m sigma^2)): time-step error (0 under a drive or with an "
+            "absorbing layer, where E is not conserved)",
         ),
         "edge_probability": Check(
             "edge_probability",
@@ -106,8 +156,14 @@ class SchrodingerFamily(Family):
                         f"period = {potential.period!r} is invalid: it must divide the box length {size} "
                         f"(axis {axis}) so that the lattice is periodic with the box"
                     )
-        self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
-        SchrodingerSystem(grid, potential, hbar=params["hbar"], mass=params["mass"])  # validates hbar, mass, V
+        if params["initial"] == "packet":
+            self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
+        levels = params["eigenstates"]
+        levels = list(levels) if isinstance(levels, list | tuple) else [levels]
+        params["eigenstates"] = [integer_parameter("eigenstates", level, 0) for level in levels]
+        if not levels:
+            raise ValueError("eigenstates = [] is invalid: give one level or more, e.g. [0, 1]")
+        self.system(params)  # validates hbar, mass, V, the drive and the absorbing layer
         if params["scheme"] not in SCHEMES:
             raise ValueError(f"scheme = {params['scheme']!r} is invalid: choose one of {', '.join(SCHEMES)}")
         if times is not None:
@@ -115,13 +171,20 @@ class SchrodingerFamily(Family):
         return params
 
     def initial_state(self, params: Mapping[str, Any]) -> np.ndarray:
-        """The Gaussian packet ``psi(t=0)`` of a trajectory."""
+        """``psi(t=0)`` of a trajectory: the Gaussian packet, or the equal superposition of the eigenstates
+        ``params["eigenstates"]`` of the static potential (imaginary time; no drive, no absorber)."""
         grid = self.grid(params)
+        if params["initial"] == "eigenstate":
+            levels = sorted(set(params["eigenstates"]))
+            static = SchrodingerSystem(grid, self.potential(params), hbar=params["hbar"], mass=params["mass"])
+            found = eigenstates(static, levels[-1] + 1)
+            return superpose(grid, [found.states[i] for i in levels], np.ones(len(levels)))
+        sigma_y = params["sigma"] if self.is_missing(params["sigma_y"]) else params["sigma_y"]
         return gaussian_packet(
             grid,
             center=[params["x0"], params["y0"]][: grid.ndim],
             momentum=[params["px"], params["py"]][: grid.ndim],
-            width=params["sigma"],
+            width=[params["sigma"], sigma_y][: grid.ndim],
             hbar=params["hbar"],
         )
 
@@ -145,6 +208,27 @@ class SchrodingerFamily(Family):
         kwargs = {name: params[name] for name, *_ in parameter_docs(cls) if not Family.is_missing(params.get(name))}
         return cls(**kwargs)
 
+    @staticmethod
+    def absorber(params: Mapping[str, Any]) -> AbsorbingLayer | None:
+        """The absorbing layer, or ``None`` when ``absorber_width`` is 0."""
+        if params["absorber_width"] == 0:
+            return None
+        return AbsorbingLayer(params["absorber_width"], params["absorber_strength"])
+
+    @staticmethod
+    def driven(params: Mapping[str, Any], potential):
+        """``potential`` under the drive, or itself when ``drive_field`` is 0."""
+        if params["drive_field"] == 0:
+            return potential
+        return Driven(potential, params["drive_field"], params["drive_frequency"], params["drive_phase"])
+
+    def system(self, params: Mapping[str, Any]) -> SchrodingerSystem:
+        """The system a trajectory evolves under: potential (driven), constants, absorbing layer."""
+        potential = self.driven(params, self.potential(params))
+        return SchrodingerSystem(
+            self.grid(params), potential, hbar=params["hbar"], mass=params["mass"], absorber=self.absorber(params)
+        )
+
     # -- layout and simulation -----------------------------------------------
     def layout(self, params: Mapping[str, Any], times: np.ndarray) -> Layout:
         grid = self.grid(params)
@@ -157,14 +241,18 @@ class SchrodingerFamily(Family):
             axes=axes,
             fields=(
                 FieldSpec("psi", "length^(-ndim/2)", "wave function", complex=True),
-                FieldSpec("potential", "energy", "potential energy V(x)", time_varying=False),
+                FieldSpec(
+                    "potential",
+                    "energy",
+                    "potential energy V(x)" + (", V(x, t) under the drive" if params["drive_field"] else ""),
+                    time_varying=params["drive_field"] != 0,
+                ),
             ),
             scalars=tuple(scalars),
         )
 
-    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
-        grid = self.grid(params)
-        system = SchrodingerSystem(grid, self.potential(params), hbar=params["hbar"], mass=params["mass"])
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False) -> Trajectory:
+        system = self.system(params)
         psi0 = self.initial_state(params)
         # One FFT thread and ESTIMATE plans: bit-identical fields in any worker process.
         run = simulate(
@@ -177,13 +265,18 @@ class SchrodingerFamily(Family):
             t0=float(times[0]),
             fft_threads=1,
             fft_measure=False,
+            progress=progress,
         )
         layout = self.layout(params, times)
+        if system.potential.time_dependent:  # (n_t, *space)
+            potential = np.stack([system.potential_at(float(t)) for t in times])
+        else:
+            potential = system.potential_at(float(times[0]))
         scalars = {name: run.observables.get(name, np.full(len(times), np.nan)) for name in layout.scalars}
         return Trajectory(
-            fields={"psi": run.psi, "potential": system.potential_at(float(times[0]))},
+            fields={"psi": run.psi, "potential": potential},
             scalars=scalars,
-            verification=self.verify(system, run.psi, scalars, params, box_periodic=self.box_periodic(params)),
+            verification=verify(system, run.psi, scalars, params, box_periodic=self.box_periodic(params)),
         )
 
     # -- text and images ---------------------------------------------------------
@@ -222,36 +315,3 @@ class SchrodingerFamily(Family):
     def box_periodic(params: Mapping[str, Any]) -> bool:
         """Whether ``V`` is periodic with the box (free particle, commensurate lattice): wrapping is then physical."""
         return params["potential_kind"] in ("free", "lattice")
-
-    @staticmethod
-    def verify(
-        system: SchrodingerSystem,
-        psi: np.ndarray,
-        scalars: Mapping[str, np.ndarray],
-        params: Mapping[str, Any],
-        *,
-        box_periodic: bool = False,
-    ) -> dict[str, float]:
-        """The verification figures of one trajectory (see :attr:`checks`)."""
-        grid = system.grid
-        norm, energy = scalars["norm"], scalars["energy"]
-        zero_point = params["hbar"] ** 2 / (8 * params["mass"] * params["sigma"] ** 2)
-        density = np.abs(psi) ** 2
-        edge = np.zeros(len(psi))
-        spectrum = np.abs(np.fft.fftn(psi, axes=tuple(range(1, grid.ndim + 1)))) ** 2
-        tail = np.zeros(len(psi))
-        for axis, (x, k) in enumerate(zip(grid.axes, grid.wavenumber_axes)):
-            band = np.abs(x - x.min()) < EDGE_BAND * grid.length[axis]
-            band |= np.abs(x - x.max()) < EDGE_BAND * grid.length[axis]
-            shape = [1] * (grid.ndim + 1)
-            shape[axis + 1] = -1
-            edge = np.maximum(edge, np.sum(density * band.reshape(shape), axis=tuple(range(1, grid.ndim + 1))))
-            high = (np.abs(k) > TAIL_BAND * np.pi / grid.dx[axis]).reshape(shape)
-            tail = np.maximum(tail, np.sum(spectrum * high, axis=tuple(range(1, grid.ndim + 1))))
-        total = np.sum(spectrum, axis=tuple(range(1, grid.ndim + 1)))
-        return {
-            "norm_drift": float(np.max(np.abs(norm / norm[0] - 1))),
-            "energy_drift": float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), zero_point)),
-            "edge_probability": 0.0 if box_periodic else float(np.max(edge) * grid.cell_volume),
-            "spectral_tail": float(np.max(tail / total)),
-        }

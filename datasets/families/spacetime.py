@@ -157,7 +157,7 @@ class SpacetimeFamily(Family):
         )
         return Layout(axes={"x": axis, "z": axis.copy()}, fields=(*fields, mask), scalars=(), bc_type="open")
 
-    def simulate(self, params: Mapping[str, Any], times: np.ndarray) -> Trajectory:
+    def simulate(self, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False) -> Trajectory:
         axis = self.axis(params)
         image = meridional_slice(self.black_hole(params), axis, axis)
         fields = {**image.fields, "outside": image.outside.astype(np.float64)}

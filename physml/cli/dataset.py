@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from physml.cli.arguments import add_progress
+
 __all__ = ["format_info", "register"]
 
 _BUILD_HELP = """\
@@ -65,10 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument(
         "--overwrite", action="store_true", help="replace an existing file (kept until the new one exists)"
     )
-    build.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress(build)
     build.set_defaults(handler=_build)
 
-    listing = commands.add_parser("list", help="list shipped configs and dataset families")
+    listing = commands.add_parser("list", help="list shipped configs and dataset families")  # imports no family
     listing.add_argument("-v", "--verbose", action="store_true", help="also list each family's parameters and checks")
     listing.set_defaults(handler=_list)
 
@@ -102,7 +104,7 @@ def _build(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         overwrite=args.overwrite,
         resume=args.resume,
-        progress=not args.no_progress,
+        progress=args.progress,
     )
     if report.n_built == 0 and report.n_resumed == report.n_trajectories:
         print(f"{report.path}: already complete ({report.n_trajectories} trajectories); nothing to do")
@@ -120,19 +122,18 @@ def _build(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from physml.datasets.config import list_configs
-    from physml.datasets.families import FAMILIES, get_family
+    from physml.datasets.families import FAMILIES
 
-    get_family(next(iter(FAMILIES), "schrodinger"))  # registers the built-in families
     print("shipped configs (physml dataset build NAME --out FILE.h5):")
     for name, description in list_configs().items():
         print(f"  {name}")
         print(textwrap.indent(textwrap.fill(description, 88), "      "))
+    if not args.verbose:  # names only: listing them imports no family (nor its simulator)
+        print(f"\nfamilies (the `family:` of a config; -v for their parameters): {', '.join(FAMILIES)}")
+        return 0
     print("\nfamilies (the `family:` of a config):")
     for family in FAMILIES.values():
-        if args.verbose:
-            print(textwrap.indent(family.describe(), "  "))
-        else:
-            print(f"  {family.name}: {family.description}")
+        print(textwrap.indent(family.describe(), "  "))
     return 0
 
 

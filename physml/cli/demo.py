@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from physml.cli.arguments import add_progress
+
 __all__ = ["register"]
 
 DEMO_TRAJECTORIES = 128  # physml.demo.DEMO_TRAJECTORIES, without importing torch for --help
@@ -28,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--rollout", type=int, default=20, help="rollout steps evaluated (default: 20)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress(parser)
     parser.set_defaults(handler=_demo)
 
 
@@ -40,7 +42,7 @@ def _demo(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name} = {getattr(args, name)} is invalid: must be >= 1")
     metrics = run_demo(
         args.out, n_trajectories=args.trajectories, epochs=args.epochs, rollout=args.rollout, device=args.device,
-        progress=not args.no_progress,
+        progress=args.progress,
     )  # fmt: skip
     print(summary(metrics))
     print(f"report: {args.out / 'report.md'}")

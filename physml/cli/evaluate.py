@@ -65,7 +65,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"## {split}\n" if len(splits) > 1 else "", end="")
         print((out / "report.md").read_text())
     if len(splits) > 1:
-        from physml.training.report import plot_comparison
+        from physml.plots.evaluation import plot_comparison
 
         plot_comparison(results, args.out / "comparison.png", title=args.data.name)
         print(f"wrote {args.out / 'comparison.png'}")

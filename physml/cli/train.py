@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from physml.cli.arguments import add_progress
+
 __all__ = ["register"]
 
 _EXAMPLE = """\
@@ -49,14 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "or a YAML file")  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run directory")
     parser.add_argument("--init", type=Path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress(parser)
     parser.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
     from physml.training import Trainer, load_train_config
 
-    trainer = Trainer(load_train_config(args.config), args.out, init_from=args.init, progress=not args.no_progress)
+    trainer = Trainer(load_train_config(args.config), args.out, init_from=args.init, progress=args.progress)
     result = trainer.train()
     if trainer.rank == 0:  # under torchrun, one report for the whole job
         print(json.dumps({"out": str(args.out), **result}))

@@ -21,7 +21,6 @@ Examples
 from physml.simulators.bh_images.critical import SCHWARZSCHILD_SHADOW_RADIUS, critical_curve, critical_radius
 from physml.simulators.bh_images.geodesic import CAPTURED, DISK, ESCAPED, UNFINISHED
 from physml.simulators.bh_images.kerr import carter_constant, disk_redshift, emitter_ut, null_hamiltonian
-from physml.simulators.bh_images.plot import plot_image
 from physml.simulators.bh_images.render import BHImage, image_plane, render
 from physml.simulators.bh_images.scene import (
     DEFAULT_TOLERANCE,
@@ -61,7 +60,6 @@ __all__ = [
     "emitter_ut",
     "image_plane",
     "null_hamiltonian",
-    "plot_image",
     "render",
     "shadow_boundary",
     "trace_path",

@@ -7,7 +7,7 @@ Hamiltonian constraint for ``a`` and the polar slicing condition for ``α`` at
 every stage. A run ends when the field disperses or a black hole forms;
 :func:`find_critical_amplitude`, :func:`mass_scaling` and :func:`echoing_period`
 measure the critical behaviour (``M ∝ (p - p*)^γ``, echoes of period Δ).
-Figures: :mod:`physml.simulators.collapse.plots` (matplotlib, Agg).
+Figures: :mod:`physml.plots.collapse` (matplotlib, Agg).
 
 Examples
 --------

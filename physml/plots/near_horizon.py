@@ -1,4 +1,4 @@
-"""Figures for near-horizon runs: waveforms, ψ(t, r*), field maps and ringdown fits (matplotlib, headless)."""
+"""Figures of near-horizon runs: waveforms, ψ(t, r*), field maps and ringdown fits."""
 
 from __future__ import annotations
 
@@ -8,55 +8,53 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from physml.plots import pyplot, save
+
 if TYPE_CHECKING:
-    from physml.simulators.near_horizon import FieldMap, NearHorizonRun
+    from physml.datasets.simulate import SimulatedRun
+    from physml.simulators.near_horizon import FieldMap
     from physml.simulators.near_horizon.analysis import RingdownAnalysis
 
-__all__ = ["plot_field_map", "plot_near_horizon_run", "plot_ringdown"]
+__all__ = ["plot_field_map", "plot_ringdown", "plot_run"]
 
 
-def _pyplot():
-    import matplotlib
+def plot_run(run: SimulatedRun, path: str | os.PathLike[str]) -> Path:
+    """``|ψ|`` of every stored waveform against ``t`` (ringdown and tail), and ``ψ(t, r*)`` for the method of lines."""
+    from physml.simulators.near_horizon.potentials import radius_from_tortoise
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_near_horizon_run(run: NearHorizonRun, path: str | os.PathLike[str]) -> Path:
-    """``log10 |ψ|`` of every waveform against ``t`` (ringdown and tail), and ``ψ(t, r*)`` when snapshots exist."""
-    plt = _pyplot()
-    panels = 2 if len(run.snapshot_t) else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), constrained_layout=True, squeeze=False)
+    plt = pyplot()
+    params, times, scalars = run.params, run.times, run.trajectory.scalars
+    perturbation = run.family.perturbation(params, params["l"])
+    mol = params["scheme"] == "mol"
+    fig, axes = plt.subplots(
+        1, 2 if mol else 1, figsize=(13 if mol else 6.5, 4.2), constrained_layout=True, squeeze=False
+    )
     ax = axes[0, 0]
-    for o, x in enumerate(run.r_star):
-        ax.semilogy(run.t, np.abs(run.waveforms[o]) + 1e-300, lw=0.9, label=f"r* = {x:g} M (r = {run.r[o]:.6g} M)")
-    peak = np.nanmax(np.abs(run.waveforms))
-    ax.set_ylim(max(1e-16 * peak, np.nanmin(np.abs(run.waveforms[:, -1])) / 10), 2 * peak)
-    ax.set_xlabel("t / M")
-    ax.set_ylabel("|ψ|")
-    ax.set_title(f"{run.perturbation.describe()} — {run.scheme}, h = {run.h:g} M")
+    waveforms = np.array([scalars[run.family.waveform_name(x)] for x in params["extract_at"]])  # (n_obs, n_t)
+    radii = radius_from_tortoise(np.array(params["extract_at"]), params["mass"])
+    for x, r, waveform in zip(params["extract_at"], radii, waveforms):
+        ax.semilogy(times, np.abs(waveform) + 1e-300, lw=0.9, label=f"r* = {x:g} M (r = {r:.6g} M)")
+    peak = np.nanmax(np.abs(waveforms))
+    ax.set_ylim(max(1e-16 * peak, np.nanmin(np.abs(waveforms[:, -1])) / 10), 2 * peak)
+    ax.set(xlabel="t / M", ylabel="|ψ|", title=f"{perturbation.describe()} — {params['scheme']}, h = {params['h']:g} M")
     ax.legend(fontsize=7)
-    if panels == 2:
+    if mol:
         ax = axes[0, 1]
-        limit = np.max(np.abs(run.snapshots))
+        psi = run.trajectory.fields["psi"]  # (n_t, n_r*)
+        limit = np.max(np.abs(psi))
         image = ax.pcolormesh(
-            run.snapshot_r_star, run.snapshot_t, run.snapshots, cmap="RdBu_r", vmin=-limit, vmax=limit, shading="auto"
+            run.layout.axes["r_star"], times, psi, cmap="RdBu_r", vmin=-limit, vmax=limit, shading="auto"
         )
         fig.colorbar(image, ax=ax, label="ψ")
-        ax.axvline(run.perturbation.peak.r_star, color="k", lw=0.6, ls="--", label="potential peak")
-        ax.set_xlabel("r* / M")
-        ax.set_ylabel("t / M")
+        ax.axvline(perturbation.peak.r_star, color="k", lw=0.6, ls="--", label="potential peak")
+        ax.set(xlabel="r* / M", ylabel="t / M")
         ax.legend(fontsize=7, loc="upper left")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def plot_field_map(maps: FieldMap, path: str | os.PathLike[str], *, frames: int = 4) -> Path:
     """``frames`` snapshots of the meridional-plane field, the horizon drawn black."""
-    plt = _pyplot()
+    plt = pyplot()
     index = np.linspace(0, len(maps.t) - 1, frames).round().astype(int)
     fig, axes = plt.subplots(1, frames, figsize=(3.3 * frames, 3.3), constrained_layout=True, squeeze=False)
     limit = np.max(np.abs(maps.values)) or 1.0
@@ -74,16 +72,14 @@ def plot_field_map(maps: FieldMap, path: str | os.PathLike[str], *, frames: int 
         ax.set_title(f"t = {maps.t[k]:.3g} M", fontsize=9)
         ax.set_xlabel("x / M")
     axes[0, 0].set_ylabel("z / M")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def plot_ringdown(
     t: np.ndarray, y: np.ndarray, result: RingdownAnalysis, path: str | os.PathLike[str], *, title: str = ""
 ) -> Path:
     """``|ψ|`` with the fitted ringdown (and tail), and the fit's residual in its window."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(7, 6), sharex=True, constrained_layout=True, gridspec_kw={"height_ratios": [3, 1]}
     )
@@ -107,6 +103,4 @@ def plot_ringdown(
     bottom.semilogy(t[window], np.abs(y[window] - model) + 1e-300, "C3", lw=0.8)
     bottom.set_ylabel("|residual|")
     bottom.set_xlabel("t / M")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)

@@ -1,0 +1,117 @@
+"""Figures of ``physml evaluate``: rollout error, drift of conserved quantities, space-time, spectra, splits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from physml.plots import pyplot, save
+
+__all__ = ["plot_comparison", "plot_drift", "plot_rollout_error", "plot_spacetime", "plot_spectra"]
+
+
+def plot_rollout_error(metrics: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """nRMSE per rollout step of every model in ``metrics`` (:func:`~physml.training.evaluate_checkpoints`)."""
+    plt = pyplot()
+    steps = np.arange(1, metrics["rollout_steps"] + 1)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for label, m in metrics["models"].items():
+        ax.semilogy(steps, m["rollout"]["nrmse_per_step"], marker="o", ms=3, label=label)
+    ax.set(xlabel="rollout step", ylabel="nRMSE", title="error along autoregressive rollouts")
+    ax.legend()
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def plot_drift(metrics: dict[str, Any], invariants: Sequence[str], path: str | os.PathLike[str]) -> Path:
+    """Relative drift of each conserved quantity in ``invariants`` along the rollouts, one panel each."""
+    plt = pyplot()
+    steps = np.arange(1, metrics["rollout_steps"] + 1)
+    fig, axes = plt.subplots(1, len(invariants), figsize=(5 * len(invariants), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], invariants):
+        exact = []
+        for label, m in metrics["models"].items():
+            drift = np.asarray(m["rollout"][f"{name}_drift_per_step"])
+            if drift.max() > 0:  # a log axis cannot show zero: name the exactly conserving models instead
+                ax.semilogy(steps, drift, marker="o", ms=3, label=label)
+            else:
+                exact.append(label)
+        title = f"{name} drift" + (f" ({', '.join(exact)}: none)" if exact else "")
+        ax.set(xlabel="rollout step", ylabel=f"mean |{name} - {name}(0)| / |{name}(0)|", title=title)
+        ax.legend()
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def plot_spacetime(
+    truth: np.ndarray, prediction: np.ndarray, label: str, channel: str, path: str | os.PathLike[str]
+) -> Path:
+    """Truth, prediction and error of 1D fields ``(steps, X)`` along a rollout, as space-time diagrams."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.5), sharey=True, constrained_layout=True)
+    limit = np.abs(truth).max()
+    for ax, image, title in zip(
+        axes, (truth, prediction, prediction - truth), ("truth", f"{label} prediction", "error")
+    ):
+        im = ax.imshow(image, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                       extent=(0, image.shape[1], 0.5, image.shape[0] + 0.5))  # fmt: skip
+        ax.set(title=f"{title}: {channel}", xlabel="x (grid index)")
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    axes[0].set_ylabel("rollout step")
+    return save(fig, path)
+
+
+def plot_spectra(
+    truth: np.ndarray, predictions: dict[str, np.ndarray], steps: int, path: str | os.PathLike[str]
+) -> Path:
+    """Power per wavenumber of the last rollout step, ``(C, X)`` fields summed over channels: truth and each model."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(_spectrum(truth), "k", lw=2, label="truth")
+    for name, prediction in predictions.items():
+        ax.semilogy(_spectrum(prediction), lw=1, label=name)
+    ax.set(xlabel="wavenumber index", ylabel="power", title=f"spectrum after {steps} steps")
+    ax.legend()
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def _spectrum(fields: np.ndarray) -> np.ndarray:
+    """Power per wavenumber of ``(C, X)`` fields along ``X``, summed over channels."""
+    return (np.abs(np.fft.rfft(fields, axis=-1)) ** 2).sum(0)
+
+
+def plot_comparison(splits: dict[str, dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """One figure comparing models across splits: one-step nRMSE bars per split, rollout nRMSE per step.
+
+    ``splits`` maps a split name to the ``metrics`` of :func:`~physml.training.evaluate_checkpoints`
+    on it (the same models in each).
+    """
+    plt = pyplot()
+    names = list(splits)
+    labels = list(splits[names[0]]["models"])
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.8 / len(labels)
+    for k, label in enumerate(labels):
+        values = [splits[name]["models"][label]["one_step"]["nrmse"] for name in names]
+        bars.bar(np.arange(len(names)) + (k - (len(labels) - 1) / 2) * width, values, width, label=label)
+    bars.set_xticks(np.arange(len(names)), names)
+    bars.set(ylabel="one-step nRMSE", yscale="log", title="one step")
+    bars.legend(fontsize=8)
+    for name, style in zip(names, ("-", "--", ":")):
+        metrics = splits[name]
+        steps = np.arange(1, metrics["rollout_steps"] + 1)
+        for k, label in enumerate(labels):
+            lines.semilogy(steps, metrics["models"][label]["rollout"]["nrmse_per_step"], style, color=f"C{k}",
+                           label=label if name == names[0] else None)  # fmt: skip
+    key = ", ".join(f"{n}: {s}" for n, s in zip(names, ("solid", "dashed", "dotted")))
+    lines.set(xlabel="rollout step", ylabel="nRMSE", title=f"rollouts ({key})")
+    lines.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save(fig, path)

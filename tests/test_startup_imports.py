@@ -1,0 +1,72 @@
+"""Light start-up: importing physml and physml.datasets, and building the CLI, load no simulator or heavy library.
+
+What each import loads is checked in a fresh interpreter (``sys.modules``), not timed: the times are
+measured by ``benchmarks/startup.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: Libraries none of these may import: the numerics, the learning stack, file formats and plotting.
+HEAVY = ("numpy", "torch", "numba", "pyfftw", "scipy", "h5py", "xarray", "dask", "matplotlib", "yaml", "tqdm")
+
+PROBE = """
+import contextlib, io, json, sys
+for line in sys.argv[1:]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(line)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _loaded(*code: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *code], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def _heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(("physml.simulators", "physml.models"))]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        ("import physml", "import physml.datasets", "import physml.kernels", "import physml.datasets.families"),
+        ("from physml.cli import build_parser", "build_parser()"),
+        ("from physml.cli import main", "main(['--help'])"),
+        ("from physml.cli import main", "main(['simulate', '--help'])"),
+        ("from physml.cli import main", "main(['simulate', 'collapse', '--help'])"),
+        ("from physml.datasets import FAMILIES", "sorted(FAMILIES)", "'schrodinger' in FAMILIES"),
+    ],
+    ids=["import", "parser", "help", "simulate-help", "family-help", "family-names"],
+)
+def test_start_up_imports_nothing_heavy(code):
+    wrapped = tuple(line if "main(" not in line else f"try:\n    {line}\nexcept SystemExit:\n    pass" for line in code)
+    assert _heavy(_loaded(*wrapped)) == []
+
+
+def test_a_name_imports_its_own_module_only():
+    loaded = _loaded("import physml.datasets", "physml.datasets.load_config", "physml.datasets.get_family('collapse')")
+    assert "physml.datasets.config" in loaded and "physml.datasets.families.collapse" in loaded
+    assert "physml.simulators.collapse" in loaded
+    for other in ("schrodinger", "near_horizon", "bh_images", "spacetime"):
+        assert f"physml.datasets.families.{other}" not in loaded and f"physml.simulators.{other}" not in loaded
+    assert not {"torch", "xarray", "h5py", "matplotlib"} & {m.split(".")[0] for m in loaded}
+
+
+def test_the_lazy_names_are_the_public_ones():
+    import physml.datasets
+    import physml.datasets.families
+    import physml.kernels
+
+    for package in (physml.datasets, physml.datasets.families, physml.kernels):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"
+        assert set(package.__all__) <= set(dir(package))
+        with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+            package.nope  # noqa: B018
