@@ -46,8 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(1, f"physml: run stopped: {_one_line(exc)}\n")
     except BuildError as exc:
         parser.exit(1, f"physml: build stopped: {_one_line(exc)}\n")
+    except FloatingPointError as exc:
+        from physml.training.guards import TrainingDivergedError  # needs torch: imported once a run has stopped
+
+        if not isinstance(exc, TrainingDivergedError):
+            raise
+        parser.exit(1, f"physml: training stopped: {_one_line(exc)}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "physml: interrupted; what was written is kept (rerun a dataset build to resume)\n")
+        parser.exit(130, "physml: interrupted; what was written is kept (rerun the command to resume)\n")
     return 0
 
 

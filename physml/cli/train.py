@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "or a YAML file")  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run directory")
     parser.add_argument("--init", type=Path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
+    parser.add_argument("--lr", type=float, metavar="LR",
+                        help="peak learning rate, instead of the config's optim.lr; when resuming, the run goes on "
+                        "from last.pt at this rate (e.g. lower, after a run stopped on a NaN loss)")  # fmt: skip
     add_progress(parser)
     parser.set_defaults(handler=_train)
 
@@ -58,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from physml.training import Trainer, load_train_config
 
-    trainer = Trainer(load_train_config(args.config), args.out, init_from=args.init, progress=args.progress)
+    config = load_train_config(args.config)
+    trainer = Trainer(config, args.out, init_from=args.init, progress=args.progress, lr=args.lr)
     result = trainer.train()
     if trainer.rank == 0:  # under torchrun, one report for the whole job
         print(json.dumps({"out": str(args.out), **result}))

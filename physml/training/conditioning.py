@@ -12,6 +12,7 @@ carry the raw description and each :class:`Conditioning` tokenizes it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from physml.models.registry import MODELS
 from physml.training.config import ModalityConfig
 
 if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
-    from physml.datasets import Modalities, Tokenizer
+    from physml.datasets import Modalities, Tokenizer, WindowDataset
 
-__all__ = ["Conditioning", "modality_transforms"]
+__all__ = ["Conditioning", "data_params", "modality_transforms"]
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,42 @@ def modality_transforms(
     from physml.datasets import Modalities
 
     return [Modalities(path, text=text, image_size=image_size, seed=seed, vary=vary)]
+
+
+def data_params(
+    name: str, dataset: WindowDataset, conditioning: Conditioning, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Config values a model takes from the data: grid shape, vocabulary, text context, image shape.
+
+    Only for keys its config declares (a field-only model takes none); a value the run's config gives
+    must agree with the data.
+    """
+    config_class = MODELS[name][1] if name in MODELS else None
+    if config_class is None:
+        return {}
+    known = {f.name for f in dataclasses.fields(config_class)}
+    if conditioning.modalities and "modalities" not in known:
+        raise ValueError(
+            f"modalities {list(conditioning.modalities)} are invalid for model {name!r}: it reads fields only "
+            "(use multimodal_transformer, or leave modalities out)"
+        )
+    sample = dataset[0]
+    derived: dict[str, Any] = {"field_size": tuple(sample["input_fields"].shape[2:])}
+    if "modalities" in known:
+        derived["modalities"] = conditioning.modalities
+        if "missing_ok" in known and "missing_ok" not in params:  # trained to do without any of them
+            derived["missing_ok"] = conditioning.modalities
+    if conditioning.tokenizer is not None:
+        derived |= {"vocab_size": conditioning.tokenizer.vocab_size, "text_length": conditioning.text_length}
+    if conditioning.image_size is not None:
+        derived |= {"image_channels": int(sample["image"].shape[0]), "image_size": tuple(conditioning.image_size)}
+    derived = {k: v for k, v in derived.items() if k in known}
+    clashes = {k: (params[k], v) for k, v in derived.items() if k in params and _plain(params[k]) != _plain(v)}
+    if clashes:
+        detail = ", ".join(f"model.params.{k} = {g!r} but the data give {v!r}" for k, (g, v) in clashes.items())
+        raise ValueError(f"{detail}: leave them out, they are filled in from the data")
+    return derived
+
+
+def _plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value

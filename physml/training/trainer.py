@@ -36,12 +36,13 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from physml.datasets.samples import WindowDataset
+from physml.interrupts import remembered_interrupts
 from physml.models import FieldFormat, build_model, load_checkpoint, save_checkpoint
-from physml.models.registry import MODELS
 from physml.training import distributed
-from physml.training.conditioning import Conditioning, modality_transforms, train_conditioning
+from physml.training.conditioning import Conditioning, data_params, modality_transforms, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
+from physml.training.guards import TrainingDivergedError, nonfinite_loss, nonfinite_weight, resume_lr, set_peak_lr
 from physml.training.runlog import RunLog
 
 __all__ = ["Trainer", "field_format", "resolve_device"]
@@ -82,51 +83,14 @@ def field_format(dataset: WindowDataset, config: TrainConfig) -> FieldFormat:
     )
 
 
-def _conditioning_params(
-    name: str, dataset: WindowDataset, conditioning: Conditioning, params: dict[str, Any]
-) -> dict[str, Any]:
-    """Config values a model takes from the data: grid shape, vocabulary, text context, image shape.
-
-    Only for keys its config declares (a field-only model takes none); a value the run's config gives
-    must agree with the data.
-    """
-    config_class = MODELS[name][1] if name in MODELS else None
-    if config_class is None:
-        return {}
-    known = {f.name for f in dataclasses.fields(config_class)}
-    if conditioning.modalities and "modalities" not in known:
-        raise ValueError(
-            f"modalities {list(conditioning.modalities)} are invalid for model {name!r}: it reads fields only "
-            "(use multimodal_transformer, or leave modalities out)"
-        )
-    sample = dataset[0]
-    derived: dict[str, Any] = {"field_size": tuple(sample["input_fields"].shape[2:])}
-    if "modalities" in known:
-        derived["modalities"] = conditioning.modalities
-        if "missing_ok" in known and "missing_ok" not in params:  # trained to do without any of them
-            derived["missing_ok"] = conditioning.modalities
-    if conditioning.tokenizer is not None:
-        derived |= {"vocab_size": conditioning.tokenizer.vocab_size, "text_length": conditioning.text_length}
-    if conditioning.image_size is not None:
-        derived |= {"image_channels": int(sample["image"].shape[0]), "image_size": tuple(conditioning.image_size)}
-    derived = {k: v for k, v in derived.items() if k in known}
-    clashes = {k: (params[k], v) for k, v in derived.items() if k in params and _plain(params[k]) != _plain(v)}
-    if clashes:
-        detail = ", ".join(f"model.params.{k} = {g!r} but the data give {v!r}" for k, (g, v) in clashes.items())
-        raise ValueError(f"{detail}: leave them out, they are filled in from the data")
-    return derived
-
-
-def _plain(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple) else value
-
-
 class Trainer:
     """Train the configured model on a dataset file, writing logs, ``last.pt`` and ``best.pt`` to ``out``.
 
     Under ``torchrun`` it joins the process group in ``__init__`` (``rank``
     and ``world_size`` say where it stands) and leaves it when :meth:`train`
-    ends.
+    ends. ``lr`` replaces ``config.optim.lr`` (the peak learning rate), also
+    when resuming: the run goes on from ``last.pt`` at that rate (after a
+    :class:`~physml.training.guards.TrainingDivergedError`, a lower one).
     """
 
     def __init__(
@@ -136,8 +100,11 @@ class Trainer:
         *,
         init_from: str | os.PathLike[str] | None = None,
         progress: bool = True,
+        lr: float | None = None,
     ) -> None:
-        self.config, self.out, self.progress = config, Path(out), progress
+        if lr is not None:
+            config = dataclasses.replace(config, optim=dataclasses.replace(config.optim, lr=lr))  # checks lr
+        self.config, self.out, self.progress, self.lr_given = config, Path(out), progress, lr is not None
         self.init_from = None if init_from is None else Path(init_from)
         self.device, self._owns_process_group = distributed.init_from_env(resolve_device(config.device))
         self.rank, self.world_size = distributed.rank(), distributed.world_size()
@@ -170,7 +137,7 @@ class Trainer:
         self.conditioning = train_conditioning(data.path, modalities, seed=config.seed)
         params = {**config.model.params, "in_channels": self.format.in_channels}
         params["out_channels"] = self.format.out_channels
-        params.update(_conditioning_params(config.model.name, self.train_set, self.conditioning, params))
+        params.update(data_params(config.model.name, self.train_set, self.conditioning, params))
         if config.model.name == "persistence":
             if config.model.residual:
                 raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
@@ -193,6 +160,7 @@ class Trainer:
 
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
         self.step, self.epoch, self.batch_in_epoch, self.best = 0, 0, 0, math.inf
+        self.saved_step: int | None = None  # the step last.pt holds
         self.columns = [*LOG_COLUMNS, *(f"loss_{name}" for name in config.losses)]
 
     # -- data ----------------------------------------------------------------------------
@@ -253,6 +221,9 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------
     def _save(self, name: str) -> None:
+        bad = nonfinite_weight(self.model)  # every rank holds the same weights: all of them stop together
+        if bad is not None:
+            raise self._diverged(self.step, *bad)
         if self.rank != 0:
             return
         save_checkpoint(
@@ -283,8 +254,7 @@ class Trainer:
                 self.model.load_state_dict(model.state_dict())
             return
         model, extra = load_checkpoint(last, device=self.device)
-        if extra.get("config") != self.config.to_dict():
-            raise ValueError(f"{last} was written by another training config; use a new --out or delete it")
+        saved_lr = resume_lr(extra.get("config"), self.config.to_dict(), lr_given=self.lr_given, last=last)
         if Conditioning.from_dict(extra.get("conditioning")) != self.conditioning:
             raise ValueError(f"{last} was trained with another tokenizer of the descriptions; use a new --out")
         self.model.load_state_dict(model.state_dict())
@@ -293,6 +263,9 @@ class Trainer:
         self.step, self.epoch = extra["step"], extra["epoch"]
         self.batch_in_epoch, self.best = extra["batch_in_epoch"], extra["best"]
         torch.set_rng_state(extra["rng"])
+        if saved_lr != self.config.optim.lr:
+            set_peak_lr(self.optimizer, self.scheduler, self.config.optim.lr)
+        self.saved_step = self.step
 
     # -- the loop --------------------------------------------------------------------------
     def evaluate(self) -> float:
@@ -332,34 +305,44 @@ class Trainer:
     def _checkpoint(self, log: RunLog) -> None:
         log.flush()
         self._save("last.pt")
+        self.saved_step = self.step
+
+    def _diverged(self, step: int, what: str, value: float) -> TrainingDivergedError:
+        last, lr = self.out / "last.pt", self.config.optim.lr
+        return TrainingDivergedError(step, what, value, last=last, saved_step=self.saved_step, lr=lr)
 
     def _train(self, stop_after: int | None) -> dict[str, float]:
         self.out.mkdir(parents=True, exist_ok=True)
         self._resume()
         total = self.config.epochs * self.batches_per_epoch
-        with RunLog(
-            self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress
-        ) as log:
+        with (
+            RunLog(self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress)
+            as log, remembered_interrupts() as check_interrupt,
+        ):  # fmt: skip
             self.model.train()
             while self.epoch < self.config.epochs:
                 parts, shares = self._shares(self.epoch, self.batch_in_epoch)
                 for batch, share in zip(self._loader(self.train_set, parts), shares):
+                    check_interrupt()  # a Ctrl-C that Python swallowed (in a destructor) stops the run here
                     terms = self.losses(batch, model=self.net)
                     loss = self.total(terms)
                     # The global batch means: each rank's means weighted by its share, summed over the ranks.
                     means = distributed.sum_over_ranks(torch.stack([loss.detach(), *terms.values()]).double() * share)
-                    if not torch.isfinite(means[0]):  # the same on every rank, so all of them stop
-                        raise FloatingPointError(f"loss became {float(means[0])} at step {self.step}; lower optim.lr")
+                    values = means.tolist()  # the same on every rank: a NaN on one stops all of them at this step
+                    bad = nonfinite_loss(values[0], dict(zip(terms, values[1:])))
+                    if bad is not None:
+                        raise self._diverged(self.step + 1, *bad)
                     self.optimizer.zero_grad(set_to_none=True)
                     # DDP averages the W ranks' gradients; scaled by W * share, that average is the gradient of
                     # the global batch's mean loss, however unevenly the batch splits (exactly 1 in one process).
                     (loss * (self.world_size * share)).backward()
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+                    norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+                    if not torch.isfinite(norm):  # the reduced gradients: the same on every rank
+                        raise self._diverged(self.step + 1, "the gradient norm", float(norm))
                     self.optimizer.step()
                     self.scheduler.step()
                     self.step += 1
                     self.batch_in_epoch += 1
-                    values = means.tolist()
                     row = {"step": self.step, "epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
                     row |= {"loss": values[0], **{f"loss_{k}": v for k, v in zip(terms, values[1:])}}
                     log.step(row)
