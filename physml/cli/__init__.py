@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from physml._version import __version__
 from physml.cli import critical, dataset, demo, evaluate, qnm, simulate, train
+from physml.cli.arguments import Parser
 
 __all__ = ["build_parser", "main"]
 
@@ -20,7 +21,7 @@ COMMANDS = (demo, simulate, dataset, train, evaluate, qnm, critical)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="physml",
         description="physml: verified physics simulators, datasets and surrogate models.",
     )

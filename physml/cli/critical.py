@@ -6,7 +6,7 @@ import argparse
 import math
 import textwrap
 
-from physml.cli.arguments import pair
+from physml.cli.arguments import number, pair
 from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
 
 __all__ = ["register"]
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search = parser.add_argument_group("search")
     search.add_argument("--bracket", type=pair, required=True,
                         help="P_LOW,P_HIGH: an amplitude that disperses and one that forms a black hole")  # fmt: skip
-    search.add_argument("--tolerance", type=float, default=1e-12, help="relative bracket to stop at (default: 1e-12)")
+    search.add_argument("--tolerance", type=number, default=1e-12, help="relative bracket to stop at (default: 1e-12)")
     search.add_argument("--ladder", type=pair, default=(1e-2, 1e-11),
                         help="largest and smallest (p - p*)/p* of the mass ladder (default: 1e-2,1e-11)")  # fmt: skip
     search.add_argument("--rungs", type=int, default=10, help="black holes on the ladder, >= 3 (default: 10)")

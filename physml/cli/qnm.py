@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from physml.cli.arguments import floats
+from physml.cli.arguments import floats, number
 from physml.cli.families.near_horizon import UNITS, add_perturbation_arguments
 
 __all__ = ["register"]
@@ -34,14 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--trajectory", type=int, default=0, help="trajectory index in the file (default: 0)")
     add_perturbation_arguments(parser, scheme_default="double-null")
     run = parser.add_argument_group("evolution and fit")
-    run.add_argument("--r-star", type=float, default=50.0, help="extraction radius r* when evolving [M] (default: 50)")
-    run.add_argument("--t-final", type=float, default=None,
+    run.add_argument("--r-star", type=number, default=50.0, help="extraction radius r* when evolving [M] (default: 50)")
+    run.add_argument("--t-final", type=number, default=None,
                      help="duration when evolving [M] (default: long enough for the tail window)")  # fmt: skip
-    run.add_argument("--t-start", type=float, default=None,
+    run.add_argument("--t-start", type=number, default=None,
                      help="ringdown window start [M] (default: 10 M after the waveform's peak)")  # fmt: skip
     run.add_argument(
         "--t-end",
-        type=float,
+        type=number,
         default=None,
         help="ringdown window end [M] (default: 150 M after the peak, or the end of the data)",
     )

@@ -14,7 +14,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from physml.cli.arguments import add_progress
+from physml.cli.arguments import Parser, add_progress
 from physml.cli.families import Target
 
 __all__ = ["TARGETS", "register", "run_target"]
@@ -28,7 +28,7 @@ TARGETS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(Parser):
     """An argument parser whose epilog may be a function, called only when the help is shown."""
 
     def format_help(self) -> str:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from physml.cli.arguments import add_progress
+from physml.cli.arguments import add_progress, number
 
 __all__ = ["register"]
 
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "or a YAML file")  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run directory")
     parser.add_argument("--init", type=Path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
-    parser.add_argument("--lr", type=float, metavar="LR",
+    parser.add_argument("--lr", type=number, metavar="LR",
                         help="peak learning rate, instead of the config's optim.lr; when resuming, the run goes on "
                         "from last.pt at this rate (e.g. lower, after a run stopped on a NaN loss)")  # fmt: skip
     add_progress(parser)

@@ -10,6 +10,7 @@ import argparse
 import textwrap
 from typing import Any
 
+from physml.cli.arguments import number
 from physml.cli.families import Target
 
 __all__ = ["TARGET"]
@@ -21,17 +22,17 @@ example:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     hole = parser.add_argument_group("black hole and camera")
-    hole.add_argument("--mass", type=float, default=1.0, help="mass M > 0 [length] (default: 1)")
-    hole.add_argument("--spin", type=float, default=0.0, help="dimensionless spin a/M in (-1, 1) (default: 0)")
-    hole.add_argument("--inclination", type=float, default=60.0,
+    hole.add_argument("--mass", type=number, default=1.0, help="mass M > 0 [length] (default: 1)")
+    hole.add_argument("--spin", type=number, default=0.0, help="dimensionless spin a/M in (-1, 1) (default: 0)")
+    hole.add_argument("--inclination", type=number, default=60.0,
                       help="angle from the spin axis, in (0, 180) deg (default: 60)")  # fmt: skip
-    hole.add_argument("--fov", type=float, default=30.0, help="full width of the image plane [length] (default: 30)")
+    hole.add_argument("--fov", type=number, default=30.0, help="full width of the image plane [length] (default: 30)")
     hole.add_argument("--resolution", type=int, default=256, help="pixels per axis, >= 8 (default: 256)")
-    hole.add_argument("--r-obs", type=float, default=1000.0, help="camera radius [length] (default: 1000)")
+    hole.add_argument("--r-obs", type=number, default=1000.0, help="camera radius [length] (default: 1000)")
     disk = parser.add_argument_group("disk")
-    disk.add_argument("--disk-inner", type=float, default=None, help="inner radius [length] (default: the ISCO)")
-    disk.add_argument("--disk-outer", type=float, default=20.0, help="outer radius [length] (default: 20)")
-    disk.add_argument("--emissivity", type=float, default=3.0, help="index q of I_em ~ (r/M)^-q (default: 3)")
+    disk.add_argument("--disk-inner", type=number, default=None, help="inner radius [length] (default: the ISCO)")
+    disk.add_argument("--disk-outer", type=number, default=20.0, help="outer radius [length] (default: 20)")
+    disk.add_argument("--emissivity", type=number, default=3.0, help="index q of I_em ~ (r/M)^-q (default: 3)")
     disk.add_argument("--no-disk", action="store_true", help="no disk: an image of the shadow alone")
 
 

@@ -9,6 +9,7 @@ import argparse
 import textwrap
 from typing import Any
 
+from physml.cli.arguments import number
 from physml.cli.families import Target
 
 __all__ = ["DIRECTION_CHOICES", "PROFILE_CHOICES", "TARGET", "UNITS", "add_shell_and_grid_arguments"]
@@ -23,28 +24,28 @@ def add_shell_and_grid_arguments(parser: argparse.ArgumentParser, *, n: int = 80
     """The initial shell (``--profile --center --width --direction``) and the grid and stepping options."""
     shell = parser.add_argument_group("initial shell (phi at t = 0)")
     shell.add_argument("--profile", choices=PROFILE_CHOICES, default="gaussian", help="shell shape (default: gaussian)")
-    shell.add_argument("--center", type=float, default=5.0, help="shell radius r0 >= 0 (default: 5)")
-    shell.add_argument("--width", type=float, default=1.0, help="shell thickness sigma > 0 (default: 1)")
+    shell.add_argument("--center", type=number, default=5.0, help="shell radius r0 >= 0 (default: 5)")
+    shell.add_argument("--width", type=number, default=1.0, help="shell thickness sigma > 0 (default: 1)")
     shell.add_argument("--direction", choices=DIRECTION_CHOICES, default="time-symmetric",
                        help="Pi = 0 (time-symmetric) or an ingoing shell (default: time-symmetric)")  # fmt: skip
     grid = parser.add_argument_group("radial grid and time stepping")
     grid.add_argument("--n", type=int, default=n, help=f"radial intervals (default: {n})")
-    grid.add_argument("--r-max", type=float, default=12.0, help="outer radius (default: 12)")
+    grid.add_argument("--r-max", type=number, default=12.0, help="outer radius (default: 12)")
     grid.add_argument(
         "--stretch",
-        type=float,
+        type=number,
         default=stretch,
         help=f"sinh stretch s of r = r_max sinh(s x)/sinh(s); 0: uniform (default: {stretch:g})",
     )
-    grid.add_argument("--cfl", type=float, default=0.5,
+    grid.add_argument("--cfl", type=number, default=0.5,
                       help="Courant number in (0, 1]: dt / smallest dr, or with refinement dt / smallest local "
                            "light-crossing time dr a / alpha (default: 0.5)")  # fmt: skip
-    grid.add_argument("--dissipation", type=float, default=0.5, help="Kreiss-Oliger strength (default: 0.5)")
-    grid.add_argument("--t-final", type=float, default=40.0, help="longest run (default: 40)")
+    grid.add_argument("--dissipation", type=number, default=0.5, help="Kreiss-Oliger strength (default: 0.5)")
+    grid.add_argument("--t-final", type=number, default=40.0, help="longest run (default: 40)")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--amplitude", type=float, required=True, help="p = phi(r0) >= 0")
+    parser.add_argument("--amplitude", type=number, required=True, help="p = phi(r0) >= 0")
     add_shell_and_grid_arguments(parser)
     parser.add_argument("--n-saves", type=int, default=60, help="saves after the initial one (default: 60)")
 

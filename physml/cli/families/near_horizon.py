@@ -9,7 +9,7 @@ import argparse
 import textwrap
 from typing import Any
 
-from physml.cli.arguments import floats
+from physml.cli.arguments import floats, number
 from physml.cli.families import Target
 
 __all__ = ["DIRECTIONS", "EQUATIONS", "SCHEMES", "TARGET", "UNITS", "add_perturbation_arguments"]
@@ -32,28 +32,28 @@ def add_perturbation_arguments(parser: argparse.ArgumentParser, *, scheme_defaul
     field.add_argument("--s", type=int, default=2,
                        help="spin: 0 scalar, 1 electromagnetic, 2 gravitational (default: 2)")  # fmt: skip
     field.add_argument("--l", type=int, default=2, help="multipole index, l >= s (default: 2)")
-    field.add_argument("--mass", type=float, default=1.0, help="black-hole mass M > 0 (default: 1)")
+    field.add_argument("--mass", type=number, default=1.0, help="black-hole mass M > 0 (default: 1)")
     field.add_argument("--equation", choices=EQUATIONS, default="regge-wheeler",
                        help="Regge-Wheeler (any s) or Zerilli (s = 2) (default: regge-wheeler)")  # fmt: skip
     pulse = parser.add_argument_group("initial pulse (Gaussian in r*)")
-    pulse.add_argument("--center", type=float, default=20.0, help="centre in r* at t = 0 [M] (default: 20)")
-    pulse.add_argument("--width", type=float, default=2.0, help="standard deviation in r* [M] (default: 2)")
-    pulse.add_argument("--amplitude", type=float, default=1.0, help="amplitude (default: 1)")
+    pulse.add_argument("--center", type=number, default=20.0, help="centre in r* at t = 0 [M] (default: 20)")
+    pulse.add_argument("--width", type=number, default=2.0, help="standard deviation in r* [M] (default: 2)")
+    pulse.add_argument("--amplitude", type=number, default=1.0, help="amplitude (default: 1)")
     pulse.add_argument("--direction", choices=DIRECTIONS, default="ingoing",
                        help="ingoing, outgoing or time-symmetric (MOL only) (default: ingoing)")  # fmt: skip
     num = parser.add_argument_group("numerics")
     num.add_argument("--scheme", choices=SCHEMES, default=scheme_default,
                      help=f"mol (order 4) or double-null (GPP, order 2) (default: {scheme_default})")  # fmt: skip
-    num.add_argument("--h", type=float, default=0.1, help="grid spacing in r* (or u, v) [M] (default: 0.1)")
+    num.add_argument("--h", type=number, default=0.1, help="grid spacing in r* (or u, v) [M] (default: 0.1)")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add_perturbation_arguments(parser, scheme_default="mol")
     run = parser.add_argument_group("run")
-    run.add_argument("--t-final", type=float, default=300.0, help="duration [M] (default: 300)")
+    run.add_argument("--t-final", type=number, default=300.0, help="duration [M] (default: 300)")
     run.add_argument("--extract-at", type=floats, default=[-20.0, 10.0, 100.0],
                      help="r* of the waveforms, comma-separated [M] (default: -20,10,100)")  # fmt: skip
-    run.add_argument("--save-every", type=float, default=0.5, help="time between saves [M] (default: 0.5)")
+    run.add_argument("--save-every", type=number, default=0.5, help="time between saves [M] (default: 0.5)")
     run.add_argument("--window", type=floats, default=[-50.0, 150.0],
                      help="r* range of the stored snapshots (MOL) [M] (default: -50,150)")  # fmt: skip
 

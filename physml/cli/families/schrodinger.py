@@ -6,7 +6,7 @@ import argparse
 import textwrap
 from typing import Any
 
-from physml.cli.arguments import floats
+from physml.cli.arguments import floats, number
 from physml.cli.families import Target
 
 __all__ = ["SCHEMES", "TARGET", "parse_potential"]
@@ -68,25 +68,25 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     grid = parser.add_argument_group("grid and constants")
     grid.add_argument("--dim", type=int, choices=(1, 2), default=1, help="spatial dimensions (default: 1)")
     grid.add_argument("--n", type=int, default=512, help="grid points per axis, >= 8 (default: 512)")
-    grid.add_argument("--length", type=float, default=40.0, help="box length per axis [length] (default: 40)")
-    grid.add_argument("--hbar", type=float, default=1.0, help="reduced Planck constant [energy*time] (default: 1)")
-    grid.add_argument("--mass", type=float, default=1.0, help="particle mass [mass] (default: 1)")
+    grid.add_argument("--length", type=number, default=40.0, help="box length per axis [length] (default: 40)")
+    grid.add_argument("--hbar", type=number, default=1.0, help="reduced Planck constant [energy*time] (default: 1)")
+    grid.add_argument("--mass", type=number, default=1.0, help="particle mass [mass] (default: 1)")
 
     pot = parser.add_argument_group("potential")
     pot.add_argument("--potential", type=str, default="harmonic",
                      help="NAME[:key=value,...]; see the list below (default: harmonic)")  # fmt: skip
     pot.add_argument(
         "--drive-field",
-        type=float,
+        type=number,
         default=0.0,
         help="drive amplitude E0 in V + E0 x sin(Omega t + phi) [energy/length] (default: 0, no drive)",
     )
-    pot.add_argument("--drive-frequency", type=float, default=1.0,
+    pot.add_argument("--drive-frequency", type=number, default=1.0,
                      help="drive angular frequency Omega [1/time] (default: 1)")  # fmt: skip
-    pot.add_argument("--drive-phase", type=float, default=0.0, help="drive phase phi [rad] (default: 0)")
-    pot.add_argument("--absorber-width", type=float, default=0.0,
+    pot.add_argument("--drive-phase", type=number, default=0.0, help="drive phase phi [rad] (default: 0)")
+    pot.add_argument("--absorber-width", type=number, default=0.0,
                      help="complex absorbing layer width at each edge [length] (default: 0, none)")  # fmt: skip
-    pot.add_argument("--absorber-strength", type=float, default=4.0,
+    pot.add_argument("--absorber-strength", type=number, default=4.0,
                      help="peak absorption rate W0 of the layer [energy]; best near the kinetic energy absorbed "
                           "(default: 4)")  # fmt: skip
 
@@ -105,9 +105,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
     time = parser.add_argument_group("time stepping")
-    time.add_argument("--dt", type=float, default=0.01,
+    time.add_argument("--dt", type=number, default=0.01,
                       help="time step [time]; must divide t_final/n_saves (default: 0.01)")  # fmt: skip
-    time.add_argument("--t-final", type=float, default=10.0, help="duration [time] (default: 10)")
+    time.add_argument("--t-final", type=number, default=10.0, help="duration [time] (default: 10)")
     time.add_argument("--n-saves", type=int, default=100, help="snapshots after the initial one (default: 100)")
     time.add_argument("--scheme", choices=SCHEMES, default="strang",
                       help="splitting: strang (order 2) or yoshida4 (order 4) (default: strang)")  # fmt: skip
