@@ -43,7 +43,7 @@ from physml.interrupts import remembered_interrupts
 from physml.locks import exclusive_output
 from physml.progress import progress as progress_display
 
-__all__ = ["BuildError", "BuildReport", "build_dataset", "dataset_card", "resolve_plan"]
+__all__ = ["BuildError", "BuildReport", "build_dataset", "create_build_store", "dataset_card", "resolve_plan"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,27 @@ def dataset_card(config: BuildConfig, family: Family, plan: Plan) -> dict[str, A
         rule = config.extrapolation
         card["extrapolation"] = {"parameter": rule.parameter, "above": rule.above, "below": rule.below}
     return card
+
+
+def create_build_store(out: Path, config: BuildConfig, family: Family, plan: Plan, shared: dict[str, Any]) -> Path:
+    """The empty store of a planned build (:func:`resolve_plan`) at ``out``: layout, parameters, card, checks."""
+    return create_store(
+        out,
+        dataset_name=family.dataset_name,
+        family=family.name,
+        layout=family.layout(shared, config.times),
+        times=config.times,
+        parameters=family.parameters,
+        table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
+        shared=shared,
+        splits=plan.splits,
+        checks=family.checks,
+        config=config.to_json(),
+        fingerprint=config.fingerprint,
+        card=dataset_card(config, family, plan),
+        dtype=config.dtype,
+        compression=config.compression,
+    )
 
 
 def build_dataset(
@@ -239,23 +260,7 @@ def _build_locked(
                 )
             raise ValueError(f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it")
     if fresh:
-        create_store(
-            out,
-            dataset_name=family.dataset_name,
-            family=family.name,
-            layout=family.layout(shared, times),
-            times=times,
-            parameters=family.parameters,
-            table=[{k: v for k, v in p.items() if not family.parameters[k].shared} for p in plan.parameters],
-            shared=shared,
-            splits=plan.splits,
-            checks=family.checks,
-            config=config.to_json(),
-            fingerprint=config.fingerprint,
-            card=dataset_card(config, family, plan),
-            dtype=config.dtype,
-            compression=config.compression,
-        )
+        create_build_store(out, config, family, plan, shared)
     with StoreWriter(out) as writer, remembered_interrupts() as check_interrupt:
         completed = writer.completed
         pending = [int(i) for i in np.flatnonzero(~completed)]

@@ -4,7 +4,8 @@ This is ``physml simulate``: the family resolves the parameters, says what the f
 (``Family.layout``) and simulates (``Family.simulate``, with its progress display); the file is
 the store a build of the same one-trajectory configuration would write (same schema, card and
 verification figures, :func:`~physml.datasets.build.create_build_store`). It is written beside
-``out`` and moved onto it only once finished: ``out`` is the old file or the whole new one, never a part.
+``out`` and moved onto it only once finished, flushed to the disk (:mod:`physml.durable`): ``out``
+is the old file or the whole new one, never a part.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from physml.datasets.config import BuildConfig
 from physml.datasets.families.base import Family, Layout, Trajectory
 from physml.datasets.finalize import finalize
 from physml.datasets.store import StoreWriter
+from physml.durable import atomic_path
 
 __all__ = ["SimulatedRun", "simulate_to_file"]
 
@@ -77,14 +79,9 @@ def simulate_to_file(
     trajectory = family.simulate(params, times, progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.writing")
-        try:
+        with atomic_path(path, tag="writing") as tmp:
             create_build_store(tmp, config, family, plan, shared)
             with StoreWriter(tmp) as writer:
                 writer.write(0, trajectory)
             finalize(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
     return SimulatedRun(family, params, times, family.layout(shared, times), trajectory, path)
