@@ -56,8 +56,9 @@ def build_size(config: BuildConfig) -> BuildSize:
     return BuildSize(values * itemsize, config.n_trajectories, values * 8, layout.shape)
 
 
-def check_resources(config: BuildConfig, out: str | os.PathLike[str]) -> BuildSize:
-    """Refuse a build whose file cannot fit on the disk of ``out`` or whose trajectories cannot fit in memory.
+def check_resources(config: BuildConfig, out: str | os.PathLike[str] | None) -> BuildSize:
+    """Refuse a build whose file cannot fit on the disk of ``out`` (``None``: no file) or whose trajectories
+    cannot fit in memory.
 
     Raises ``ValueError`` naming ``n_trajectories``, ``time.n_saves`` and the grid with the sizes.
     """
@@ -72,6 +73,8 @@ def check_resources(config: BuildConfig, out: str | os.PathLike[str]) -> BuildSi
             f"{what} is invalid: one trajectory holds {format_bytes(size.float64_per_trajectory)} in float64 while "
             f"it is simulated, more than half of this machine's {format_bytes(memory)}; lower time.n_saves or the grid"
         )
+    if out is None:
+        return size
     folder = Path(out).resolve().parent
     while not folder.exists():
         folder = folder.parent

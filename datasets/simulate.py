@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from physml.datasets.budget import check_resources
 from physml.datasets.build import create_build_store, resolve_plan
 from physml.datasets.config import BuildConfig
 from physml.datasets.families.base import Family, Layout, Trajectory
@@ -74,6 +75,7 @@ def simulate_to_file(
     path = None if out is None else Path(out)
     if path is not None and path.is_dir():
         raise ValueError(f"out = {str(path)!r} is a directory; give a file name such as {path / 'run.h5'}")
+    check_resources(config, path)  # before planning: a grid or a save count beyond the machine is refused at once
     family, plan, shared = resolve_plan(config)
     params, times = plan.parameters[0], config.times
     trajectory = family.simulate(params, times, progress=progress)

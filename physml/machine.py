@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["format_bytes", "physical_memory"]
+__all__ = ["check_fits", "format_bytes", "physical_memory"]
 
 
 def physical_memory() -> int | None:
@@ -22,3 +22,12 @@ def format_bytes(n: float) -> str:
             return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1000
     return f"{n:.3g} PB"
+
+
+def check_fits(n_bytes: float, *, what: str) -> None:
+    """``ValueError`` naming ``what`` if ``n_bytes`` exceed this machine's memory (before allocating them)."""
+    memory = physical_memory()
+    if memory is not None and n_bytes > memory:
+        raise ValueError(
+            f"{what} is invalid: it needs {format_bytes(n_bytes)} of memory; this machine has {format_bytes(memory)}"
+        )

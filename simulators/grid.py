@@ -8,6 +8,8 @@ from functools import cached_property
 
 import numpy as np
 
+from physml.machine import check_fits
+
 __all__ = ["MIN_POINTS", "Grid"]
 
 #: Fewest points per axis a spectral grid may have: below this the Nyquist
@@ -53,6 +55,8 @@ class Grid:
         for axis, size in enumerate(length):
             if not (math.isfinite(size) and size > 0):
                 raise ValueError(f"length[{axis}] = {size!r} is invalid: need a finite length > 0")
+        # A run holds a few complex fields on the grid (psi, its FFT buffers, the kicks): they must fit.
+        check_fits(4 * 16 * math.prod(int(p) for p in n), what=f"n = {self.n!r}")
         object.__setattr__(self, "n", tuple(int(p) for p in n))
         object.__setattr__(self, "length", tuple(float(s) for s in length))
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from physml.progress import progress as progress_display
+from physml.simulators.limits import check_steps
 
 __all__ = ["Stepper", "rollout", "steps_per_save"]
 
@@ -39,6 +40,7 @@ def steps_per_save(*, dt: float, t_final: float, n_saves: int) -> int:
         raise ValueError(f"n_saves = {n_saves!r} is invalid: must be an integer >= 1")
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt = {dt!r} is invalid: must be finite and > 0")
+    check_steps(t_final / dt, what=f"t_final = {t_final!r} with dt = {dt!r}")
     ratio = t_final / (n_saves * dt)
     steps = round(ratio)
     if steps < 1 or abs(ratio - steps) > 1e-9 * ratio:

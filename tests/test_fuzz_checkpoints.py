@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -175,8 +176,12 @@ def test_tampered_checkpoints_are_refused_without_running_anything(run, tmp_path
 def test_weights_that_do_not_fit_the_config_are_named_before_anything_is_allocated(run, tmp_path):
     source, _ = run
     payload = _payload(source)
-    payload["config"]["width"] = 10**6  # a real build would need ~10^13 weights
-    path = tmp_path / "wide.pt"
+    payload["config"]["width"] = 2 * payload["config"]["width"]
+    path = tmp_path / "wider.pt"
     path.write_bytes(_saved(payload))
     with pytest.raises(ValueError, match=r"do not fit the fno its config builds \(.*weight: saved \(\d+, \d+"):
+        load_checkpoint(path)
+    payload["config"]["width"] = 2**16  # a real build would need ~10^11 weights: refused from the meta build
+    path.write_bytes(_saved(payload))
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*(training state needs|do not fit)"):
         load_checkpoint(path)

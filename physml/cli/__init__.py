@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(exc, TrainingDivergedError):
             raise
         parser.exit(1, f"physml: training stopped: {_one_line(exc)}\n")
+    except MemoryError as exc:  # what no check foresaw: say so in one line, not a traceback
+        parser.exit(1, f"physml: out of memory: {_one_line(exc) or 'an allocation failed'}\n")
     except KeyboardInterrupt:
         parser.exit(130, "physml: interrupted; what was written is kept (rerun the command to resume)\n")
     return 0

@@ -24,6 +24,8 @@ from functools import cached_property
 
 import numpy as np
 
+from physml.machine import check_fits
+
 __all__ = ["MAX_STRETCH", "MIN_INTERVALS", "RadialGrid"]
 
 #: Fewest intervals a radial grid may have (the 4th-order stencils and their ghosts need room).
@@ -65,6 +67,7 @@ class RadialGrid:
     def __post_init__(self) -> None:
         if isinstance(self.n, bool) or not isinstance(self.n, int | np.integer) or self.n < MIN_INTERVALS:
             raise ValueError(f"n = {self.n!r} is invalid: need an integer number of intervals >= {MIN_INTERVALS}")
+        check_fits(8 * 64 * (int(self.n) + 1), what=f"n = {self.n!r}")  # the run's ~64 radial float64 arrays
         if not (isinstance(self.r_max, int | float | np.number) and math.isfinite(self.r_max) and self.r_max > 0):
             raise ValueError(f"r_max = {self.r_max!r} is invalid: must be finite and > 0")
         if not (

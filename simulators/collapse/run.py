@@ -46,6 +46,7 @@ from physml.simulators.collapse.metric import _ghosted_coordinates, hamiltonian_
 from physml.simulators.collapse.refinement import Refinement, refined, resample
 from physml.simulators.collapse.stencils import GHOSTS, ghosted
 from physml.simulators.errors import UnstableRunError
+from physml.simulators.limits import check_steps
 
 __all__ = ["FIELDS", "MAX_CFL", "POINTS_PER_WIDTH", "CollapseRun", "Detection", "check_resolution", "evolve"]
 
@@ -241,6 +242,7 @@ def evolve(
     if refinement is not None and not isinstance(refinement, Refinement):
         raise ValueError(f"refinement must be a Refinement or None, got {type(refinement).__name__}")
     n_saves = int(n_saves)
+    check_steps(t_final / (cfl * grid.min_spacing), what=f"t_final = {t_final!r} with cfl = {cfl!r} on this grid")
     interval = t_final / n_saves
     if refinement is None:  # fixed steps that fill each save interval
         per_save = math.ceil(interval / (cfl * grid.min_spacing) - 1e-9)

@@ -10,6 +10,7 @@ import numpy as np
 
 from physml.progress import progress as progress_display
 from physml.simulators.errors import UnstableRunError
+from physml.simulators.limits import check_steps
 from physml.simulators.near_horizon.double_null import march_double_null
 from physml.simulators.near_horizon.initial import Pulse
 from physml.simulators.near_horizon.method_of_lines import MAX_COURANT, interpolation_stencil, mol_advance
@@ -155,6 +156,8 @@ def _check_inputs(perturbation: Perturbation, pulse: Pulse, h: float, t_final: f
     if not (math.isfinite(t_final) and t_final > 0):
         raise ValueError(f"t_final = {t_final!r} is invalid: must be finite and > 0")
     check_resolution(perturbation, h, pulse)
+    # Both schemes update ~(t_final / h) points per step of h: the double-null march fills a (t/h)^2 diamond.
+    check_steps((t_final / h) * (t_final / h), what=f"t_final = {t_final!r} with h = {h!r}")  # inf, not overflow
     x = np.atleast_1d(np.asarray(extract_at, dtype=np.float64))
     if x.ndim != 1 or len(x) == 0 or not np.all(np.isfinite(x)):
         raise ValueError(f"extract_at = {extract_at!r} is invalid: need one or more finite r* values")

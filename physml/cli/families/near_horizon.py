@@ -67,7 +67,12 @@ def _configure(args: argparse.Namespace) -> tuple[dict[str, Any], float, int]:
         "scheme": args.scheme, "h": args.h, "extract_at": args.extract_at,
         "r_star_min": args.window[0], "r_star_max": args.window[1], "stride": 1,
     }  # fmt: skip
-    return params, args.t_final, max(1, round(args.t_final / args.save_every))
+    from physml.simulators.limits import MAX_STEPS
+
+    saves = args.t_final / args.save_every
+    if not saves <= MAX_STEPS:  # the file and memory checks need a count they can hold
+        raise ValueError(f"t_final = {args.t_final!r}, save_every = {args.save_every!r} are invalid: {saves:.3g} saves")
+    return params, args.t_final, max(1, round(saves))
 
 
 def _summary(run: Any) -> str:
