@@ -70,3 +70,28 @@ def test_the_lazy_names_are_the_public_ones():
         assert set(package.__all__) <= set(dir(package))
         with pytest.raises(AttributeError, match="has no attribute 'nope'"):
             package.nope  # noqa: B018
+
+
+def test_families_register_by_instance_or_by_path_loaded_on_first_use():
+    from failing_family import FailingFamily
+
+    from physml.datasets.families import FAMILIES, get_family, register_family
+
+    try:
+        register_family("failing_family:FailingFamily", name="failing-schrodinger")
+        assert "failing-schrodinger" in FAMILIES and "failing-schrodinger" in sorted(FAMILIES)
+        family = get_family("failing-schrodinger")  # imported and built now, then kept
+        assert isinstance(family, FailingFamily) and get_family("failing-schrodinger") is family
+        register_family(FailingFamily())
+        assert get_family("failing-schrodinger") is not family
+        register_family("physml.datasets.families.collapse:CollapseFamily", name="other")
+        with pytest.raises(ValueError, match=r"'other' = .* is invalid: the class is named 'collapse'"):
+            get_family("other")
+    finally:
+        for name in ("failing-schrodinger", "other"):
+            if name in FAMILIES:  # (not pop: it would look the entry up, loading it)
+                del FAMILIES[name]
+    with pytest.raises(ValueError, match="needs its name"):
+        register_family("failing_family:FailingFamily")
+    with pytest.raises(ValueError, match="family = 'nope' is invalid: choose one of bh_images, collapse"):
+        get_family("nope")
