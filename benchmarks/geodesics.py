@@ -25,7 +25,8 @@ import numpy as np
 from _report import machine, markdown_table
 from scipy.integrate import solve_ivp
 
-from physml.simulators.spacetime.geodesics import BlackHole, integrate_geodesic
+from physml.simulators.spacetime import Kerr
+from physml.simulators.spacetime.geodesics import integrate_geodesic
 from physml.simulators.spacetime.orbits import bound_orbit_constants
 
 SPIN = 0.9
@@ -77,7 +78,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions of physml; the best is kept")
     args = parser.parse_args()
     rtol, atol = args.rtol, args.rtol * 1e-2
-    hole = BlackHole(spin=SPIN)
+    hole = Kerr(spin=SPIN)
     cases = []
     for r_p, r_a, q in ORBITS:
         energy, ang = bound_orbit_constants(hole, r_p, r_a, carter_q=q)

@@ -26,7 +26,7 @@ import numpy as np
 from _report import machine, markdown_table
 from scipy.integrate import solve_ivp
 
-from physml.simulators.bh_images import CAPTURED, ESCAPED, Camera, Disk, KerrBlackHole, Scene, Tolerance, render
+from physml.simulators.bh_images import CAPTURED, ESCAPED, Camera, Disk, Kerr, Scene, Tolerance, render
 from physml.simulators.bh_images.geodesic import initial_state
 from physml.simulators.bh_images.tracer import _radii, trace_rays
 
@@ -34,7 +34,7 @@ SPIN, INCLINATION, FOV, R_OBS = 0.9, 60.0, 30.0, 1000.0
 
 
 def python_rhs(a: float, xi: float):
-    """``dy/dlambda`` of :func:`physml.simulators.bh_images.geodesic.rhs`, in plain Python."""
+    """``dy/dlambda`` of :func:`physml.simulators.bh_images.geodesic.null_rhs`, in plain Python."""
 
     def f(_lam: float, y: np.ndarray) -> list[float]:
         r, th, pr, pth = y
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions; the best is kept (default: 3)")
     args = parser.parse_args()
     tol = Tolerance(rtol=args.rtol, atol=args.rtol / 100)
-    scene = Scene(KerrBlackHole(spin=SPIN), Camera(inclination=INCLINATION, fov=FOV, r_obs=R_OBS), disk=None)
+    scene = Scene(Kerr(spin=SPIN), Camera(inclination=INCLINATION, fov=FOV, r_obs=R_OBS), disk=None)
     r_capture, *_ = _radii(scene, disk=False)
     small = np.linspace(-FOV / 2, FOV / 2, 8)
     alpha, beta = (g.ravel() for g in np.meshgrid(small, small))
@@ -121,9 +121,7 @@ def main() -> None:
     la, lb = np.meshgrid(large, large)
     physml_large = best_time(lambda: physml_trace(la, lb), args.repeat)
 
-    image_scene = Scene(
-        KerrBlackHole(spin=SPIN), Camera(inclination=INCLINATION, fov=FOV, resolution=512, r_obs=R_OBS), Disk()
-    )
+    image_scene = Scene(Kerr(spin=SPIN), Camera(inclination=INCLINATION, fov=FOV, resolution=512, r_obs=R_OBS), Disk())
     render(Scene(image_scene.black_hole, Camera(inclination=INCLINATION, resolution=8), Disk()))  # compile/cache
     start = time.perf_counter()
     image = render(image_scene)

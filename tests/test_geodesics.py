@@ -20,23 +20,26 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from physml.simulators.spacetime.geodesic_circular import (
-    circular_orbit,
-    circular_photon_orbit,
-    isco_radius,
-    isco_radius_numerical,
-)
+from physml.kernels.dop853 import DOP853
+from physml.kernels.dormand_prince import dormand_prince
+from physml.simulators.spacetime.geodesic_circular import isco_radius_numerical
 from physml.simulators.spacetime.geodesic_equations import covariant_metric, kerr_rhs
-from physml.simulators.spacetime.geodesic_integrator import dop853_step
 from physml.simulators.spacetime.geodesic_lensing import deflection_angle, schwarzschild_deflection
 from physml.simulators.spacetime.geodesics import (
     CAPTURED,
     ESCAPED,
     FINISHED,
-    BlackHole,
     initial_state,
     integrate_geodesic,
     state_from_velocity,
+)
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import (
+    circular_orbit,
+    circular_photon_orbit,
+    circular_ut,
+    isco_radius,
+    keplerian_omega,
 )
 from physml.simulators.spacetime.orbits import (
     bound_orbit_constants,
@@ -57,7 +60,7 @@ CENTURY_DAYS = 36525.0
 
 def _inclined_orbit():
     """Kerr a = 0.9 M, prograde, r between 8 M and 16 M, Carter Q = 12 M^2 (inclined, theta in ~[0.9, 2.2])."""
-    hole = BlackHole(spin=0.9)
+    hole = Kerr(spin=0.9)
     energy, ang = bound_orbit_constants(hole, 8.0, 16.0, carter_q=12.0)
     return hole, energy, ang, 12.0
 
@@ -70,12 +73,13 @@ def test_dop853_converges_at_eighth_order():
     y0 = initial_state(hole, r=12.0, theta=1.3, energy=energy, angular_momentum=ang, carter_q=q)
     params = np.array([hole.mass, hole.a, energy, ang])
     f0, k, y1 = np.empty(6), np.empty((13, 6)), np.empty(6)
+    step = dormand_prince(DOP853, 6).step
 
     def fixed_steps(n: int, span: float = 200.0) -> np.ndarray:
         y, h = y0.copy(), span / n
         for i in range(n):
             kerr_rhs(i * h, y, params, f0)
-            dop853_step(i * h, y, f0, h, params, k, y1)
+            step(kerr_rhs, i * h, y, f0, h, params, k, y1)
             y = y1.copy()
         return y
 
@@ -110,35 +114,62 @@ def test_step_sequence_and_end_state_match_scipy_dop853():
 
 
 def test_isco_closed_form_reference_values():
-    assert isco_radius(BlackHole(spin=0.0)) == pytest.approx(6.0, abs=1e-14)
-    assert isco_radius(BlackHole(spin=1.0), prograde=True) == pytest.approx(1.0, abs=1e-14)
-    assert isco_radius(BlackHole(spin=1.0), prograde=False) == pytest.approx(9.0, abs=1e-14)
-    assert isco_radius(BlackHole(mass=3.0, spin=-1.0), prograde=True) == pytest.approx(3.0, abs=1e-13)
-    assert circular_photon_orbit(BlackHole()) == pytest.approx(3.0, abs=1e-14)
+    assert isco_radius(Kerr(spin=0.0)) == pytest.approx(6.0, abs=1e-14)
+    assert isco_radius(Kerr(spin=1.0), prograde=True) == pytest.approx(1.0, abs=1e-14)
+    assert isco_radius(Kerr(spin=1.0), prograde=False) == pytest.approx(9.0, abs=1e-14)
+    assert isco_radius(Kerr(mass=3.0, spin=-1.0), prograde=True) == pytest.approx(3.0, abs=1e-13)
+    assert circular_photon_orbit(Kerr()) == pytest.approx(3.0, abs=1e-14)
 
 
 @pytest.mark.parametrize("spin", [0.0, 0.3, -0.5, 0.9, 0.998, 1.0 - 1e-6])
 @pytest.mark.parametrize("prograde", [True, False])
 def test_isco_from_marginal_stability_matches_closed_form(spin, prograde):
-    hole = BlackHole(mass=2.0, spin=spin)
+    hole = Kerr(mass=2.0, spin=spin)
     assert isco_radius_numerical(hole, prograde=prograde) == pytest.approx(
         isco_radius(hole, prograde=prograde), rel=1e-11
     )
 
 
+@pytest.mark.parametrize("spin", [0.0, 0.6, -0.9])
+@pytest.mark.parametrize("prograde", [True, False])
+def test_circular_orbit_closed_forms_agree(spin, prograde):
+    """BPT's E, L (eqs. 2.12-2.13) are -u_t and u_phi of u = u^t (1, 0, 0, Omega) with Omega from eq. 2.16."""
+    hole = Kerr(mass=2.0, spin=spin)
+    r = np.linspace(isco_radius(hole, prograde=prograde), 40.0, 5)
+    energy, ang = circular_orbit(hole, r, prograde=prograde)
+    omega = keplerian_omega(hole, r, prograde=prograde)
+    sense = (1.0 if spin >= 0 else -1.0) * (1.0 if prograde else -1.0)  # the orbit turns towards sense * phi
+    assert np.all(np.sign(omega) == sense) and np.all(np.sign(ang) == sense)
+    for ri, e, ell, om in zip(r, energy, ang, omega):
+        g = covariant_metric(ri, 0.5 * math.pi, hole.mass, hole.a)
+        ut = 1.0 / math.sqrt(-(g[0, 0] + 2 * g[0, 3] * om + g[3, 3] * om * om))  # u.u = -1
+        assert -(g[0, 0] + g[0, 3] * om) * ut == pytest.approx(e, rel=1e-12)
+        assert (g[0, 3] + g[3, 3] * om) * ut == pytest.approx(ell, rel=1e-12)
+        # The ray tracer's raw kernel (M = 1, the orbit turning towards +phi): mirror the hole by the orbit's sense.
+        assert circular_ut(ri / hole.mass, sense * hole.spin) == pytest.approx(ut, rel=1e-12)
+
+
+def test_black_hole_is_a_deprecated_alias_of_kerr():
+    from physml.simulators.spacetime import BlackHole
+
+    with pytest.warns(DeprecationWarning, match="BlackHole is deprecated .* use Kerr"):
+        hole = BlackHole(mass=2.0, spin=0.5)
+    assert hole == Kerr(mass=2.0, spin=0.5) and hole.a == 1.0
+
+
 def test_isco_at_extremal_spin_numerically():
     """Retrograde, a = M exactly: 9M. Prograde, a = M - eps: r_isco - M = (4 eps)^(1/3) (1 + o(1)) -> 0, so 1M."""
-    assert isco_radius_numerical(BlackHole(spin=1.0), prograde=False) == pytest.approx(9.0, abs=1e-12)
-    excess = [isco_radius_numerical(BlackHole(spin=1.0 - eps)) - 1.0 for eps in (1e-4, 1e-6, 1e-8)]
+    assert isco_radius_numerical(Kerr(spin=1.0), prograde=False) == pytest.approx(9.0, abs=1e-12)
+    excess = [isco_radius_numerical(Kerr(spin=1.0 - eps)) - 1.0 for eps in (1e-4, 1e-6, 1e-8)]
     ratios = [x / (4 * eps) ** (1 / 3) for x, eps in zip(excess, (1e-4, 1e-6, 1e-8))]
     assert excess[0] > excess[1] > excess[2] > 0 and excess[2] < 4e-3
     assert ratios[0] > ratios[1] > ratios[2] > 1.0 and ratios[2] < 1.004, ratios
     with pytest.raises(ValueError, match="merges with the horizon"):
-        isco_radius_numerical(BlackHole(spin=1.0), prograde=True)
+        isco_radius_numerical(Kerr(spin=1.0), prograde=True)
 
 
 def test_orbits_inside_the_isco_are_unstable_outside_stable():
-    hole = BlackHole()
+    hole = Kerr()
 
     def excursion(r: float) -> float:
         energy, ang = circular_orbit(hole, r)
@@ -156,7 +187,7 @@ def test_orbits_inside_the_isco_are_unstable_outside_stable():
 
 def _mercury():
     a, e = MERCURY_A / M_SUN, MERCURY_E
-    hole = BlackHole()
+    hole = Kerr()
     energy, ang = bound_orbit_constants(hole, a * (1 - e), a * (1 + e))
     return hole, energy, ang, a, e
 
@@ -176,7 +207,7 @@ def test_mercury_perihelion_advance(rtol, n_orbits):
 
 
 def test_strong_field_precession_three_ways():
-    hole = BlackHole()
+    hole = Kerr()
     energy, ang = bound_orbit_constants(hole, 8.0, 16.0)
     exact = schwarzschild_precession(2 * 8 * 16 / 24, 8 / 24)
     assert periapsis_precession(hole, energy, ang, n_orbits=5, rtol=1e-13).per_orbit == pytest.approx(exact, rel=1e-11)
@@ -186,7 +217,7 @@ def test_strong_field_precession_three_ways():
 @pytest.mark.parametrize("spin", [0.9, -0.5])
 @pytest.mark.parametrize("prograde", [True, False])
 def test_kerr_equatorial_precession_against_quadrature(spin, prograde):
-    hole = BlackHole(spin=spin)
+    hole = Kerr(spin=spin)
     energy, ang = bound_orbit_constants(hole, 8.0, 16.0, prograde=prograde)
     assert turning_points(hole, energy, ang) == pytest.approx((8.0, 16.0), rel=1e-12)
     measured = periapsis_precession(hole, energy, ang, n_orbits=3, rtol=1e-13)
@@ -203,7 +234,7 @@ def test_kerr_equatorial_precession_against_quadrature(spin, prograde):
 
 def test_light_deflection_at_the_sun_limb():
     b = R_SUN / M_SUN
-    alpha = deflection_angle(BlackHole(), b, rtol=1e-13)
+    alpha = deflection_angle(Kerr(), b, rtol=1e-13)
     assert alpha * ARCSEC == pytest.approx(1.7512, rel=1e-3)
     exact = schwarzschild_deflection(b)
     assert alpha == pytest.approx(exact, rel=1e-7)
@@ -213,11 +244,11 @@ def test_light_deflection_at_the_sun_limb():
 
 @pytest.mark.parametrize("b", [5.4, 10.0, 1e3])
 def test_deflection_integrated_matches_darwin_exact(b):
-    assert deflection_angle(BlackHole(mass=2.0), 2.0 * b) == pytest.approx(schwarzschild_deflection(b), rel=1e-10)
+    assert deflection_angle(Kerr(mass=2.0), 2.0 * b) == pytest.approx(schwarzschild_deflection(b), rel=1e-10)
 
 
 def test_kerr_deflection_independent_of_start_radius_and_mirror_symmetric():
-    hole, mirror = BlackHole(spin=0.9), BlackHole(spin=-0.9)
+    hole, mirror = Kerr(spin=0.9), Kerr(spin=-0.9)
     values = [deflection_angle(hole, 10.0, r_start=r) for r in (200.0, 1e3, 1e5)]
     assert np.ptp(values) < 1e-11 * values[0]
     assert deflection_angle(mirror, -10.0) == pytest.approx(values[1], rel=1e-12)
@@ -246,7 +277,7 @@ def test_constants_conserved_over_100_orbits():
 
 
 def test_state_from_velocity_round_trip():
-    hole = BlackHole(spin=0.7)
+    hole = Kerr(spin=0.7)
     y, energy, ang = state_from_velocity(hole, position=(0.0, 9.0, 1.1, 0.0), velocity=(0.02, 0.01, 0.045))
     f = np.empty(6)
     kerr_rhs(0.0, y, np.array([hole.mass, hole.a, energy, ang]), f)
@@ -258,7 +289,7 @@ def test_state_from_velocity_round_trip():
 
 
 def test_capture_and_escape_events():
-    hole = BlackHole()
+    hole = Kerr()
     inward = initial_state(hole, r=50.0, theta=0.5 * math.pi, energy=1.0, angular_momentum=3.0, mu2=0.0, outgoing=False)
     ray = integrate_geodesic(hole, inward, energy=1.0, angular_momentum=3.0)  # b = 3 < sqrt(27): captured
     assert ray.status == CAPTURED and ray.states[-1, 1] == pytest.approx(1.001 * 2.0, rel=1e-12)
@@ -270,12 +301,12 @@ def test_capture_and_escape_events():
 
 
 def test_bad_input_raises_with_reason():
-    with pytest.raises(ValueError, match=r"spin = 1\.01 is invalid: must be in \[-1, 1\]"):
-        BlackHole(spin=1.01)
+    with pytest.raises(ValueError, match=r"spin = 1\.01 is invalid: need \|spin\| <= 1"):
+        Kerr(spin=1.01)
     for mass in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match=r"mass = .* is invalid: must be finite and > 0"):
-            BlackHole(mass=mass)
-    hole = BlackHole(spin=0.5)
+            Kerr(mass=mass)
+    hole = Kerr(spin=0.5)
     with pytest.raises(ValueError, match=r"r = 1.5 is invalid: must be outside the horizon"):
         initial_state(hole, r=1.5, theta=1.0, energy=0.95, angular_momentum=3.0)
     with pytest.raises(ValueError, match="outside the horizon"):
@@ -292,8 +323,8 @@ def test_bad_input_raises_with_reason():
     with pytest.raises(ValueError, match="the orbit plunges"):
         periapsis_precession(hole, 0.97, 2.0)  # below the ISCO's L: nothing holds it off
     with pytest.raises(ValueError, match=r"no stable bound orbit|unstable"):
-        bound_orbit_constants(BlackHole(), 4.0, 10.0)
+        bound_orbit_constants(Kerr(), 4.0, 10.0)
     with pytest.raises(ValueError, match="captured"):
-        deflection_angle(BlackHole(), 5.0)
+        deflection_angle(Kerr(), 5.0)
     with pytest.raises(ValueError, match=r"circular timelike orbits need r > r_ph"):
-        circular_orbit(BlackHole(), 2.9)
+        circular_orbit(Kerr(), 2.9)

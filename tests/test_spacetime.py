@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -17,7 +19,11 @@ from physml.simulators.spacetime import (
     Kerr,
     ReissnerNordstrom,
     Schwarzschild,
+    circular_photon_orbit,
     finite_difference_christoffel,
+    horizon_radius,
+    integrate_geodesic,
+    isco_radius,
     kerr_newman_kretschmann,
     meridional_slice,
 )
@@ -225,8 +231,11 @@ def test_finite_difference_christoffels_converge_at_fourth_order(metric):
         (lambda: Schwarzschild(mass=0.0), r"mass = 0\.0 is invalid"),
         (lambda: Schwarzschild(mass=-1.0, chart="isotropic"), r"mass = -1\.0 is invalid"),
         (lambda: Schwarzschild(chart="polar"), r"chart = 'polar' is invalid"),
-        (lambda: Kerr(mass=1.0, spin=1.01), r"spin = 1\.01 is invalid: need \|a\| <= M"),
-        (lambda: Kerr(mass=1.0, spin=0.8, charge=0.7), r"charge = 0\.7 is invalid: need a² \+ Q² <= M²"),
+        (lambda: Kerr(mass=1.0, spin=1.01), r"spin = 1\.01 is invalid: need \|spin\| <= 1 \(spin = a/M"),
+        (lambda: Kerr(mass=2.0, spin=-1.5), r"spin = -1\.5 is invalid: need \|spin\| <= 1"),
+        (lambda: Kerr(mass=1.0, spin=0.8, charge=0.7), r"charge = 0\.7 is invalid: need spin² \+ charge² <= 1"),
+        (lambda: Kerr(mass=0.0, spin=0.5), r"mass = 0\.0 is invalid: must be finite and > 0"),
+        (lambda: Kerr(spin=math.nan), r"spin = nan is invalid: must be finite"),
         (lambda: ReissnerNordstrom(mass=1.0, charge=1.2), r"charge = 1\.2 is invalid"),
         (lambda: Friedmann(omega_m=-0.1), r"omega_m = -0\.1 is invalid: must be >= 0"),
         (lambda: Friedmann(omega_r=-1e-3), r"omega_r = -0\.001 is invalid"),
@@ -270,17 +279,57 @@ def test_derivation_is_done_once_per_class_and_chart():
     assert [str(s) for s in a.symbolic().line_element.coordinates] == ["t", "r", "theta", "phi"]
 
 
+def test_kerr_is_dimensionless_in_spin_and_charge():
+    """spin = a/M and charge = Q/M: a hole of mass 2 and spin 0.5 is the mass-1, spin-0.5 hole scaled by 2."""
+    big, unit = Kerr(mass=2.0, spin=0.5, charge=0.3), Kerr(mass=1.0, spin=0.5, charge=0.3)
+    assert (big.a, big.q) == (1.0, 0.6) and big.horizon == pytest.approx(2 * unit.horizon, rel=1e-15)
+    assert unit.horizon == pytest.approx(1 + math.sqrt(1 - 0.25 - 0.09), rel=1e-15)
+    assert horizon_radius(big, inner=True) == pytest.approx(2 * (1 - math.sqrt(1 - 0.25 - 0.09)), rel=1e-15)
+    # Curvature scales as M^-2 (Kretschmann M^-4) at scaled points.
+    points = spherical_points(10, 2.5, 9.0)
+    scaled = points * np.array([2.0, 2.0, 1.0, 1.0])
+    np.testing.assert_allclose(big.kretschmann(scaled), unit.kretschmann(points) / 16, rtol=1e-12)
+    assert Kerr(spin=1.0).horizon == 1.0 and Kerr(spin=0.6, charge=0.8).horizon == 1.0  # extremal: allowed
+
+
+def test_orbit_formulas_refuse_a_charged_hole():
+    """Orbits, ISCO and geodesics are Kerr's: Kerr-Newman is refused with the reason, the metric itself works."""
+    rn = Kerr(mass=1.0, spin=0.0, charge=0.5)
+    for call in (
+        lambda: isco_radius(rn),
+        lambda: circular_photon_orbit(rn),
+        lambda: integrate_geodesic(rn, np.array([0.0, 10.0, 1.0, 0.0, 0.0, 0.0]), energy=0.95, angular_momentum=3.5),
+    ):
+        with pytest.raises(ValueError, match=r"charge = 0\.5 is invalid for .*: must be 0 \(Kerr-Newman"):
+            call()
+    assert np.isfinite(rn.kretschmann([0.0, 3.0, 1.0, 0.0]))
+
+
+def test_package_names_load_lazily():
+    """Every public name resolves; the ray tracer's Kerr loads neither sympy nor the geodesics nor scipy."""
+    import physml.simulators.spacetime as spacetime
+
+    for name in spacetime.__all__:
+        assert getattr(spacetime, name) is not None, name
+    assert set(spacetime.__all__) <= set(dir(spacetime)) and "BlackHole" not in spacetime.__all__
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        spacetime.nope  # noqa: B018
+    heavy = ("sympy", "scipy.integrate", "physml.simulators.spacetime.geodesic")
+    code = f"import sys, physml.simulators.bh_images; print(sorted(m for m in sys.modules if m.startswith({heavy})))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
 # -- images and the dataset family --------------------------------------------------------------
 
 
 def test_meridional_slice_masks_the_horizon_and_shows_the_ergoregion():
-    bh = Kerr(mass=1.1, spin=0.99, charge=0.1, chart="kerr-schild")
+    bh = Kerr(mass=1.1, spin=0.9, charge=1 / 11, chart="kerr-schild")  # a = 0.99, Q = 0.1 in length units
     axis = np.linspace(-5.9, 5.9, 60)
     image = meridional_slice(bh, axis, axis)
     xx, zz = np.meshgrid(axis, axis, indexing="ij")
     r, c = bh.radius_and_cos_theta(np.stack([0 * xx, xx, 0 * xx, zz], axis=-1))
     np.testing.assert_array_equal(image.outside, r > bh.horizon)
-    ergo = r < bh.mass + np.sqrt(bh.mass**2 - (bh.spin * c) ** 2 - bh.charge**2)  # g_tt > 0 exactly there
+    ergo = r < bh.mass + np.sqrt(bh.mass**2 - (bh.a * c) ** 2 - bh.q**2)  # g_tt > 0 exactly there
     assert np.array_equal(image.fields["g_tt"] > 0, ergo & image.outside) and (ergo & image.outside).any()
     assert all(np.all(f[~image.outside] == 0) and np.all(np.isfinite(f)) for f in image.fields.values())
     assert image.ricci_residual < 1e-12 and image.kretschmann_error < 1e-12

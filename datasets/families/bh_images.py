@@ -24,10 +24,11 @@ from physml.simulators.bh_images import (
     BHImage,
     Camera,
     Disk,
-    KerrBlackHole,
+    Kerr,
     Scene,
     Tolerance,
     critical_radius,
+    disk_isco,
     image_plane,
     render,
 )
@@ -90,12 +91,12 @@ class BHImagesFamily(Family):
     @staticmethod
     def scene(params: Mapping[str, Any]) -> Scene:
         """The simulator's scene for resolved ``params``."""
-        bh = KerrBlackHole(mass=params["mass"], spin=params["spin"])
+        bh = Kerr(mass=params["mass"], spin=params["spin"])
         camera = Camera(
             inclination=params["inclination"], fov=params["fov"], resolution=params["resolution"], r_obs=params["r_obs"]
         )
         disk = Disk(
-            inner=params["disk_inner"] * bh.isco,
+            inner=params["disk_inner"] * disk_isco(bh),
             outer=params["disk_outer"] * bh.mass,
             emissivity_index=params["emissivity"],
         )

@@ -79,11 +79,8 @@ class SpacetimeFamily(Family):
 
     @staticmethod
     def black_hole(params: Mapping[str, Any]) -> Kerr:
-        """The simulator's black hole for resolved ``params`` (``spin`` and ``charge`` are per unit mass)."""
-        mass = params["mass"]
-        if isinstance(mass, bool) or not isinstance(mass, int | float | np.integer | np.floating) or not mass > 0:
-            raise ValueError(f"mass = {mass!r} is invalid: must be finite and > 0")
-        return Kerr(mass=mass, spin=params["spin"] * mass, charge=params["charge"] * mass, chart="kerr-schild")
+        """The simulator's black hole for resolved ``params`` (``spin = a/M``, ``charge = Q/M``, as :class:`Kerr`)."""
+        return Kerr(mass=params["mass"], spin=params["spin"], charge=params["charge"], chart="kerr-schild")
 
     @staticmethod
     def axis(params: Mapping[str, Any]) -> np.ndarray:
@@ -137,14 +134,14 @@ class SpacetimeFamily(Family):
         x = self.axis({"pixels": width, "extent": params["extent"]})
         z = self.axis({"pixels": height, "extent": params["extent"]})
         xx, zz = np.meshgrid(x, z)  # (H, W)
-        r = kerr_schild_radius(xx, np.zeros_like(xx), zz, bh.spin)
+        r = kerr_schild_radius(xx, np.zeros_like(xx), zz, bh.a)
         outside = r > bh.horizon
         r, cos_theta = r[outside], zz[outside] / r[outside]
-        sigma = r**2 + (bh.spin * cos_theta) ** 2
-        kretschmann = kerr_newman_kretschmann(r, cos_theta, bh.mass, bh.spin, bh.charge) * bh.mass**4
+        sigma = r**2 + (bh.a * cos_theta) ** 2
+        kretschmann = kerr_newman_kretschmann(r, cos_theta, bh.mass, bh.a, bh.q) * bh.mass**4
         image = np.zeros((3, height, width), dtype=np.float32)
         image[0][outside] = scale_to_unit(np.log10(np.maximum(np.abs(kretschmann), 1e-300)), *IMAGE_LOG_KRETSCHMANN)
-        image[1][outside] = scale_to_unit(-(1 - (2 * bh.mass * r - bh.charge**2) / sigma), *IMAGE_G_TT)
+        image[1][outside] = scale_to_unit(-(1 - (2 * bh.mass * r - bh.q**2) / sigma), *IMAGE_G_TT)
         image[2][outside] = 1.0
         return image
 

@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from physml.simulators.bh_images.kerr import circular_photon_orbit
-from physml.simulators.bh_images.scene import KerrBlackHole
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import circular_photon_orbit, require_uncharged
 
 __all__ = ["SCHWARZSCHILD_SHADOW_RADIUS", "critical_curve", "critical_radius"]
 
@@ -35,11 +35,12 @@ def _alpha_beta2(r: np.ndarray, a: float, incl: float) -> tuple[np.ndarray, np.n
     return -xi / math.sin(incl), eta + a * a * math.cos(incl) ** 2 - xi * xi / math.tan(incl) ** 2
 
 
-def _branch(a: float, incl: float) -> tuple[float, float]:
-    """The photon-orbit radii ``r1 < r2`` between which ``beta^2 >= 0`` (the curve's upper half)."""
+def _branch(black_hole: Kerr, incl: float) -> tuple[float, float]:
+    """The photon-orbit radii ``r1 < r2`` (units of M) between which ``beta^2 >= 0`` (the curve's upper half)."""
     from scipy.optimize import brentq  # here: importing scipy.optimize costs start-up time of every CLI call
 
-    lo, hi = circular_photon_orbit(abs(a)), circular_photon_orbit(-abs(a))
+    a = black_hole.spin
+    lo, hi = (circular_photon_orbit(black_hole, prograde=p) / black_hole.mass for p in (True, False))
     r = np.linspace(lo, hi, 4001)
     b2 = _alpha_beta2(r, a, incl)[1]
     inside = np.flatnonzero(b2 >= 0)
@@ -55,42 +56,44 @@ def _branch(a: float, incl: float) -> tuple[float, float]:
     return r1, r2
 
 
-def critical_curve(black_hole: KerrBlackHole, inclination: float, n: int = 1001) -> tuple[np.ndarray, np.ndarray]:
+def critical_curve(black_hole: Kerr, inclination: float, n: int = 1001) -> tuple[np.ndarray, np.ndarray]:
     """The closed critical curve ``(alpha, beta)``, ``2 n`` points in length units (``inclination`` in degrees).
 
     Points cluster at the ends of each half (``r`` on a cosine grid), where ``beta`` varies fastest.
 
     Examples
     --------
-    >>> alpha, beta = critical_curve(KerrBlackHole(spin=0.0), 90.0, n=8)
+    >>> alpha, beta = critical_curve(Kerr(spin=0.0), 90.0, n=8)
     >>> bool(np.allclose(np.hypot(alpha, beta), 27**0.5))
     True
     """
+    require_uncharged(black_hole, "the critical curve")
     m, a, incl = black_hole.mass, black_hole.spin, math.radians(inclination)
     t = np.linspace(0.0, math.pi, n)
     if abs(a) < _TINY_SPIN:
         psi = np.concatenate([math.pi - t, -t])  # upper half right to left, then lower half back: closed
         return m * SCHWARZSCHILD_SHADOW_RADIUS * np.cos(psi), m * SCHWARZSCHILD_SHADOW_RADIUS * np.sin(psi)
-    r1, r2 = _branch(a, incl)
+    r1, r2 = _branch(black_hole, incl)
     r = r1 + (r2 - r1) * 0.5 * (1.0 - np.cos(t))
     alpha, b2 = _alpha_beta2(r, a, incl)
     beta = np.sqrt(np.maximum(b2, 0.0))
     return m * np.concatenate([alpha, alpha[::-1]]), m * np.concatenate([beta, -beta[::-1]])
 
 
-def critical_radius(black_hole: KerrBlackHole, inclination: float, psi: np.ndarray) -> np.ndarray:
+def critical_radius(black_hole: Kerr, inclination: float, psi: np.ndarray) -> np.ndarray:
     """Polar radius ``rho(psi)`` of the critical curve about the image centre, ``psi = atan2(beta, alpha)``.
 
     The curve is star-shaped about the centre (the origin lies inside every
     Kerr shadow), so ``rho`` is single-valued. Solved to round-off by bisection
     on the photon-orbit radius (vectorised over ``psi``); length units.
     """
+    require_uncharged(black_hole, "the critical curve")
     m, a, incl = black_hole.mass, black_hole.spin, math.radians(inclination)
     psi = np.mod(np.asarray(psi, dtype=np.float64), 2 * math.pi)
     if abs(a) < _TINY_SPIN:
         return np.full(psi.shape, m * SCHWARZSCHILD_SHADOW_RADIUS)
     target = np.where(psi > math.pi, 2 * math.pi - psi, psi)  # mirror symmetry beta -> -beta
-    r1, r2 = _branch(a, incl)
+    r1, r2 = _branch(black_hole, incl)
 
     def angle(r: np.ndarray) -> np.ndarray:
         alpha, b2 = _alpha_beta2(r, a, incl)

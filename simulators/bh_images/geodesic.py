@@ -1,5 +1,8 @@
 """Null geodesics of Kerr in Hamiltonian form, integrated by Dormand-Prince 5(4) with event location.
 
+The step, its error norm and the step-size controller are those of :data:`physml.kernels.dp54.DP54`
+(scipy's ``RK45``); this module owns the right-hand side, the loop and the events.
+
 Units ``M = 1`` (callers divide lengths by the mass). With ``E = -p_t = 1`` and
 ``L = p_phi = xi`` conserved, the state is ``y = (r, theta, p_r, p_theta)`` and
 
@@ -24,26 +27,25 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["CAPTURED", "DISK", "ESCAPED", "UNFINISHED", "dp5_step", "initial_state", "integrate_ray", "rhs"]
+from physml.kernels.dormand_prince import dormand_prince, illinois
+from physml.kernels.dp54 import DP54
+
+__all__ = ["CAPTURED", "DISK", "ESCAPED", "UNFINISHED", "initial_state", "integrate_ray", "null_rhs"]
 
 #: Ray fates (``status`` codes).
 ESCAPED, CAPTURED, DISK, UNFINISHED = 0, 1, 2, 3
 
-# Dormand & Prince (1980), J. Comput. Appl. Math. 6, 19: the RK5(4)7M pair (as in scipy's RK45).
-C2, C3, C4, C5 = 1 / 5, 3 / 10, 4 / 5, 8 / 9
-A21 = 1 / 5
-A31, A32 = 3 / 40, 9 / 40
-A41, A42, A43 = 44 / 45, -56 / 15, 32 / 9
-A51, A52, A53, A54 = 19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729
-A61, A62, A63, A64, A65 = 9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656
-B1, B3, B4, B5, B6 = 35 / 384, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84
-# Fifth- minus fourth-order weights: the local error estimate.
-E1, E3, E4, E5, E6, E7 = -71 / 57600, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40
+_DP54 = dormand_prince(DP54, 4)
+_step, _error_norm, _next_step = _DP54.step, _DP54.error_norm, _DP54.next_step
 
 
 @njit(cache=True)
-def rhs(y: np.ndarray, a: float, xi: float, out: np.ndarray) -> None:
-    """Hamilton's equations for ``y = (r, theta, p_r, p_theta)`` into ``out`` (full flow: H conserved off shell)."""
+def null_rhs(lam: float, y: np.ndarray, params: tuple[float, float], out: np.ndarray) -> None:
+    """Hamilton's equations for ``y = (r, theta, p_r, p_theta)`` into ``out``; ``params = (a, xi)``.
+
+    The full flow, so ``H`` is conserved off the null shell too; ``lam`` is unused (the flow is autonomous).
+    """
+    a, xi = params
     r, th, pr, pth = y[0], y[1], y[2], y[3]
     s, c = math.sin(th), math.cos(th)
     s2 = s * s
@@ -63,38 +65,6 @@ def rhs(y: np.ndarray, a: float, xi: float, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def dp5_step(
-    y: np.ndarray, f0: np.ndarray, h: float, a: float, xi: float, k: np.ndarray, out: np.ndarray, err: np.ndarray
-) -> None:
-    """One Dormand-Prince step of size ``h`` from ``y`` (with ``f0 = rhs(y)``) into ``out``.
-
-    ``k`` is ``(8, 4)`` work space; on return ``k[6] = rhs(out)`` (first same as
-    last) and ``err`` holds the local error estimate (fifth- minus fourth-order solution).
-    """
-    t = k[7]
-    for i in range(4):
-        t[i] = y[i] + h * A21 * f0[i]
-    rhs(t, a, xi, k[1])
-    for i in range(4):
-        t[i] = y[i] + h * (A31 * f0[i] + A32 * k[1, i])
-    rhs(t, a, xi, k[2])
-    for i in range(4):
-        t[i] = y[i] + h * (A41 * f0[i] + A42 * k[1, i] + A43 * k[2, i])
-    rhs(t, a, xi, k[3])
-    for i in range(4):
-        t[i] = y[i] + h * (A51 * f0[i] + A52 * k[1, i] + A53 * k[2, i] + A54 * k[3, i])
-    rhs(t, a, xi, k[4])
-    for i in range(4):
-        t[i] = y[i] + h * (A61 * f0[i] + A62 * k[1, i] + A63 * k[2, i] + A64 * k[3, i] + A65 * k[4, i])
-    rhs(t, a, xi, k[5])
-    for i in range(4):
-        out[i] = y[i] + h * (B1 * f0[i] + B3 * k[2, i] + B4 * k[3, i] + B5 * k[4, i] + B6 * k[5, i])
-    rhs(out, a, xi, k[6])
-    for i in range(4):
-        err[i] = h * (E1 * f0[i] + E3 * k[2, i] + E4 * k[3, i] + E5 * k[4, i] + E6 * k[5, i] + E7 * k[6, i])
-
-
-@njit(cache=True)
 def _event(kind: int, y: np.ndarray, target: float) -> float:
     # kind 0: equatorial plane (cos theta = 0); 1: radius r = target; 2: radial turning point p_r = 0.
     if kind == 0:
@@ -103,7 +73,7 @@ def _event(kind: int, y: np.ndarray, target: float) -> float:
 
 
 @njit(cache=True)
-def _locate(y0, f0, h, a, xi, kind, target, g0, g1, k, out, err) -> float:
+def _locate(y0, f0, h, params, kind, target, g0, g1, k, out) -> float:
     """Illinois root-finding on the step size ``s`` in ``(0, h)`` for ``event(step(y0, s)) = 0``; state into ``out``."""
     s_lo, s_hi, g_lo, g_hi = 0.0, h, g0, g1
     side = 0
@@ -112,20 +82,11 @@ def _locate(y0, f0, h, a, xi, kind, target, g0, g1, k, out, err) -> float:
         s = (s_lo * g_hi - s_hi * g_lo) / (g_hi - g_lo)
         if not (min(s_lo, s_hi) < s < max(s_lo, s_hi)):
             s = 0.5 * (s_lo + s_hi)
-        dp5_step(y0, f0, s, a, xi, k, out, err)
+        _step(null_rhs, 0.0, y0, f0, s, params, k, out)
         g = _event(kind, out, target)
         if g == 0.0 or abs(s_hi - s_lo) <= 1e-15 * abs(h):
             break
-        if (g > 0.0) == (g_hi > 0.0):
-            s_hi, g_hi = s, g
-            if side == -1:
-                g_lo *= 0.5
-            side = -1
-        else:
-            s_lo, g_lo = s, g
-            if side == 1:
-                g_hi *= 0.5
-            side = 1
+        s_lo, g_lo, s_hi, g_hi, side = illinois(s_lo, g_lo, s_hi, g_hi, s, g, side)
     return s
 
 
@@ -177,18 +138,19 @@ def integrate_ray(
       or the turning point when that lies beyond it;
     * ``UNFINISHED``: ``max_steps`` accepted steps, a step size underflow, or a non-finite start.
 
-    Error control as scipy's RK45: RMS over components of ``err / (atol + rtol max(|y|, |y_new|))`` <= 1,
-    step factor ``0.9 err^(-1/5)`` clipped to [0.2, 10] (not above 1 right after a rejection).
+    Error control as scipy's RK45 (:mod:`physml.kernels.dormand_prince`): RMS over components of
+    ``err / (atol + rtol max(|y|, |y_new|))`` < 1, step factor ``0.9 err^(-1/5)`` clipped to [0.2, 10]
+    (not above 1 right after a rejection).
     ``path`` (``(n, 5)``: lambda, r, theta, p_r, p_theta) records accepted steps when ``n > 0``.
     """
-    k = np.empty((8, 4))
+    k = np.empty((7, 4))
     f0 = np.empty(4)
     y1 = np.empty(4)
     ye = np.empty(4)
-    err = np.empty(4)
     if not (np.isfinite(y[0]) and np.isfinite(y[1]) and np.isfinite(y[2]) and np.isfinite(y[3])):
         return UNFINISHED, 0.0, 0
-    rhs(y, a, xi, f0)
+    params = (a, xi)
+    null_rhs(0.0, y, params, f0)
     h = 0.05 * y[0]
     lam = 0.0
     n_rec = path.shape[0]
@@ -200,31 +162,29 @@ def integrate_ray(
     while steps < max_steps:
         if h < 1e-14 * y[0]:
             return UNFINISHED, lam, steps
-        dp5_step(y, f0, h, a, xi, k, y1, err)
-        e = 0.0
-        for i in range(4):
-            e += (err[i] / (atol + rtol * max(abs(y[i]), abs(y1[i])))) ** 2
-        e = math.sqrt(0.25 * e)
-        if not e <= 1.0:  # also NaN
-            h *= max(0.2, 0.9 * e**-0.2) if np.isfinite(e) else 0.2
-            rejected = True
+        _step(null_rhs, 0.0, y, f0, h, params, k, y1)
+        err = _error_norm(k, h, y, y1, rtol, atol)
+        h_next = _next_step(h, err, rejected)
+        if not err < 1.0:  # also NaN
+            h, rejected = h_next, True
             continue
         steps += 1
         c0, c1 = math.cos(y[1]), math.cos(y1[1])
         if r_out > 0.0 and (c0 > 0.0) != (c1 > 0.0):
-            s = _locate(y, f0, h, a, xi, 0, 0.0, c0, c1, k, ye, err)
+            s = _locate(y, f0, h, params, 0, 0.0, c0, c1, k, ye)
             if r_in <= ye[0] <= r_out:
                 y[:] = ye
                 return DISK, lam + s, steps
+            null_rhs(0.0, y1, params, k[6])  # _locate overwrote k[6] = rhs(y1)
         if y1[0] < r_capture:
-            s = _locate(y, f0, h, a, xi, 1, r_capture, y[0] - r_capture, y1[0] - r_capture, k, ye, err)
+            s = _locate(y, f0, h, params, 1, r_capture, y[0] - r_capture, y1[0] - r_capture, k, ye)
             y[:] = ye
             return CAPTURED, lam + s, steps
         if y1[2] > 0.0 and y1[0] > r_escape:
             if y[0] <= r_escape:
-                s = _locate(y, f0, h, a, xi, 1, r_escape, y[0] - r_escape, y1[0] - r_escape, k, ye, err)
+                s = _locate(y, f0, h, params, 1, r_escape, y[0] - r_escape, y1[0] - r_escape, k, ye)
             else:
-                s = _locate(y, f0, h, a, xi, 2, 0.0, y[2], y1[2], k, ye, err)
+                s = _locate(y, f0, h, params, 2, 0.0, y[2], y1[2], k, ye)
             y[:] = ye
             return ESCAPED, lam + s, steps
         lam += h
@@ -233,7 +193,5 @@ def integrate_ray(
         if steps < n_rec:
             path[steps, 0] = lam
             path[steps, 1:] = y
-        factor = 10.0 if e == 0.0 else min(10.0, 0.9 * e**-0.2)
-        h *= min(1.0, factor) if rejected else factor
-        rejected = False
+        h, rejected = h_next, False
     return UNFINISHED, lam, steps

@@ -1,69 +1,27 @@
-"""Closed-form Kerr quantities in units of the mass (``M = 1``), signed dimensionless spin ``spin = a/M``.
+"""What a ray carries from the disk to the camera: the disk's redshift, and the invariants checked along rays.
 
-Orbits here rotate about ``+z``: for ``spin >= 0`` they are prograde, for
-``spin < 0`` retrograde. References: Bardeen, Press & Teukolsky (1972),
-ApJ 178, 347, eqs. (2.12)-(2.21) (circular orbits, ISCO, photon orbit);
-Carter (1968) for the constant ``Q``.
+Units of the mass (``M = 1``), signed dimensionless spin ``spin = a/M``; the disk turns
+about ``+z`` (prograde for ``spin >= 0``). The circular-orbit formulas behind the
+redshift are :mod:`physml.simulators.spacetime.kerr_orbits`'s (Bardeen, Press &
+Teukolsky 1972); Carter (1968) for the constant ``Q``.
+
+``horizon_radius``, ``circular_photon_orbit``, ``isco_radius``, ``keplerian_omega`` and
+``emitter_ut`` of ``spin`` alone are deprecated aliases of those formulas (they warn),
+removed in the next release.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 
 import numpy as np
 from numba import njit
 
-__all__ = [
-    "carter_constant",
-    "circular_photon_orbit",
-    "disk_redshift",
-    "emitter_ut",
-    "horizon_radius",
-    "isco_radius",
-    "keplerian_omega",
-    "null_hamiltonian",
-]
+from physml.simulators.spacetime import kerr_orbits
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import circular_omega, circular_ut
 
-
-def horizon_radius(spin: float) -> float:
-    """Outer horizon ``r_+ = 1 + sqrt(1 - spin^2)``."""
-    return 1.0 + math.sqrt(max(1.0 - spin * spin, 0.0))
-
-
-def circular_photon_orbit(spin: float) -> float:
-    """Equatorial circular photon orbit about ``+z``: ``2 (1 + cos(2/3 arccos(-spin)))`` (BPT eq. 2.18).
-
-    3 for ``spin = 0``; 1 (prograde) and 4 (retrograde) for ``spin = +1, -1``.
-    """
-    return 2.0 * (1.0 + math.cos(2.0 / 3.0 * math.acos(-max(-1.0, min(1.0, spin)))))
-
-
-def isco_radius(spin: float) -> float:
-    """Innermost stable circular orbit about ``+z`` (BPT eq. 2.21): 6 at ``spin = 0``, 1 / 9 at ``spin = +1 / -1``."""
-    a = max(-1.0, min(1.0, spin))
-    z1 = 1.0 + (1.0 - a * a) ** (1.0 / 3.0) * ((1.0 + a) ** (1.0 / 3.0) + (1.0 - a) ** (1.0 / 3.0))
-    z2 = math.sqrt(3.0 * a * a + z1 * z1)
-    return 3.0 + z2 - math.copysign(1.0, a) * math.sqrt(max((3.0 - z1) * (3.0 + z1 + 2.0 * z2), 0.0))
-
-
-@njit(cache=True)
-def keplerian_omega(r: float, spin: float) -> float:
-    """Angular velocity ``dphi/dt = 1 / (r^{3/2} + spin)`` of a circular orbit about ``+z`` (BPT eq. 2.16)."""
-    return 1.0 / (r**1.5 + spin)
-
-
-@njit(cache=True)
-def emitter_ut(r: float, spin: float) -> float:
-    """``u^t`` of the Keplerian emitter, from ``-1 = g_tt + 2 g_tphi Omega + g_phiphi Omega^2`` at ``theta = pi/2``.
-
-    Real only outside the circular photon orbit; NaN inside it.
-    """
-    om = keplerian_omega(r, spin)
-    g_tt = -(1.0 - 2.0 / r)
-    g_tp = -2.0 * spin / r
-    g_pp = r * r + spin * spin + 2.0 * spin * spin / r
-    norm = -(g_tt + 2.0 * g_tp * om + g_pp * om * om)
-    return 1.0 / math.sqrt(norm) if norm > 0.0 else math.nan
+__all__ = ["carter_constant", "disk_redshift", "null_hamiltonian"]
 
 
 @njit(cache=True)
@@ -73,7 +31,7 @@ def disk_redshift(r: float, spin: float, xi: float) -> float:
     Gravitational redshift, transverse and longitudinal Doppler shift in one
     factor (Cunningham 1975, ApJ 202, 788, eq. 9), for an observer at rest at infinity.
     """
-    return 1.0 / (emitter_ut(r, spin) * (1.0 - keplerian_omega(r, spin) * xi))
+    return 1.0 / (circular_ut(r, spin) * (1.0 - circular_omega(r, spin) * xi))
 
 
 def null_hamiltonian(state: np.ndarray, spin: float, xi: float) -> np.ndarray:
@@ -94,3 +52,44 @@ def carter_constant(state: np.ndarray, spin: float, xi: float) -> np.ndarray:
     """Carter's ``Q = p_theta^2 - a^2 cos^2 theta + xi^2 cot^2 theta`` (``E = 1``), conserved along every geodesic."""
     _, th, _, pth = np.moveaxis(np.asarray(state, dtype=np.float64), -1, 0)
     return pth * pth - spin * spin * np.cos(th) ** 2 + xi * xi / np.tan(th) ** 2
+
+
+# -- deprecated aliases (removed in the next release) ----------------------------------------
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"physml.simulators.bh_images.kerr.{old} is deprecated and will be removed in the next release: use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def horizon_radius(spin: float) -> float:
+    """Deprecated: ``physml.simulators.spacetime.horizon_radius(Kerr(spin=spin))``."""
+    _deprecated("horizon_radius(spin)", "physml.simulators.spacetime.horizon_radius(Kerr(spin=spin))")
+    return kerr_orbits.horizon_radius(Kerr(spin=spin))
+
+
+def circular_photon_orbit(spin: float) -> float:
+    """Deprecated: ``physml.simulators.spacetime.circular_photon_orbit(hole, prograde=spin >= 0)`` (about ``+z``)."""
+    _deprecated("circular_photon_orbit(spin)", "physml.simulators.spacetime.circular_photon_orbit(hole, prograde=...)")
+    return kerr_orbits.circular_photon_orbit(Kerr(spin=spin), prograde=spin >= 0)
+
+
+def isco_radius(spin: float) -> float:
+    """Deprecated: ``physml.simulators.bh_images.disk_isco(Kerr(spin=spin))`` (the ISCO about ``+z``)."""
+    _deprecated("isco_radius(spin)", "physml.simulators.bh_images.disk_isco(Kerr(spin=spin))")
+    return kerr_orbits.isco_radius(Kerr(spin=spin), prograde=spin >= 0)
+
+
+def keplerian_omega(r: float, spin: float) -> float:
+    """Deprecated: ``physml.simulators.spacetime.kerr_orbits.circular_omega(r, spin)``."""
+    _deprecated("keplerian_omega(r, spin)", "physml.simulators.spacetime.kerr_orbits.circular_omega(r, spin)")
+    return circular_omega(r, spin)
+
+
+def emitter_ut(r: float, spin: float) -> float:
+    """Deprecated: ``physml.simulators.spacetime.kerr_orbits.circular_ut(r, spin)``."""
+    _deprecated("emitter_ut(r, spin)", "physml.simulators.spacetime.kerr_orbits.circular_ut(r, spin)")
+    return circular_ut(r, spin)

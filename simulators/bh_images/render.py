@@ -63,8 +63,8 @@ def render(scene: Scene, *, tolerance: Tolerance = DEFAULT_TOLERANCE) -> BHImage
 
     Examples
     --------
-    >>> from physml.simulators.bh_images import Camera, KerrBlackHole
-    >>> image = render(Scene(KerrBlackHole(spin=0.5), Camera(inclination=60.0, fov=30.0, resolution=32)))
+    >>> from physml.simulators.bh_images import Camera, Kerr
+    >>> image = render(Scene(Kerr(spin=0.5), Camera(inclination=60.0, fov=30.0, resolution=32)))
     >>> image.intensity.shape, bool(image.intensity.max() > 0)
     ((32, 32), True)
     """

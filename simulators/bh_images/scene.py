@@ -1,16 +1,19 @@
-"""What is imaged: a Kerr black hole, a distant camera and a thin disk, each a frozen dataclass that checks itself.
+"""What is imaged: a Kerr black hole, a distant camera and a thin disk; each checks itself, the scene their fit.
 
-Geometric units, ``G = c = 1``: every length (``fov``, ``r_obs``, disk radii,
-image coordinates) is in the same unit as ``mass``; ``spin`` is the
-dimensionless ``a/M``.
+The hole is physml's :class:`~physml.simulators.spacetime.kerr.Kerr`; the tracer needs
+``|spin| < 1`` and no charge (:func:`check_traceable`). Geometric units, ``G = c = 1``:
+every length (``fov``, ``r_obs``, disk radii, image coordinates) is in the same unit as
+``mass``; ``spin`` is the dimensionless ``a/M``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
-from physml.simulators.bh_images.kerr import circular_photon_orbit, horizon_radius, isco_radius
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import circular_photon_orbit, isco_radius, require_uncharged
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -18,9 +21,10 @@ __all__ = [
     "SHADOW_TOLERANCE",
     "Camera",
     "Disk",
-    "KerrBlackHole",
     "Scene",
     "Tolerance",
+    "check_traceable",
+    "disk_isco",
 ]
 
 #: Smallest number of pixels per image axis.
@@ -33,45 +37,46 @@ def _number(name: str, value: object, rule: str, ok) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class KerrBlackHole:
-    """A Kerr black hole of ``mass`` M > 0 and dimensionless spin ``a/M`` in (-1, 1) (Schwarzschild: 0).
+def check_traceable(black_hole: Kerr) -> Kerr:
+    """``black_hole`` if the tracer can image it, else ``ValueError``: a :class:`Kerr` with ``|spin| < 1``, uncharged.
 
-    Negative spin: the hole rotates about ``-z`` while the disk (always about ``+z``) is retrograde.
+    At ``|spin| = 1`` the horizon and the innermost photon orbit meet at ``r = M``, leaving no
+    radius where a falling ray is known to be captured; the equations traced are Kerr's.
+    """
+    if not isinstance(black_hole, Kerr):
+        raise ValueError(f"black_hole = {black_hole!r} is invalid: must be a Kerr")
+    if not abs(black_hole.spin) < 1.0:
+        raise ValueError(
+            f"spin = {black_hole.spin!r} is invalid for ray tracing: must be in (-1, 1), |a| < M "
+            "(at |a| = M the horizon meets the innermost photon orbit)"
+        )
+    require_uncharged(black_hole, "ray tracing")
+    return black_hole
+
+
+def disk_isco(black_hole: Kerr) -> float:
+    """ISCO of the disk, which turns about ``+z``: prograde for ``spin >= 0``, retrograde for ``spin < 0``.
 
     Examples
     --------
-    >>> round(KerrBlackHole(mass=1.0, spin=0.0).isco, 12)
-    6.0
+    >>> round(disk_isco(Kerr(spin=0.0)), 12), round(disk_isco(Kerr(spin=-1.0)), 12)
+    (6.0, 9.0)
     """
+    return isco_radius(black_hole, prograde=black_hole.spin >= 0)
 
-    mass: float = 1.0
-    spin: float = 0.0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mass", _number("mass", self.mass, "finite and > 0", lambda v: v > 0))
-        rule = "in (-1, 1): |a| < M (spin is a/M; at |a| >= M there is no horizon)"
-        object.__setattr__(self, "spin", _number("spin", self.spin, rule, lambda v: abs(v) < 1))
+def KerrBlackHole(mass: float = 1.0, spin: float = 0.0) -> Kerr:
+    """Deprecated: use :class:`~physml.simulators.spacetime.kerr.Kerr` (the same ``spin = a/M``); removed next release.
 
-    @property
-    def a(self) -> float:
-        """Spin parameter ``a = J/M`` in length units."""
-        return self.spin * self.mass
-
-    @property
-    def horizon(self) -> float:
-        """Outer horizon radius ``r_+ = M + sqrt(M^2 - a^2)``."""
-        return self.mass * horizon_radius(self.spin)
-
-    @property
-    def photon_orbits(self) -> tuple[float, float]:
-        """Innermost and outermost spherical photon orbit radii (prograde and retrograde equatorial orbits)."""
-        return self.mass * circular_photon_orbit(abs(self.spin)), self.mass * circular_photon_orbit(-abs(self.spin))
-
-    @property
-    def isco(self) -> float:
-        """Innermost stable circular orbit of the disk (about ``+z``): prograde for spin > 0."""
-        return self.mass * isco_radius(self.spin)
+    Refuses ``|spin| >= 1`` as the old class did (:func:`check_traceable`).
+    """
+    warnings.warn(
+        "KerrBlackHole is deprecated and will be removed in the next release: use "
+        "physml.simulators.spacetime.Kerr(mass, spin) (spin = a/M)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return check_traceable(Kerr(mass=mass, spin=spin))
 
 
 @dataclass(frozen=True)
@@ -172,13 +177,13 @@ class Scene:
     exists) and ``r_obs``.
     """
 
-    black_hole: KerrBlackHole = KerrBlackHole()
+    black_hole: Kerr = field(default_factory=Kerr)
     camera: Camera = Camera()
     disk: Disk | None = Disk()
 
     def __post_init__(self) -> None:
-        bh, cam = self.black_hole, self.camera
-        r_ph = bh.photon_orbits[1]
+        bh, cam = check_traceable(self.black_hole), self.camera
+        r_ph = circular_photon_orbit(bh, prograde=False)  # the photon region's outer edge
         if cam.r_obs <= r_ph:
             raise ValueError(
                 f"r_obs = {cam.r_obs!r} is invalid: observer inside the photon sphere (photon region of mass = "
@@ -191,7 +196,7 @@ class Scene:
             )
         if self.disk is None:
             return
-        r_min = bh.mass * circular_photon_orbit(bh.spin)
+        r_min = circular_photon_orbit(bh, prograde=bh.spin >= 0)  # about +z
         inner, outer = self.disk_inner, self.disk.outer
         if not inner > r_min:
             raise ValueError(
@@ -209,4 +214,4 @@ class Scene:
         """The disk's inner radius (the ISCO unless given); NaN without a disk."""
         if self.disk is None:
             return math.nan
-        return self.black_hole.isco if self.disk.inner is None else self.disk.inner
+        return disk_isco(self.black_hole) if self.disk.inner is None else self.disk.inner

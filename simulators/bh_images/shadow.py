@@ -91,8 +91,8 @@ def shadow_boundary(
 
     Examples
     --------
-    >>> from physml.simulators.bh_images import Camera, KerrBlackHole
-    >>> edge = shadow_boundary(Scene(KerrBlackHole(), Camera(inclination=45.0), disk=None), n_directions=4)
+    >>> from physml.simulators.bh_images import Camera, Kerr
+    >>> edge = shadow_boundary(Scene(Kerr(), Camera(inclination=45.0), disk=None), n_directions=4)
     >>> bool(np.allclose(edge.rho, 27**0.5, rtol=1e-6))
     True
     """

@@ -11,6 +11,7 @@ from numba import njit, prange
 from physml.simulators.bh_images.geodesic import DISK, initial_state, integrate_ray
 from physml.simulators.bh_images.kerr import disk_redshift, null_hamiltonian
 from physml.simulators.bh_images.scene import DEFAULT_TOLERANCE, Scene, Tolerance
+from physml.simulators.spacetime.kerr_orbits import circular_photon_orbit
 
 __all__ = ["RayPath", "Rays", "trace_path", "trace_rays"]
 
@@ -65,7 +66,8 @@ def _radii(scene: Scene, disk: bool) -> tuple[float, float, float, float]:
     """``r_capture, r_escape, r_in, r_out`` in units of M (``r_out = 0``: no disk)."""
     bh = scene.black_hole
     m = bh.mass
-    r_ph_in, r_ph_out = (r / m for r in bh.photon_orbits)
+    # The photon region spans the prograde to the retrograde equatorial photon orbit.
+    r_ph_in, r_ph_out = (circular_photon_orbit(bh, prograde=p) / m for p in (True, False))
     r_plus = bh.horizon / m
     # Inside the innermost spherical photon orbit an ingoing ray from infinity has no radial turning point.
     r_capture = r_plus + 0.5 * (r_ph_in - r_plus)

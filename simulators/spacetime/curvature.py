@@ -28,10 +28,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
+
+if TYPE_CHECKING:  # sympy is imported where it is used: importing a metric (e.g. for ray tracing) derives nothing
+    import sympy as sp
 
 __all__ = ["QUANTITIES", "Compiled", "Curvature", "LineElement", "compile_quantity", "derive"]
 
@@ -86,6 +88,8 @@ class LineElement:
 
     def derivative(self, expr: sp.Expr, mu: int) -> sp.Expr:
         """Total ``∂ expr / ∂x^mu``, chaining through the auxiliary fields."""
+        import sympy as sp
+
         out = sp.diff(expr, self.coordinates[mu])
         for symbol, grads in self.auxiliary:
             partial = sp.diff(expr, symbol)
@@ -137,6 +141,8 @@ def _stage_symbols(
     name: str, quantity: str, values: dict[tuple[int, ...], sp.Expr], definitions: dict, sources: dict
 ) -> dict[tuple[int, ...], sp.Expr]:
     """A symbol per structurally non-zero component (0 stays 0), recorded in ``definitions`` and ``sources``."""
+    import sympy as sp
+
     out = {}
     for index, value in values.items():
         if value == 0:
@@ -151,6 +157,8 @@ def _stage_symbols(
 
 def derive(le: LineElement) -> Curvature:
     """Derive every curvature quantity of ``le`` (a second or less for Kerr; see the module docstring)."""
+    import sympy as sp
+
     n = range(4)
     g = le.metric
     ginv = le.inverse if le.inverse is not None else g.inv(method="LU").applyfunc(sp.cancel)
@@ -253,6 +261,8 @@ def compile_quantity(curvature: Curvature, name: str) -> Compiled:
         arguments = tuple(sorted(set().union(*(v.free_symbols for _, v in items)), key=str)) if items else ()
     else:
         arguments = curvature.inputs
+    import sympy as sp
+
     function = sp.lambdify(arguments, [v for _, v in items], modules="numpy", cse=True) if items else None
     return Compiled(name, shape, tuple(i for i, _ in items), arguments, function)
 

@@ -1,71 +1,26 @@
-"""Equatorial circular orbits of Kerr and the innermost stable one (ISCO), in closed form and numerically.
+"""The innermost stable circular orbit of Kerr found numerically, from where circular orbits lose stability.
 
-Bardeen, Press & Teukolsky (1972), ApJ 178, 347 (BPT), in units of ``M``,
-``a = |spin|`` (upper signs prograde, i.e. co-rotating with the hole; ``L`` then
-has the sign of the spin, positive for Schwarzschild):
-
-    E = (r^{3/2} - 2 r^{1/2} ± a) / (r^{3/4} sqrt(r^{3/2} - 3 r^{1/2} ± 2 a))         (eq. 2.12)
-    L = ±(r^2 ∓ 2 a r^{1/2} + a^2) / (r^{3/4} sqrt(r^{3/2} - 3 r^{1/2} ± 2 a))       (eq. 2.13)
-
-with the circular photon orbit ``r_ph = 2 (1 + cos(2/3 arccos(∓a)))`` (eq. 2.18)
-where both diverge, and the ISCO in closed form (eq. 2.21). Numerically the ISCO is
-where the circular orbits lose stability: ``R''(r) = 0`` for the radial potential
-``R = (E^2 - 1) r^4 + 2 r^3 + (a^2 (E^2 - 1) - L^2) r^2 + 2 (L - a E)^2 r`` (``Q = 0``)
-evaluated on the circular ``(E(r), L(r))`` (a stable orbit sits at a maximum of ``R = 0``).
+A check on the closed form (:func:`~physml.simulators.spacetime.kerr_orbits.isco_radius`,
+Bardeen, Press & Teukolsky 1972, eq. 2.21): the ISCO is where ``R''(r) = 0`` for the radial
+potential ``R = (E^2 - 1) r^4 + 2 r^3 + (a^2 (E^2 - 1) - L^2) r^2 + 2 (L - a E)^2 r``
+(``Q = 0``, units of ``M``) evaluated on the circular ``(E(r), L(r))``
+(:func:`~physml.simulators.spacetime.kerr_orbits.circular_orbit`); a stable orbit sits at a
+maximum of ``R = 0``.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy.optimize import brentq
 
-from physml.simulators.spacetime.geodesics import BlackHole, check_number
+from physml.simulators.spacetime.geodesics import check_number
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import circular_orbit, circular_photon_orbit
 
-__all__ = ["circular_orbit", "circular_photon_orbit", "isco_radius", "isco_radius_numerical"]
-
-
-def _sign(prograde: bool) -> float:
-    return 1.0 if prograde else -1.0
+__all__ = ["isco_radius_numerical"]
 
 
-def _orientation(hole: BlackHole) -> float:
-    """+1 if the hole rotates about +z (or not at all), -1 about -z: prograde orbits have L of this sign."""
-    return 1.0 if hole.spin >= 0 else -1.0
-
-
-def circular_photon_orbit(hole: BlackHole, *, prograde: bool = True) -> float:
-    """Equatorial circular photon orbit (BPT eq. 2.18): 3M for Schwarzschild; M / 4M prograde / retrograde at a = M."""
-    return hole.mass * 2.0 * (1.0 + math.cos(2.0 / 3.0 * math.acos(-_sign(prograde) * abs(hole.spin))))
-
-
-def isco_radius(hole: BlackHole, *, prograde: bool = True) -> float:
-    """ISCO radius in closed form (BPT eq. 2.21): 6M for Schwarzschild; M / 9M prograde / retrograde at a = M."""
-    a = abs(hole.spin)
-    z1 = 1.0 + (1.0 - a * a) ** (1.0 / 3.0) * ((1.0 + a) ** (1.0 / 3.0) + (1.0 - a) ** (1.0 / 3.0))
-    z2 = math.sqrt(3.0 * a * a + z1 * z1)
-    return hole.mass * (3.0 + z2 - _sign(prograde) * math.sqrt(max((3.0 - z1) * (3.0 + z1 + 2.0 * z2), 0.0)))
-
-
-def circular_orbit(hole: BlackHole, r: np.ndarray | float, *, prograde: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``(E, L)`` per unit rest mass of the equatorial circular orbit at ``r`` (BPT eqs. 2.12-2.13).
-
-    ``r`` must lie outside the circular photon orbit (else ``ValueError``); ``L`` in units of length.
-    """
-    x = np.asarray(r, dtype=np.float64) / hole.mass
-    r_ph = circular_photon_orbit(hole, prograde=prograde) / hole.mass
-    if not np.all(x > r_ph):
-        raise ValueError(f"r = {r!r} is invalid: circular timelike orbits need r > r_ph = {r_ph * hole.mass:.6g}")
-    sa = _sign(prograde) * abs(hole.spin)
-    with np.errstate(divide="ignore", invalid="ignore"):  # r -> r_ph: E, L -> inf
-        root = x**0.75 * np.sqrt(x**1.5 - 3.0 * np.sqrt(x) + 2.0 * sa)
-        energy = (x**1.5 - 2.0 * np.sqrt(x) + sa) / root
-        ang = _sign(prograde) * (x * x - 2.0 * sa * np.sqrt(x) + sa * sa) / root
-    return energy, _orientation(hole) * ang * hole.mass
-
-
-def _stability(r: float, hole: BlackHole, prograde: bool) -> float:
+def _stability(r: float, hole: Kerr, prograde: bool) -> float:
     """``R''(r) / (2 r^2)`` on the circular orbit at ``r`` (units of ``M``): > 0 unstable, < 0 stable."""
     energy, ang = circular_orbit(hole, r * hole.mass, prograde=prograde)
     a, ell = hole.spin, float(ang) / hole.mass
@@ -73,7 +28,7 @@ def _stability(r: float, hole: BlackHole, prograde: bool) -> float:
     return 6.0 * e2m1 + 6.0 / r + (a * a * e2m1 - ell * ell) / (r * r)
 
 
-def isco_radius_numerical(hole: BlackHole, *, prograde: bool = True, r_max: float = 50.0) -> float:
+def isco_radius_numerical(hole: Kerr, *, prograde: bool = True, r_max: float = 50.0) -> float:
     """ISCO radius from marginal stability, ``R''(r) = 0`` on the circular orbits (Brent's method, to rounding).
 
     The sign change is bracketed by scanning ``r`` geometrically outwards from the

@@ -35,7 +35,7 @@ __all__ = ["carter_constant", "covariant_metric", "kerr_rhs", "mass_shell", "pol
 
 @njit(cache=True)
 def kerr_rhs(lam: float, y: np.ndarray, params: np.ndarray, out: np.ndarray) -> None:
-    """Hamilton's equations into ``out``; ``params = (M, a, E, L)``. Signature as :func:`physml.kernels.dop853.step`."""
+    """Hamilton's equations into ``out``, ``params = (M, a, E, L)`` (an ``rhs`` for the Dormand-Prince kernels)."""
     m, a, e, ell = params[0], params[1], params[2], params[3]
     r, th, pr, pth = y[1], y[2], y[4], y[5]
     s, c = math.cos(0.5 * math.pi - th), math.sin(0.5 * math.pi - th)  # see _sin_cos

@@ -1,7 +1,8 @@
 """The adaptive DOP853 loop over Kerr geodesics, with events located to rounding (Numba; raw arrays only).
 
-Events, each found inside the accepted step by Illinois root-finding on the
-step size (:func:`physml.kernels.dop853.illinois`):
+The step, its error norm, the controller and the starting step are those of :data:`physml.kernels.dop853.DOP853`
+(scipy's ``DOP853``); this module owns the loop and the events, each found inside the accepted step by
+Illinois root-finding on the step size (:func:`physml.kernels.dormand_prince.illinois`):
 
 * periapsis: ``p_r`` crosses 0 upwards (``r`` passes a minimum; ``dr/dlambda``
   has the sign of ``p_r`` since ``Delta > 0`` outside the horizon); recorded,
@@ -21,26 +22,20 @@ import math
 import numpy as np
 from numba import njit
 
-from physml.kernels.dop853 import (
-    N_STAGES,
-    C,
-    error_norm,
-    first_trial_step,
-    illinois,
-    initial_step,
-    next_step,
-    solution,
-    stage_state,
-)
+from physml.kernels.dop853 import DOP853
+from physml.kernels.dormand_prince import dormand_prince, illinois
 from physml.simulators.spacetime.geodesic_equations import kerr_rhs
 
-__all__ = ["CAPTURED", "ESCAPED", "FINISHED", "UNFINISHED", "dop853_step", "integrate_kernel"]
+__all__ = ["CAPTURED", "ESCAPED", "FINISHED", "UNFINISHED", "integrate_kernel"]
 
 #: How a run ended (``status`` codes).
 FINISHED, ESCAPED, CAPTURED, UNFINISHED = 0, 1, 2, 3
 
 N_STATE = 6
 _R, _PR = 1, 4
+_N_STAGES = DOP853.c.shape[0]
+_DOP853 = dormand_prince(DOP853, N_STATE)
+_step, _error_norm, _next_step, _initial_step = _DOP853[2:]
 
 
 @njit(cache=True)
@@ -61,23 +56,10 @@ def _record(path: np.ndarray, n_path: int, stride: int, count: int, lam: float, 
 
 
 @njit(cache=True)
-def dop853_step(
-    lam: float, y: np.ndarray, f0: np.ndarray, h: float, params: np.ndarray, k: np.ndarray, y_new: np.ndarray
-) -> None:
-    """One DOP853 step of the Kerr equations; ``k`` ``(13, 6)`` holds the stages and ``k[12] = rhs(y_new)``."""
-    k[0, :] = f0
-    for s in range(1, N_STAGES):
-        stage_state(s, y, h, k, y_new)
-        kerr_rhs(lam + C[s] * h, y_new, params, k[s])
-    solution(y, h, k, y_new)
-    kerr_rhs(lam + h, y_new, params, k[N_STAGES])
-
-
-@njit(cache=True)
 def _locate(lam, y, f0, h, y1, params, index, level, k, out) -> float:
     """Sub-step ``s`` in ``(0, h]`` where ``y[index]`` reaches ``level`` (bracketed by ``y``, ``y1``); state in ``out``.
 
-    Illinois regula falsi on ``s``; each trial is one DOP853 sub-step from ``y``.
+    Illinois regula falsi on ``s``; each trial is one DOP853 sub-step from ``y`` (overwrites ``k``).
     """
     s_lo, g_lo, s_hi, g_hi = 0.0, y[index] - level, h, y1[index] - level
     out[:] = y1
@@ -90,7 +72,7 @@ def _locate(lam, y, f0, h, y1, params, index, level, k, out) -> float:
         s = (s_lo * g_hi - s_hi * g_lo) / (g_hi - g_lo)
         if not (min(s_lo, s_hi) < s < max(s_lo, s_hi)):
             s = 0.5 * (s_lo + s_hi)
-        dop853_step(lam, y, f0, s, params, k, out)
+        _step(kerr_rhs, lam, y, f0, s, params, k, out)
         g = out[index] - level
         if g == 0.0 or s == s_old or abs(s_hi - s_lo) <= 4e-16 * h:
             break
@@ -121,7 +103,7 @@ def integrate_kernel(
     steps, a step-size underflow or a non-finite state.
     """
     n = N_STATE
-    k = np.empty((13, n))
+    k = np.empty((_N_STAGES + 1, n))
     f0 = np.empty(n)
     y1 = np.empty(n)
     ye = np.empty(n)
@@ -131,11 +113,7 @@ def integrate_kernel(
     kerr_rhs(0.0, y, params, f0)
     lam = 0.0
     n_path, stride = _record(path, 0, 1, 0, lam, y)
-    h0 = first_trial_step(y, f0, lam_end, rtol, atol)
-    for i in range(n):
-        y1[i] = y[i] + h0 * f0[i]
-    kerr_rhs(h0, y1, params, k[0])
-    h_abs = initial_step(y, f0, k[0], h0, lam_end, rtol, atol)
+    h_abs = _initial_step(kerr_rhs, lam, y, f0, params, lam_end, rtol, atol)
     n_peri = 0
     rejected = False
     steps = 0
@@ -146,9 +124,9 @@ def integrate_kernel(
         if h_abs < min_step:
             return UNFINISHED, lam, steps, n_peri, n_path
         h = min(h_abs, lam_end - lam)
-        dop853_step(lam, y, f0, h, params, k, y1)
-        err = error_norm(k, h, y, y1, rtol, atol)
-        h_abs = next_step(h, err, rejected)
+        _step(kerr_rhs, lam, y, f0, h, params, k, y1)
+        err = _error_norm(k, h, y, y1, rtol, atol)
+        h_abs = _next_step(h, err, rejected)
         if not err < 1.0:
             rejected = True
             continue
@@ -172,9 +150,9 @@ def integrate_kernel(
                 y[:] = ye
                 n_path, stride = _record(path, n_path, stride, steps, lam + s, y)
                 return FINISHED, lam + s, steps, n_peri, n_path
-            kerr_rhs(lam + h, y1, params, k[12])  # _locate overwrote k[12] = rhs(y1)
+            kerr_rhs(lam + h, y1, params, k[_N_STAGES])  # _locate overwrote k[-1] = rhs(y1)
         lam += h
         y[:] = y1
-        f0[:] = k[12]
+        f0[:] = k[_N_STAGES]
         n_path, stride = _record(path, n_path, stride, steps, lam, y)
     return UNFINISHED, lam, steps, n_peri, n_path

@@ -26,17 +26,20 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.special import ellipk, ellipkinc
 
-from physml.simulators.spacetime.geodesics import ESCAPED, BlackHole, check_number, initial_state, integrate_geodesic
+from physml.simulators.spacetime.geodesics import ESCAPED, check_number, initial_state, integrate_geodesic
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import require_uncharged
 
 __all__ = ["deflection_angle", "periapsis_of_ray", "schwarzschild_deflection"]
 
 
-def periapsis_of_ray(hole: BlackHole, impact_parameter: float) -> float:
+def periapsis_of_ray(hole: Kerr, impact_parameter: float) -> float:
     """Closest approach ``r_0`` of the equatorial ray with impact parameter ``b``: largest root of ``R(r) / r``.
 
     ``R(r) / r = r^3 + (a^2 - b^2) r + 2 M (b - a)^2`` (``E = 1``, ``Q = 0``).
     Raises ``ValueError`` if the ray is captured (no root outside the horizon).
     """
+    require_uncharged(hole, "light deflection")
     b = check_number("impact_parameter", impact_parameter, "finite and nonzero", lambda v: v != 0)
     a, m = hole.a, hole.mass
     roots = np.roots([1.0, 0.0, a * a - b * b, 2.0 * m * (b - a) ** 2])
@@ -52,7 +55,7 @@ def periapsis_of_ray(hole: BlackHole, impact_parameter: float) -> float:
     return r0 - float(np.polyval(cubic, r0) / np.polyval(np.polyder(cubic), r0))  # one Newton polish
 
 
-def _tail(hole: BlackHole, b: float, r_start: float) -> float:
+def _tail(hole: Kerr, b: float, r_start: float) -> float:
     """Sweep ``|Delta phi|`` of one leg between ``r_start`` and infinity (exact quadrature in ``u = 1/r``)."""
     a, m = hole.a, hole.mass
 
@@ -65,7 +68,7 @@ def _tail(hole: BlackHole, b: float, r_start: float) -> float:
 
 
 def deflection_angle(
-    hole: BlackHole, impact_parameter: float, *, r_start: float | None = None, rtol: float = 1e-12, atol: float = 1e-20
+    hole: Kerr, impact_parameter: float, *, r_start: float | None = None, rtol: float = 1e-12, atol: float = 1e-20
 ) -> float:
     """Deflection ``alpha`` (rad) of the equatorial light ray with impact parameter ``b``, by integration.
 

@@ -1,14 +1,16 @@
 """Timelike and null geodesics of Kerr (Schwarzschild at ``spin = 0``): initial data, integration, invariants.
 
-Geometric units ``G = c = 1``, lengths in the unit of ``mass``; Boyer-Lindquist
-coordinates; the state is ``(t, r, theta, phi, p_r, p_theta)`` with ``E = -p_t``
-and ``L = p_phi`` conserved exactly (equations in
+The hole is a :class:`~physml.simulators.spacetime.kerr.Kerr` (``spin = a/M``; a charged
+hole is refused). Geometric units ``G = c = 1``, lengths in the unit of ``mass``;
+Boyer-Lindquist coordinates; the state is ``(t, r, theta, phi, p_r, p_theta)`` with
+``E = -p_t`` and ``L = p_phi`` conserved exactly (equations in
 :mod:`physml.simulators.spacetime.geodesic_equations`); integration by an
 adaptive Dormand-Prince 8(5,3) in Numba (:mod:`physml.kernels.dop853`).
 
 Examples
 --------
->>> hole = BlackHole(mass=1.0, spin=0.5)
+>>> from physml.simulators.spacetime import Kerr
+>>> hole = Kerr(mass=1.0, spin=0.5)
 >>> y0 = initial_state(hole, r=10.0, theta=1.2, energy=0.96, angular_momentum=3.0, carter_q=3.0)
 >>> orbit = integrate_geodesic(hole, y0, energy=0.96, angular_momentum=3.0, lam_end=2000.0)
 >>> bool(orbit.drift() < 1e-9)
@@ -18,6 +20,7 @@ True
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,13 +33,14 @@ from physml.simulators.spacetime.geodesic_equations import (
     radial_potential,
 )
 from physml.simulators.spacetime.geodesic_integrator import CAPTURED, ESCAPED, FINISHED, UNFINISHED, integrate_kernel
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import require_uncharged
 
 __all__ = [
     "CAPTURED",
     "ESCAPED",
     "FINISHED",
     "UNFINISHED",
-    "BlackHole",
     "Geodesic",
     "check_number",
     "initial_state",
@@ -52,33 +56,23 @@ def check_number(name: str, value: object, rule: str, ok) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class BlackHole:
-    """A Kerr black hole of ``mass`` M > 0 and dimensionless spin ``a/M`` in [-1, 1] (Schwarzschild: 0; extremal: ±1).
+def BlackHole(mass: float = 1.0, spin: float = 0.0) -> Kerr:
+    """Deprecated: use :class:`~physml.simulators.spacetime.kerr.Kerr` (the same ``spin = a/M``); removed next release.
 
     Examples
     --------
-    >>> BlackHole(mass=2.0, spin=0.5).horizon
-    3.732050807568877
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     BlackHole(mass=2.0, spin=0.5) == Kerr(mass=2.0, spin=0.5)
+    True
     """
-
-    mass: float = 1.0
-    spin: float = 0.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mass", check_number("mass", self.mass, "finite and > 0", lambda v: v > 0))
-        rule = "in [-1, 1]: |a| <= M (spin is a/M; beyond extremal there is no horizon, a naked singularity)"
-        object.__setattr__(self, "spin", check_number("spin", self.spin, rule, lambda v: abs(v) <= 1))
-
-    @property
-    def a(self) -> float:
-        """Spin parameter ``a = J / M`` in length units."""
-        return self.spin * self.mass
-
-    @property
-    def horizon(self) -> float:
-        """Outer horizon ``r_+ = M + sqrt(M^2 - a^2)``."""
-        return self.mass * (1.0 + math.sqrt(max(1.0 - self.spin**2, 0.0)))
+    warnings.warn(
+        "BlackHole is deprecated and will be removed in the next release: use Kerr(mass, spin) (spin = a/M)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return Kerr(mass=mass, spin=spin)
 
 
 @dataclass(frozen=True)
@@ -91,7 +85,7 @@ class Geodesic:
     ``carter_q`` are those of the initial state; ``status`` one of ``FINISHED, ESCAPED, CAPTURED, UNFINISHED``.
     """
 
-    hole: BlackHole
+    hole: Kerr
     energy: float
     angular_momentum: float
     mu2: float
@@ -118,7 +112,7 @@ class Geodesic:
 
 
 def initial_state(
-    hole: BlackHole,
+    hole: Kerr,
     *,
     r: float,
     theta: float,
@@ -138,6 +132,7 @@ def initial_state(
     timelike, 0 for null geodesics. Raises ``ValueError`` if ``r`` is not outside
     the horizon or the motion is forbidden there (``R < 0`` or ``Theta < 0``).
     """
+    require_uncharged(hole, "geodesics")
     r = check_number("r", r, f"outside the horizon r_+ = {hole.horizon:.6g}", lambda v: v > hole.horizon)
     theta = check_number("theta", theta, "in (0, pi)", lambda v: 0.0 < v < math.pi)
     mu2 = check_number("mu2", mu2, "1 (timelike) or 0 (null)", lambda v: v in (0.0, 1.0))
@@ -159,7 +154,7 @@ def initial_state(
 
 
 def state_from_velocity(
-    hole: BlackHole,
+    hole: Kerr,
     *,
     position: tuple[float, float, float, float],
     velocity: tuple[float, float, float],
@@ -170,6 +165,7 @@ def state_from_velocity(
     ``u^t`` is the future-directed root of ``g_{mu nu} u^mu u^nu = -mu^2`` (``mu^2 = 0``
     if ``null`` else 1); then ``p_mu = g_{mu nu} u^nu``. Returns ``(state, E, L)``.
     """
+    require_uncharged(hole, "geodesics")
     t, r, theta, phi = (float(v) for v in position)
     check_number("r", r, f"outside the horizon r_+ = {hole.horizon:.6g}", lambda v: v > hole.horizon)
     check_number("theta", theta, "in (0, pi)", lambda v: 0.0 < v < math.pi)
@@ -192,7 +188,7 @@ def _check_tolerances(rtol: float, atol: float) -> None:
 
 
 def integrate_geodesic(
-    hole: BlackHole,
+    hole: Kerr,
     state: np.ndarray,
     *,
     energy: float,
@@ -213,6 +209,7 @@ def integrate_geodesic(
     horizon). Local error per step below ``atol + rtol |y|`` (scipy's norm); the
     drift of ``mu^2`` and ``Q`` grows like the number of steps times ``rtol``.
     """
+    require_uncharged(hole, "geodesics")
     _check_tolerances(rtol, atol)
     y = np.array(state, dtype=np.float64)
     if y.shape != (6,):

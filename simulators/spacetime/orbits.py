@@ -9,7 +9,7 @@ plunges. The precession per orbit is ``Delta phi - 2 pi`` over one radial period
 located to rounding; for equatorial orbits it is also given by quadrature
 (:func:`equatorial_precession`) and for Schwarzschild in closed form
 (:func:`schwarzschild_precession`, Cutler, Kennefick & Poisson 1994, PRD 50, 3816, eq. 2.8).
-Circular orbits and the ISCO are in :mod:`physml.simulators.spacetime.geodesic_circular`.
+Circular orbits and the ISCO are in :mod:`physml.simulators.spacetime.kerr_orbits`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import numpy as np
 from scipy.special import ellipk
 
 from physml.simulators.spacetime.geodesic_equations import radial_potential
-from physml.simulators.spacetime.geodesics import BlackHole, Geodesic, check_number, integrate_geodesic
+from physml.simulators.spacetime.geodesics import Geodesic, check_number, integrate_geodesic
+from physml.simulators.spacetime.kerr import Kerr
+from physml.simulators.spacetime.kerr_orbits import require_uncharged
 
 __all__ = [
     "Precession",
@@ -56,7 +58,7 @@ def _schwarzschild_constants(p: float, e: float) -> tuple[float, float]:
 
 
 def bound_orbit_constants(
-    hole: BlackHole, periapsis: float, apoapsis: float, *, carter_q: float = 0.0, prograde: bool = True
+    hole: Kerr, periapsis: float, apoapsis: float, *, carter_q: float = 0.0, prograde: bool = True
 ) -> tuple[float, float]:
     """``(E, L)`` of the bound orbit with turning points ``r_p < r_a`` and Carter constant ``Q``.
 
@@ -65,6 +67,7 @@ def bound_orbit_constants(
     for Kerr, Newton's method on ``R(r_p) = R(r_a) = 0`` from the Schwarzschild
     values. Raises ``ValueError`` when no stable bound orbit has those turning points.
     """
+    require_uncharged(hole, "bound orbits")
     m = hole.mass
     r_p = check_number("periapsis", periapsis, f"outside the horizon {hole.horizon:.6g}", lambda v: v > hole.horizon)
     r_a = check_number("apoapsis", apoapsis, f"> periapsis = {r_p!r}", lambda v: v > r_p)
@@ -104,14 +107,13 @@ def bound_orbit_constants(
     return energy, ang
 
 
-def turning_points(
-    hole: BlackHole, energy: float, angular_momentum: float, carter_q: float = 0.0
-) -> tuple[float, float]:
+def turning_points(hole: Kerr, energy: float, angular_momentum: float, carter_q: float = 0.0) -> tuple[float, float]:
     """Periapsis and apoapsis ``(r_p, r_a)`` of the bound timelike orbit with constants ``(E, L, Q)``.
 
     Raises ``ValueError`` if the orbit is unbound (``E >= 1``) or plunges (fewer
     than three roots of ``R`` outside the horizon: nothing stops the fall).
     """
+    require_uncharged(hole, "bound orbits")
     check_number("energy", energy, "in (0, 1): a bound orbit (E >= 1 is unbound)", lambda v: 0 < v < 1)
     m, a, e, ell, q = hole.mass, hole.a, energy, angular_momentum, carter_q
     k = (ell - a * e) ** 2 + q
@@ -130,7 +132,7 @@ def turning_points(
 
 
 def periapsis_precession(
-    hole: BlackHole,
+    hole: Kerr,
     energy: float,
     angular_momentum: float,
     carter_q: float = 0.0,
@@ -177,7 +179,7 @@ def schwarzschild_precession(semi_latus_rectum: float, eccentricity: float) -> f
 
 
 def equatorial_precession(
-    hole: BlackHole, periapsis: float, apoapsis: float, *, prograde: bool = True, n: int = 256
+    hole: Kerr, periapsis: float, apoapsis: float, *, prograde: bool = True, n: int = 256
 ) -> float:
     """Periapsis advance per orbit of an equatorial Kerr orbit by quadrature of ``dphi/dr`` over a radial period.
 

@@ -85,6 +85,6 @@ def meridional_slice(black_hole: Kerr, x: np.ndarray, z: np.ndarray) -> Meridion
         image[outside] = value
         fields[name] = image
     residual = np.abs(out["ricci"] if bh.charge == 0 else out["ricci_scalar"]) * m**2
-    closed = kerr_newman_kretschmann(r[outside], cos_theta[outside], m, bh.spin, bh.charge)
+    closed = kerr_newman_kretschmann(r[outside], cos_theta[outside], m, bh.a, bh.q)
     error = np.abs(k - closed).max(initial=0.0) / max(np.abs(closed).max(initial=0.0), np.finfo(float).tiny)
     return MeridionalSlice(bh, x, z, outside, fields, float(residual.max(initial=0.0)), float(error))
