@@ -6,7 +6,7 @@ import argparse
 import math
 import textwrap
 
-from physml.cli.arguments import number, pair
+from physml.cli.arguments import add_progress, number, pair
 from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
 
 __all__ = ["register"]
@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_shell_and_grid_arguments(parser, n=400, stretch=6.0)
     parser.add_argument("--plot", default=None, help="save the mass-scaling figure here")
     parser.add_argument("--echo-plot", default=None, help="save the echo figure here")
+    add_progress(parser)
     parser.set_defaults(handler=run_critical)
 
 
@@ -78,11 +79,11 @@ def run_critical(args: argparse.Namespace) -> int:
     refinement = None if args.no_refine else Refinement()
     options = {"t_final": args.t_final, "cfl": args.cfl, "dissipation": args.dissipation, "refinement": refinement}
     search = find_critical_amplitude(grid, data, p_low=args.bracket[0], p_high=args.bracket[1],
-                                     tolerance=args.tolerance, **options)  # fmt: skip
+                                     tolerance=args.tolerance, progress=args.progress, **options)  # fmt: skip
     print(f"p* = {search.p_star:.15g}  (relative bracket {search.relative_bracket:.1e}, stopped by {search.limit}, "
           f"{len(search.history)} runs)")  # fmt: skip
     offsets = np.geomspace(largest, smallest, args.rungs)
-    scaling = mass_scaling(grid, data, search.p_star, offsets=offsets, **options)
+    scaling = mass_scaling(grid, data, search.p_star, offsets=offsets, progress=args.progress, **options)
     print(f"gamma = {scaling.gamma:.4f} ± {scaling.gamma_error:.4f}  from {len(scaling.masses)} black holes over "
           f"{scaling.efolds:.1f} e-folds of p - p*  (published {REFERENCE_GAMMA})")  # fmt: skip
     echoes = echoing_period(search.subcritical)

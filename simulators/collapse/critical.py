@@ -18,11 +18,13 @@ consecutive gaps is ``e^{Δ/2}`` whatever ``T*`` is.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from physml.progress import Progress
+from physml.progress import progress as progress_display
 from physml.simulators.collapse.grid import RadialGrid
 from physml.simulators.collapse.initial import ShellData
 from physml.simulators.collapse.refinement import Refinement
@@ -144,6 +146,7 @@ def find_critical_amplitude(
     dissipation: float = 0.5,
     detection: Detection | None = None,
     refinement: Refinement | None = None,
+    progress: bool = False,
 ) -> CriticalSearch:
     """Bisect on the amplitude until ``(upper - lower) / p* <= tolerance``.
 
@@ -163,6 +166,8 @@ def find_critical_amplitude(
         Passed to :func:`~physml.simulators.collapse.run.evolve`. With a
         :class:`~physml.simulators.collapse.refinement.Refinement` the grid zooms on the centre and
         the search reaches 1e-12.
+    progress
+        Count the runs (:func:`physml.progress.progress`; the total assumes the search reaches ``tolerance``).
 
     Returns
     -------
@@ -185,7 +190,16 @@ def find_critical_amplitude(
             refinement=refinement,
         )
 
+    halvings = max(0, math.ceil(math.log2((p_high - p_low) / (0.5 * (p_high + p_low)) / tolerance)))
+    with progress_display(total=2 + halvings, desc="bisection", unit="run", enabled=progress) as bar:
+        return _bisect(run, bar, p_low, p_high, tolerance)
+
+
+def _bisect(
+    run: Callable[[float], CollapseRun], bar: Progress, p_low: float, p_high: float, tolerance: float
+) -> CriticalSearch:
     low, high = run(p_low), run(p_high)
+    bar.update(2)
     if _outcome(low):
         raise ValueError(f"p_low = {p_low!r} is invalid: it already forms a black hole")
     if not _outcome(high):
@@ -206,6 +220,7 @@ def find_critical_amplitude(
             limit = "resolution"
             break
         history.append((p, result.outcome))
+        bar.update(1)
         if _outcome(result):
             upper, high = p, result
         else:
@@ -224,29 +239,22 @@ def mass_scaling(
     dissipation: float = 0.5,
     detection: Detection | None = None,
     refinement: Refinement | None = None,
+    progress: bool = False,
 ) -> MassScaling:
     """Black-hole masses at ``p = p* (1 + offset)`` and the least-squares fit of ``ln M`` on ``ln(p - p*)``.
 
     ``offsets`` are relative (``(p - p*) / p*``), positive and distinct; at least three. Each run
-    must form a black hole. ``gamma_error`` is the fit's standard error.
+    must form a black hole. ``gamma_error`` is the fit's standard error. ``progress`` counts the runs
+    (:func:`physml.progress.progress`).
     """
     rel = np.asarray(offsets, dtype=np.float64)
     if rel.ndim != 1 or len(rel) < 3 or np.any(~(rel > 0)) or len(np.unique(rel)) != len(rel):
         raise ValueError(f"offsets = {offsets!r} are invalid: need three or more distinct values > 0")
     runs = []
-    for eps in rel:
-        result = evolve(
-            grid,
-            data.with_amplitude(p_star * (1 + eps)),
-            t_final=t_final,
-            cfl=cfl,
-            dissipation=dissipation,
-            detection=detection,
-            refinement=refinement,
-        )
-        if not _outcome(result):
-            raise ValueError(f"offsets contain {eps!r}: p = p* (1 + {eps:g}) disperses; is p* = {p_star!r} right?")
-        runs.append(result)
+    with progress_display(total=len(rel), desc="mass ladder", unit="hole", enabled=progress) as bar:
+        for eps in rel:
+            runs.append(_ladder_run(grid, data, p_star, eps, t_final, cfl, dissipation, detection, refinement))
+            bar.update(1)
     masses = np.array([r.black_hole_mass for r in runs])
     x, y = np.log(rel * p_star), np.log(masses)
     if len(x) > 3:  # a standard error needs more points than parameters + 1
@@ -255,6 +263,32 @@ def mass_scaling(
     else:
         (gamma, intercept), error = np.polyfit(x, y, 1), math.nan
     return MassScaling(p_star, rel * p_star, masses, float(gamma), error, float(intercept), runs)
+
+
+def _ladder_run(
+    grid: RadialGrid,
+    data: ShellData,
+    p_star: float,
+    eps: float,
+    t_final: float,
+    cfl: float,
+    dissipation: float,
+    detection: Detection | None,
+    refinement: Refinement | None,
+) -> CollapseRun:
+    """One rung of the mass ladder: ``p = p* (1 + eps)``, which must form a black hole."""
+    result = evolve(
+        grid,
+        data.with_amplitude(p_star * (1 + eps)),
+        t_final=t_final,
+        cfl=cfl,
+        dissipation=dissipation,
+        detection=detection,
+        refinement=refinement,
+    )
+    if not _outcome(result):
+        raise ValueError(f"offsets contain {eps!r}: p = p* (1 + {eps:g}) disperses; is p* = {p_star!r} right?")
+    return result
 
 
 def _sign_changes(T: np.ndarray, f: np.ndarray, skip: int) -> np.ndarray:
