@@ -18,7 +18,9 @@ is handed through untouched: an array, a tuple, a float). The callee is then com
 for that right-hand side and inlined; call these kernels from an ``@njit(cache=True)``
 function that names its right-hand side as a global, so the caller is cached whole
 (a function whose own signature holds a jitted function cannot be cached by Numba).
-The caller owns the loop, so events and stopping rules stay with the problem.
+The caller owns the loop, so events and stopping rules stay with the problem. (Numba's cache
+does not notice edits of a callee in another file: after changing this module or a tableau,
+delete the callers' cached ``__pycache__/*.nbi`` and ``*.nbc`` files.)
 
 Error norm (scipy's): with ``d = sum_j e_j k_j`` and ``sc = atol + rtol max(|y|, |y_new|)``,
 the RMS of ``h d / sc``; a pair with a second estimate ``e_low`` (DOP853) blends them as
