@@ -95,3 +95,11 @@ def test_families_register_by_instance_or_by_path_loaded_on_first_use():
         register_family("failing_family:FailingFamily")
     with pytest.raises(ValueError, match="family = 'nope' is invalid: choose one of bh_images, collapse"):
         get_family("nope")
+
+
+def test_the_models_load_torch_but_no_simulator_or_numerics_kernel():
+    modules = _loaded("import physml.models")
+    loaded = set(modules) | {m.split(".")[0] for m in modules}
+    assert "torch" in loaded
+    assert not {"numba", "pyfftw", "h5py", "xarray"} & loaded
+    assert not [m for m in loaded if m.startswith(("physml.simulators", "physml.kernels.fft", "physml.datasets"))]
