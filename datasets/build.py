@@ -29,6 +29,7 @@ from physml.datasets.parallel import (
     WORKER_START_SECONDS,
     BuildError,
     Storage,
+    check_scheduler,
     executor_for,
     run,
     simulate_batch,
@@ -93,8 +94,8 @@ def resolve_plan(config: BuildConfig) -> tuple[Family, Plan, dict[str, Any]]:
             ) from None
     if "train" not in plan.splits:
         raise ValueError(
-            f"no trajectory falls in the train split (splits {dict(Counter(plan.splits))}): "
-            "check splits.extrapolation and the train fraction"
+            f"n_trajectories = {config.n_trajectories} is invalid here: no trajectory falls in the train split "
+            f"(splits {dict(Counter(plan.splits))}); give more, or check splits.extrapolation and the train fraction"
         )
     shared = {}
     for name, spec in family.parameters.items():
@@ -259,6 +260,8 @@ def _build_locked(
                     out, config.n_trajectories, 0, config.n_trajectories, 0.0, "none (already complete)", {}
                 )
             raise ValueError(f"{out} exists and is a complete build of this config; pass --overwrite to rebuild it")
+    if fresh and scheduler is not None:
+        check_scheduler(scheduler)  # an unreachable cluster is found before the file exists
     if fresh:
         create_build_store(out, config, family, plan, shared)
     with StoreWriter(out) as writer, remembered_interrupts() as check_interrupt:

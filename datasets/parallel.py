@@ -28,6 +28,7 @@ __all__ = [
     "WORKER_START_SECONDS",
     "BuildError",
     "Storage",
+    "check_scheduler",
     "describe_params",
     "executor_for",
     "run",
@@ -123,14 +124,7 @@ def simulate_batch(
 def executor_for(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Executor | None, str, int]]:
     """``(executor or None for in-process, description, number of parallel slots)``."""
     if scheduler is not None:
-        try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover - dask is a dependency
-            raise ValueError("--scheduler needs dask[distributed]: pip install 'dask[distributed]'") from None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise ValueError(f"scheduler = {scheduler!r} cannot be reached: {exc}") from None
+        client = _connect(scheduler)
         with client:
             n = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
             yield client.get_executor(pure=False), f"dask: {n} worker threads at {scheduler}", max(n, 1)
@@ -166,6 +160,25 @@ def _kill(pool: loky.ProcessPoolExecutor) -> None:
     except queue.Empty:
         pass
     pool.shutdown(wait=False, kill_workers=True)
+
+
+def _connect(scheduler: str):
+    """A Dask client of ``scheduler`` (``ValueError`` naming it if the address is wrong or unreachable)."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise ValueError("--scheduler needs dask[distributed]: pip install 'dask[distributed]'") from None
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, ValueError, TypeError) as exc:  # unreachable; no port; not an address
+        raise ValueError(f"scheduler = {scheduler!r} cannot be reached: {exc}") from None
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Connect to ``scheduler`` once and leave: a build checks it before writing anything."""
+    with _connect(scheduler):
+        pass
 
 
 def _batches(pending: Sequence[int], slots: int) -> Iterator[list[int]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from physml.datasets import build_dataset, load_config
-from physml.training import ModelSpec, Trainer, evaluate_checkpoints, load_train_config
+from physml.training import ModelSpec, Trainer, evaluate_checkpoints, load_train_config, resolve_device
 from physml.training.report import summary_table
 
 __all__ = ["DEMO_TRAJECTORIES", "run_demo", "summary"]
@@ -70,6 +70,7 @@ def run_demo(
     device
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
     """
+    resolve_device(device)  # a bad device is refused before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

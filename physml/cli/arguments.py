@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
+from pathlib import Path
 
-__all__ = ["Parser", "add_progress", "floats", "number", "pair"]
+__all__ = ["MAGNITUDE", "MAX_INTEGER", "Parser", "add_progress", "floats", "integer", "number", "pair", "path"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -17,23 +17,50 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+#: Magnitudes a number option takes: 0, or 1e-30 .. 1e30. The parameters of physml's physics (in units
+#: where G = c = hbar = 1 or M = 1) live far inside; beyond, a few products or powers of them leave float64
+#: (1e308, or denormals below 1e-308) and a run would fail deep inside a kernel instead of here.
+MAGNITUDE = (1e-30, 1e30)
+#: Largest integer option (a count, a grid size, a multipole): 2^31.
+MAX_INTEGER = 2**31
+
+
 def number(text: str) -> float:
-    """A finite real number (``nan`` and ``inf`` parse as floats but mean nothing as a parameter)."""
+    """A finite real number of magnitude 0 or within :data:`MAGNITUDE` (``nan``, ``inf``, ``1e308`` refused)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    low, high = MAGNITUDE
+    if not (value == 0 or low <= abs(value) <= high):
+        raise argparse.ArgumentTypeError(f"expected a number of magnitude {low:g} to {high:g} (or 0), got {text!r}")
     return value
+
+
+def integer(text: str) -> int:
+    """A whole number of magnitude below :data:`MAX_INTEGER`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if abs(value) >= MAX_INTEGER:
+        raise argparse.ArgumentTypeError(f"expected an integer of magnitude below 2^31, got {text!r}")
+    return value
+
+
+def path(text: str) -> Path:
+    """A file or folder name: not empty (``--out ""`` would write into the current folder)."""
+    if not text.strip() or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
+    return Path(text)
 
 
 def floats(text: str) -> list[float]:
     """``"1,2.5,-3"`` -> ``[1.0, 2.5, -3.0]`` (finite numbers)."""
     try:
         return [number(v) for v in text.split(",")]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers, got {text!r}") from None
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (in {text!r})") from None
 
 
 def pair(text: str) -> tuple[float, float]:

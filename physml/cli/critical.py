@@ -6,7 +6,7 @@ import argparse
 import math
 import textwrap
 
-from physml.cli.arguments import add_progress, number, pair
+from physml.cli.arguments import add_progress, integer, number, pair
 from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
 
 __all__ = ["register"]
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--tolerance", type=number, default=1e-12, help="relative bracket to stop at (default: 1e-12)")
     search.add_argument("--ladder", type=pair, default=(1e-2, 1e-11),
                         help="largest and smallest (p - p*)/p* of the mass ladder (default: 1e-2,1e-11)")  # fmt: skip
-    search.add_argument("--rungs", type=int, default=10, help="black holes on the ladder, >= 3 (default: 10)")
+    search.add_argument("--rungs", type=integer, default=10, help="black holes on the ladder, >= 3 (default: 10)")
     search.add_argument("--no-refine", action="store_true",
                         help="keep the grid fixed (by default it zooms on the centre as echoes shrink, which the "
                              "search needs within ~1e-7 of p*)")  # fmt: skip

@@ -6,10 +6,9 @@ import argparse
 import json
 import math
 import textwrap
-from pathlib import Path
 from typing import Any
 
-from physml.cli.arguments import add_progress
+from physml.cli.arguments import add_progress, integer, path
 
 __all__ = ["format_info", "register"]
 
@@ -49,11 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("config", metavar="NAME_OR_CONFIG.yaml", help="shipped config name or YAML file")
-    build.add_argument("--out", required=True, type=Path, help="output HDF5 file")
-    build.add_argument("--n-trajectories", type=int, help="override the config's number of trajectories")
+    build.add_argument("--out", required=True, type=path, help="output HDF5 file")
+    build.add_argument("--n-trajectories", type=integer, help="override the config's number of trajectories")
     build.add_argument(
         "--workers",
-        type=int,
+        type=integer,
         help="local worker processes, this one included (default: CPU cores, or 1 when the first trajectory "
         "shows the build is too short to repay starting them)",
     )
@@ -75,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=_list)
 
     info = commands.add_parser("info", help="summarise a dataset file")
-    info.add_argument("file", type=Path)
+    info.add_argument("file", type=path)
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(handler=_info)
 
@@ -85,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check the schema, that every written trajectory is finite, and every trajectory's "
         "verification figures against its family's thresholds. Exits 1 naming what failed.",
     )
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=path)
     check.add_argument("--no-data", action="store_true", help="skip reading the fields (schema and figures only)")
     check.add_argument(
         "--require-complete", action="store_true", help="fail on an unfinished build (default: a note only)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from physml.cli.arguments import add_progress
+from physml.cli.arguments import add_progress, integer, path
 
 __all__ = ["register"]
 
@@ -22,13 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and resnet/ (log.csv, TensorBoard, checkpoints), metrics.json, plots and report.md to --out, and prints "
         "a summary table. Rerunning resumes whatever an interruption left unfinished.",
     )
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory (default: runs/demo)")
-    parser.add_argument("--trajectories", type=int, default=DEMO_TRAJECTORIES,
+    parser.add_argument("--out", type=path, default=Path("runs/demo"), help="output directory (default: runs/demo)")
+    parser.add_argument("--trajectories", type=integer, default=DEMO_TRAJECTORIES,
                         help=f"dataset size (default: {DEMO_TRAJECTORIES})")  # fmt: skip
     parser.add_argument(
-        "--epochs", type=int, default=14, help="FNO training epochs; the ResNet trains half as many (default: 14)"
+        "--epochs", type=integer, default=14, help="FNO training epochs; the ResNet trains half as many (default: 14)"
     )
-    parser.add_argument("--rollout", type=int, default=20, help="rollout steps evaluated (default: 20)")
+    parser.add_argument("--rollout", type=integer, default=20, help="rollout steps evaluated (default: 20)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     add_progress(parser)
     parser.set_defaults(handler=_demo)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from physml.cli.arguments import integer, path
+
 __all__ = ["register"]
 
 
@@ -20,15 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", type=_labelled, metavar="[LABEL=]CHECKPOINT",
                         help="a checkpoint written by physml train (best.pt or last.pt); LABEL names it in the "
                              "report (default: the model's name)")  # fmt: skip
-    parser.add_argument("data", type=Path, metavar="DATA.h5", help="dataset file")
+    parser.add_argument("data", type=path, metavar="DATA.h5", help="dataset file")
     parser.add_argument("--baseline", type=_labelled, action="append", default=[], metavar="[LABEL=]CHECKPOINT",
                         help="another trained model to score alongside (repeatable), e.g. a ResNet, or the same "
                              "model trained with other modalities: --baseline fields-only=runs/a/best.pt")  # fmt: skip
     parser.add_argument("--split", action="append", choices=("train", "val", "test", "extrapolation"),
                         help="held-out split (default: test); repeat it to score several, each in --out/SPLIT, "
                              "with a comparison figure --out/comparison.png")  # fmt: skip
-    parser.add_argument("--rollout", type=int, default=20, help="autoregressive steps (default: 20)")
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--rollout", type=integer, default=20, help="autoregressive steps (default: 20)")
+    parser.add_argument("--out", type=path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     parser.set_defaults(handler=_evaluate)
 

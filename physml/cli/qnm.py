@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from physml.cli.arguments import floats, number
+from physml.cli.arguments import floats, integer, number
 from physml.cli.families.near_horizon import UNITS, add_perturbation_arguments
 
 __all__ = ["register"]
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", nargs="?", default=None, help="HDF5 file holding the waveform (optional)")
     source = parser.add_argument_group("waveform from a file")
     source.add_argument("--waveform", default=None, help="scalar series to fit, e.g. psi_at_100M (default: the first)")
-    source.add_argument("--trajectory", type=int, default=0, help="trajectory index in the file (default: 0)")
+    source.add_argument("--trajectory", type=integer, default=0, help="trajectory index in the file (default: 0)")
     add_perturbation_arguments(parser, scheme_default="double-null")
     run = parser.add_argument_group("evolution and fit")
     run.add_argument("--r-star", type=number, default=50.0, help="extraction radius r* when evolving [M] (default: 50)")
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="ringdown window end [M] (default: 150 M after the peak, or the end of the data)",
     )
-    run.add_argument("--modes", type=int, default=3,
+    run.add_argument("--modes", type=integer, default=3,
                      help="damped sinusoids fitted, fundamental + overtones (default: 3)")  # fmt: skip
     run.add_argument("--tail", type=floats, default=None,
                      help="also fit the late-time power law on T0,T1 [M] (default: off)")  # fmt: skip

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from pathlib import Path
 from typing import Any
 
-from physml.cli.arguments import Parser, add_progress
+from physml.cli.arguments import Parser, add_progress, path
 from physml.cli.families import Target
 
 __all__ = ["TARGETS", "register", "run_target"]
@@ -57,10 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         target.add_arguments(parser)
         out = parser.add_argument_group("output")
         if target.out_required:
-            out.add_argument("--out", type=Path, required=True, help="output HDF5 file (The Well layout)")
+            out.add_argument("--out", type=path, required=True, help="output HDF5 file (The Well layout)")
         else:
-            out.add_argument("--out", type=Path, default=None, help="output HDF5 file (The Well layout)")
-        out.add_argument("--plot", type=Path, default=None, help="also save a figure of the run (PNG/PDF)")
+            out.add_argument("--out", type=path, default=None, help="output HDF5 file (The Well layout)")
+        out.add_argument("--plot", type=path, default=None, help="also save a figure of the run (PNG/PDF)")
         add_progress(out)
         parser.set_defaults(handler=_simulate, target=target)
 

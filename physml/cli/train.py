@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from physml.cli.arguments import add_progress, number
+from physml.cli.arguments import add_progress, number, path
 
 __all__ = ["register"]
 
@@ -49,8 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("config", metavar="NAME_OR_CONFIG.yaml",
                         help="a shipped training config (e.g. fno-schrodinger-1d; physml/training/configs/) "
                         "or a YAML file")  # fmt: skip
-    parser.add_argument("--out", required=True, type=Path, help="run directory")
-    parser.add_argument("--init", type=Path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
+    parser.add_argument("--out", required=True, type=path, help="run directory")
+    parser.add_argument("--init", type=path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
     parser.add_argument("--lr", type=number, metavar="LR",
                         help="peak learning rate, instead of the config's optim.lr; when resuming, the run goes on "
                         "from last.pt at this rate (e.g. lower, after a run stopped on a NaN loss)")  # fmt: skip

@@ -51,10 +51,18 @@ LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 
 
 def resolve_device(name: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU."""
+    """``"auto"``: CUDA when available, else CPU; ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as given, if present."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device = {name!r} is invalid: choose cpu, cuda, cuda:N or auto")
+    if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
+        raise ValueError(f"device = {name!r} is invalid: this machine has no such CUDA device (use cpu or auto)")
+    return device
 
 
 def field_format(dataset: WindowDataset, config: TrainConfig) -> FieldFormat:
@@ -245,6 +253,8 @@ class Trainer:
         last = self.out / "last.pt"
         if not last.exists():
             if self.init_from is not None:  # fine-tuning: the same architecture, weights from another run
+                if not self.init_from.is_file():
+                    raise ValueError(f"init_from = {str(self.init_from)!r} is invalid: no such checkpoint file")
                 model, _ = load_checkpoint(self.init_from, device=self.device)
                 if type(model) is not type(self.model) or model.config != self.model.config:
                     raise ValueError(
@@ -312,8 +322,8 @@ class Trainer:
         return TrainingDivergedError(step, what, value, last=last, saved_step=self.saved_step, lr=lr)
 
     def _train(self, stop_after: int | None) -> dict[str, float]:
+        self._resume()  # first: a checkpoint that cannot be used leaves no run folder behind
         self.out.mkdir(parents=True, exist_ok=True)
-        self._resume()
         total = self.config.epochs * self.batches_per_epoch
         with (
             RunLog(self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress)

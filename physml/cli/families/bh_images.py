@@ -10,7 +10,7 @@ import argparse
 import textwrap
 from typing import Any
 
-from physml.cli.arguments import number
+from physml.cli.arguments import integer, number
 from physml.cli.families import Target
 
 __all__ = ["TARGET"]
@@ -27,7 +27,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     hole.add_argument("--inclination", type=number, default=60.0,
                       help="angle from the spin axis, in (0, 180) deg (default: 60)")  # fmt: skip
     hole.add_argument("--fov", type=number, default=30.0, help="full width of the image plane [length] (default: 30)")
-    hole.add_argument("--resolution", type=int, default=256, help="pixels per axis, >= 8 (default: 256)")
+    hole.add_argument("--resolution", type=integer, default=256, help="pixels per axis, >= 8 (default: 256)")
     hole.add_argument("--r-obs", type=number, default=1000.0, help="camera radius [length] (default: 1000)")
     disk = parser.add_argument_group("disk")
     disk.add_argument("--disk-inner", type=number, default=None, help="inner radius [length] (default: the ISCO)")

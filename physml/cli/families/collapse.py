@@ -9,7 +9,7 @@ import argparse
 import textwrap
 from typing import Any
 
-from physml.cli.arguments import number
+from physml.cli.arguments import integer, number
 from physml.cli.families import Target
 
 __all__ = ["DIRECTION_CHOICES", "PROFILE_CHOICES", "TARGET", "UNITS", "add_shell_and_grid_arguments"]
@@ -29,7 +29,7 @@ def add_shell_and_grid_arguments(parser: argparse.ArgumentParser, *, n: int = 80
     shell.add_argument("--direction", choices=DIRECTION_CHOICES, default="time-symmetric",
                        help="Pi = 0 (time-symmetric) or an ingoing shell (default: time-symmetric)")  # fmt: skip
     grid = parser.add_argument_group("radial grid and time stepping")
-    grid.add_argument("--n", type=int, default=n, help=f"radial intervals (default: {n})")
+    grid.add_argument("--n", type=integer, default=n, help=f"radial intervals (default: {n})")
     grid.add_argument("--r-max", type=number, default=12.0, help="outer radius (default: 12)")
     grid.add_argument(
         "--stretch",
@@ -47,7 +47,7 @@ def add_shell_and_grid_arguments(parser: argparse.ArgumentParser, *, n: int = 80
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amplitude", type=number, required=True, help="p = phi(r0) >= 0")
     add_shell_and_grid_arguments(parser)
-    parser.add_argument("--n-saves", type=int, default=60, help="saves after the initial one (default: 60)")
+    parser.add_argument("--n-saves", type=integer, default=60, help="saves after the initial one (default: 60)")
 
 
 def _configure(args: argparse.Namespace) -> tuple[dict[str, Any], float, int]:

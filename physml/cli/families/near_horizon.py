@@ -9,7 +9,7 @@ import argparse
 import textwrap
 from typing import Any
 
-from physml.cli.arguments import floats, number
+from physml.cli.arguments import floats, integer, number
 from physml.cli.families import Target
 
 __all__ = ["DIRECTIONS", "EQUATIONS", "SCHEMES", "TARGET", "UNITS", "add_perturbation_arguments"]
@@ -29,9 +29,9 @@ UNITS = (
 def add_perturbation_arguments(parser: argparse.ArgumentParser, *, scheme_default: str) -> None:
     """The field, the hole, the initial pulse and the numerics (``--s --l --mass --equation --center ... --h``)."""
     field = parser.add_argument_group("perturbation")
-    field.add_argument("--s", type=int, default=2,
+    field.add_argument("--s", type=integer, default=2,
                        help="spin: 0 scalar, 1 electromagnetic, 2 gravitational (default: 2)")  # fmt: skip
-    field.add_argument("--l", type=int, default=2, help="multipole index, l >= s (default: 2)")
+    field.add_argument("--l", type=integer, default=2, help="multipole index, l >= s (default: 2)")
     field.add_argument("--mass", type=number, default=1.0, help="black-hole mass M > 0 (default: 1)")
     field.add_argument("--equation", choices=EQUATIONS, default="regge-wheeler",
                        help="Regge-Wheeler (any s) or Zerilli (s = 2) (default: regge-wheeler)")  # fmt: skip

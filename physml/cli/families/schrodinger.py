@@ -6,7 +6,7 @@ import argparse
 import textwrap
 from typing import Any
 
-from physml.cli.arguments import floats, number
+from physml.cli.arguments import floats, integer, number
 from physml.cli.families import Target
 
 __all__ = ["SCHEMES", "TARGET", "parse_potential"]
@@ -66,8 +66,8 @@ def _epilog() -> str:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     grid = parser.add_argument_group("grid and constants")
-    grid.add_argument("--dim", type=int, choices=(1, 2), default=1, help="spatial dimensions (default: 1)")
-    grid.add_argument("--n", type=int, default=512, help="grid points per axis, >= 8 (default: 512)")
+    grid.add_argument("--dim", type=integer, choices=(1, 2), default=1, help="spatial dimensions (default: 1)")
+    grid.add_argument("--n", type=integer, default=512, help="grid points per axis, >= 8 (default: 512)")
     grid.add_argument("--length", type=number, default=40.0, help="box length per axis [length] (default: 40)")
     grid.add_argument("--hbar", type=number, default=1.0, help="reduced Planck constant [energy*time] (default: 1)")
     grid.add_argument("--mass", type=number, default=1.0, help="particle mass [mass] (default: 1)")
@@ -108,7 +108,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     time.add_argument("--dt", type=number, default=0.01,
                       help="time step [time]; must divide t_final/n_saves (default: 0.01)")  # fmt: skip
     time.add_argument("--t-final", type=number, default=10.0, help="duration [time] (default: 10)")
-    time.add_argument("--n-saves", type=int, default=100, help="snapshots after the initial one (default: 100)")
+    time.add_argument("--n-saves", type=integer, default=100, help="snapshots after the initial one (default: 100)")
     time.add_argument("--scheme", choices=SCHEMES, default="strang",
                       help="splitting: strang (order 2) or yoshida4 (order 4) (default: strang)")  # fmt: skip
 
