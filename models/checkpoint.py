@@ -53,7 +53,7 @@ def load_checkpoint(
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"checkpoint {path} does not exist")
+        raise ValueError(f"checkpoint {str(path)!r} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files

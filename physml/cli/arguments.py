@@ -5,7 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["MAGNITUDE", "MAX_INTEGER", "Parser", "add_progress", "floats", "integer", "number", "pair", "path"]
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "MAGNITUDE",
+    "MAX_INTEGER",
+    "Parser",
+    "add_progress",
+    "figure",
+    "floats",
+    "integer",
+    "number",
+    "pair",
+    "path",
+]
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,6 +65,18 @@ def path(text: str) -> Path:
     if not text.strip() or "\x00" in text:
         raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
     return Path(text)
+
+
+#: File types a figure is saved as (what matplotlib writes everywhere).
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def figure(text: str) -> Path:
+    """Where to save a figure: a path ending in one of :data:`FIGURE_SUFFIXES` (checked before any work)."""
+    name = path(text)
+    if name.suffix.lower() not in FIGURE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"expected a figure file ({', '.join(FIGURE_SUFFIXES)}), got {text!r}")
+    return name
 
 
 def floats(text: str) -> list[float]:

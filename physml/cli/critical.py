@@ -6,7 +6,7 @@ import argparse
 import math
 import textwrap
 
-from physml.cli.arguments import add_progress, integer, number, pair
+from physml.cli.arguments import add_progress, figure, integer, number, pair
 from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
 
 __all__ = ["register"]
@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "search needs within ~1e-7 of p*)")  # fmt: skip
     # With refinement the base grid needs only resolve the shell: the zoom resolves the echoes.
     add_shell_and_grid_arguments(parser, n=400, stretch=6.0)
-    parser.add_argument("--plot", default=None, help="save the mass-scaling figure here")
-    parser.add_argument("--echo-plot", default=None, help="save the echo figure here")
+    parser.add_argument("--plot", type=figure, default=None, help="save the mass-scaling figure here")
+    parser.add_argument("--echo-plot", type=figure, default=None, help="save the echo figure here")
     add_progress(parser)
     parser.set_defaults(handler=run_critical)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from physml.cli.arguments import floats, integer, number
+from physml.cli.arguments import figure, integer, number, pair
 from physml.cli.families.near_horizon import UNITS, add_perturbation_arguments
 
 __all__ = ["register"]
@@ -47,9 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--modes", type=integer, default=3,
                      help="damped sinusoids fitted, fundamental + overtones (default: 3)")  # fmt: skip
-    run.add_argument("--tail", type=floats, default=None,
+    run.add_argument("--tail", type=pair, default=None,
                      help="also fit the late-time power law on T0,T1 [M] (default: off)")  # fmt: skip
-    run.add_argument("--plot", default=None, help="save a figure of the waveform, the fit and its residual")
+    run.add_argument("--plot", type=figure, default=None, help="save a figure of the waveform, its fit and residual")
     parser.set_defaults(handler=run_qnm)
 
 
@@ -64,6 +64,8 @@ def run_qnm(args: argparse.Namespace) -> int:
     else:
         from physml.simulators.near_horizon import Perturbation, evolve, gaussian_pulse
 
+        if args.amplitude == 0:
+            raise ValueError("amplitude = 0 is invalid: a zero pulse leaves no ringdown to fit")
         perturbation = Perturbation(s=args.s, l=args.l, mass=args.mass, equation=args.equation)
         pulse = gaussian_pulse(center=args.center, width=args.width, amplitude=args.amplitude, direction=args.direction)
         t_final = args.t_final or max(400.0 * args.mass, (args.tail or [0, 0])[1] + 50.0)

@@ -13,7 +13,7 @@ import argparse
 import importlib
 from typing import Any
 
-from physml.cli.arguments import Parser, add_progress, path
+from physml.cli.arguments import Parser, add_progress, figure, path
 from physml.cli.families import Target
 
 __all__ = ["TARGETS", "register", "run_target"]
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             out.add_argument("--out", type=path, required=True, help="output HDF5 file (The Well layout)")
         else:
             out.add_argument("--out", type=path, default=None, help="output HDF5 file (The Well layout)")
-        out.add_argument("--plot", type=path, default=None, help="also save a figure of the run (PNG/PDF)")
+        out.add_argument("--plot", type=figure, default=None, help="also save a figure of the run (PNG/PDF)")
         add_progress(out)
         parser.set_defaults(handler=_simulate, target=target)
 
