@@ -68,7 +68,11 @@ def run_qnm(args: argparse.Namespace) -> int:
             raise ValueError("amplitude = 0 is invalid: a zero pulse leaves no ringdown to fit")
         perturbation = Perturbation(s=args.s, l=args.l, mass=args.mass, equation=args.equation)
         pulse = gaussian_pulse(center=args.center, width=args.width, amplitude=args.amplitude, direction=args.direction)
+        from physml.simulators.limits import check_steps
+
         t_final = args.t_final or max(400.0 * args.mass, (args.tail or [0, 0])[1] + 50.0)
+        if args.t_final is None:  # say where a default too long to evolve came from
+            check_steps((t_final / args.h) ** 2, what=f"mass = {args.mass!r} (t_final = 400 M) with h = {args.h!r}")
         run = evolve(perturbation, pulse, t_final=t_final, extract_at=[args.r_star], scheme=args.scheme, h=args.h)
         keep = np.isfinite(run.waveforms[0])
         t, y = run.t[keep], run.waveforms[0][keep]
