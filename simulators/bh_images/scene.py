@@ -79,6 +79,13 @@ def KerrBlackHole(mass: float = 1.0, spin: float = 0.0) -> Kerr:
     return check_traceable(Kerr(mass=mass, spin=spin))
 
 
+#: Farthest camera (in units of the mass): the rays' initial momenta come from image-plane angles
+#: ``~ fov / r_obs``; beyond ~10^7 M float64 loses them (measured: the tracer divides by zero from
+#: 10^8 M, and the null condition is violated at order 1 from 10^12 M). 10^6 M is far enough for
+#: an image indistinguishable from one at infinity.
+MAX_CAMERA_RADIUS = 1e6
+
+
 @dataclass(frozen=True)
 class Camera:
     """A distant camera at Boyer-Lindquist radius ``r_obs``, polar angle ``inclination`` (degrees, in (0, 180)).
@@ -188,6 +195,12 @@ class Scene:
             raise ValueError(
                 f"r_obs = {cam.r_obs!r} is invalid: observer inside the photon sphere (photon region of mass = "
                 f"{bh.mass!r}, spin = {bh.spin!r} reaches r = {r_ph:.6g}); must be > {r_ph:.6g}"
+            )
+        if cam.r_obs > MAX_CAMERA_RADIUS * bh.mass:
+            raise ValueError(
+                f"r_obs = {cam.r_obs!r} is invalid: a camera beyond {MAX_CAMERA_RADIUS:g} M (mass = {bh.mass!r}) "
+                "sees the image plane at angles float64 cannot trace; it must be <= "
+                f"{MAX_CAMERA_RADIUS * bh.mass:.6g}"
             )
         if cam.half_diagonal >= 0.5 * cam.r_obs:
             raise ValueError(

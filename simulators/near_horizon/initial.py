@@ -125,6 +125,8 @@ def gaussian_pulse(*, center: float, width: float, amplitude: float = 1.0, direc
     if width <= 0:
         raise ValueError(f"width = {width!r} is invalid: must be > 0")
     c, w, a = float(center), float(width), float(amplitude)
+    if not c - GAUSSIAN_CUTOFF * w < c + GAUSSIAN_CUTOFF * w:  # float64 cannot tell the edges apart
+        raise ValueError(f"center = {center!r}, width = {width!r} are invalid: the width is below center's precision")
     return Pulse(
         profile=lambda x: a * np.exp(-((x - c) ** 2) / (2 * w * w)),
         derivative=lambda x: -a * (x - c) / (w * w) * np.exp(-((x - c) ** 2) / (2 * w * w)),
