@@ -1,44 +1,72 @@
-"""Split-operator step cost against plain NumPy and against the FFTs alone.
+"""Split-operator step cost against the FFTs alone, against plain NumPy and against the previous design.
 
-Times, in one run on one machine:
-  * physml's Strang step (FFTW plan + Numba pointwise kernels, fused kicks);
+Times, in one run on one machine (variants of a grid timed in turn, best of ``--repeat``), on a 4096-point
+line and a 512² grid with their default FFT threads (1 and all cores), and on 512² with one thread (a
+one-core machine):
+  * physml's Strang step, ``advance(state, dt, n) / n``: all ``n`` steps in one compiled call, the
+    closing half kick of each step fused with the next step's opening one (one kick and one drift per
+    step). This is the figure the goal "step <= 1.3x the FFT pair" refers to: it is what a rollout
+    pays between saves;
+  * the single-step cost, ``step(state, dt)`` called ``n`` times: copy in, two half kicks, the FFT pair,
+    the drift, copy out and the finiteness check, every step;
+  * the previous design: the same stages driven from Python (pyFFTW plan objects, one Numba call per
+    pass, passes on one thread);
   * a plain NumPy implementation of the same scheme (numpy.fft, array ops);
-  * the FFT pair alone on the same grid, with physml's FFT plan and with numpy.fft;
+  * the FFT pair alone: physml's FFTW plans run from compiled code (no Python between transforms: the
+    floor a step can reach) and as pyFFTW plan objects called from Python;
+  * one pointwise pass (``a *= b``) on one thread and on the FFT plan's thread team, and a plain copy of
+    the same array (``np.copyto``) for the memory-bandwidth scale;
   * FFT backends side by side (numpy.fft, scipy.fft with workers, pyFFTW);
   * the Numba compile time of the kernels, cold and from cache.
-Prints ratios; record them with the machine in docs/benchmarks.md.
+Prints the machine (CPU, caches, threads), the load average before and after (other processes on the
+cores make the FFT threads wait for each other), and ratios; record them in docs/benchmarks.md.
 
-    python benchmarks/schrodinger_step.py [--repeat 5]
+    python benchmarks/schrodinger_step.py [--repeat 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
+from pathlib import Path
 
+import numba
 import numpy as np
+import pyfftw
 import scipy.fft
+from _report import best_of, machine
+from numba import njit
 
-from physml.kernels import FFTPlan
+from physml.kernels.fft import FFTPlan
+from physml.kernels.pointwise import multiply_inplace, multiply_parts_inplace
 from physml.simulators import Grid
 from physml.simulators.schrodinger import Harmonic, SchrodingerState, SchrodingerSystem, gaussian_packet, make_stepper
+from physml.simulators.schrodinger.fused import call_native, make_team, team_multiply
+
+GRIDS = (((4096,), 2000, None), ((512, 512), 50, None), ((512, 512), 50, 1))  # shape, steps per call, FFT threads
 
 
-def best_time(fn, n_calls: int, repeat: int) -> float:
-    """Best-of-``repeat`` seconds per call (the least disturbed measurement)."""
-    fn()  # warm-up: compilation, page faults, FFTW wisdom
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(n_calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n_calls)
-    return best
+@njit(nogil=True)
+def fft_pairs(psi: np.ndarray, fft: tuple, n: int) -> None:
+    """``n`` forward + backward transforms of the plan buffer ``psi``, without returning to Python."""
+    p = psi.ctypes.data
+    for _ in range(n):
+        call_native(fft[0], (fft[1], p, p))
+        call_native(fft[0], (fft[2], p, p))
+
+
+def pyfftw_pair(plan: FFTPlan):
+    """The same transforms as pyFFTW plan objects (what physml ran before), on a copy of the buffer."""
+    buffer = pyfftw.empty_aligned(plan.shape, dtype="complex128")
+    common = {"axes": tuple(range(len(plan.shape))), "threads": plan.threads,
+              "flags": ("FFTW_MEASURE", "FFTW_DESTROY_INPUT")}  # fmt: skip
+    forward = pyfftw.FFTW(buffer, buffer, direction="FFTW_FORWARD", **common)
+    backward = pyfftw.FFTW(buffer, buffer, direction="FFTW_BACKWARD", **common)
+    buffer[...] = plan.buffer
+    return buffer, forward.execute, backward.execute
 
 
 def plain_numpy_stepper(system: SchrodingerSystem, dt: float):
@@ -54,62 +82,91 @@ def plain_numpy_stepper(system: SchrodingerSystem, dt: float):
     return step
 
 
-def bench_grid(shape: tuple[int, ...], n_steps: int, repeat: int) -> dict[str, float]:
+def bench_grid(shape: tuple[int, ...], n_steps: int, threads: int | None, repeat: int) -> dict[str, float]:
+    """Seconds per step (or per FFT pair, per pass) of every variant on one grid."""
     grid = Grid(n=shape, length=40.0)
     system = SchrodingerSystem(grid, Harmonic(omega=1.0))
     psi0 = gaussian_packet(grid, center=2.0, width=1.0)
     dt = 1e-3
-    stepper = make_stepper(system)
+    stepper = make_stepper(system, fft_threads=threads)
     state = SchrodingerState(psi0)
-    physml_step = best_time(lambda: stepper.advance(state, dt, n_steps), 1, repeat) / n_steps
+    plan, native = stepper.plan, stepper.plan.native
+    flat = plan.buffer.reshape(-1)
+    plan.buffer[...] = psi0
+    kick = np.exp(-1j * dt * system.static_potential / system.hbar).reshape(-1)
+    drift = (np.exp(-1j * dt * system.kinetic / system.hbar) / grid.size).reshape(-1)
+    old_buffer, old_forward, old_backward = pyfftw_pair(plan)
+    old_flat = old_buffer.reshape(-1)
+
+    def previous_design() -> None:  # the stage loop as physml ran it before, kicks fused the same way
+        for _ in range(n_steps):
+            old_forward()
+            multiply_inplace(old_flat, drift)
+            old_backward()
+            multiply_inplace(old_flat, kick)
+
+    def single_steps() -> None:
+        for _ in range(n_steps):
+            stepper(state, dt)
 
     plain = plain_numpy_stepper(system, dt)
-    holder = [psi0.copy()]
 
-    def run_plain() -> None:
-        psi = holder[0]
+    def plain_numpy() -> None:
+        psi = psi0
         for _ in range(n_steps):
             psi = plain(psi)
 
-    numpy_step = best_time(run_plain, 1, repeat) / n_steps
-    plan = stepper.plan
-    fft_pair = best_time(lambda: (plan.forward(), plan.backward()), n_steps, repeat)
-    numpy_fft_pair = best_time(lambda: np.fft.ifftn(np.fft.fftn(psi0)), max(1, n_steps // 4), repeat)
-    return {"physml": physml_step, "numpy": numpy_step, "fft": fft_pair, "numpy_fft": numpy_fft_pair}
+    fft = (native.execute, native.forward, native.backward)
+    team = make_team(native)
+    parts = np.stack((kick.real, kick.imag))
+    other = np.empty_like(flat)
+    runs = {
+        "physml": lambda: stepper.advance(state, dt, n_steps),
+        "single": single_steps,
+        "previous": previous_design,
+        "numpy": plain_numpy,
+        "fft": lambda: fft_pairs(flat, fft, n_steps),
+        "fft_pyfftw": lambda: [(old_forward(), old_backward()) for _ in range(n_steps)],
+        "pass_complex": lambda: [multiply_inplace(flat, kick) for _ in range(n_steps)],
+        "pass_serial": lambda: [multiply_parts_inplace(flat, parts[0], parts[1]) for _ in range(n_steps)],
+        "pass_team": lambda: [team_multiply(flat, flat, parts[0], parts[1], False, team) for _ in range(n_steps)],
+        "copy": lambda: [np.copyto(other, flat) for _ in range(n_steps)],
+    }
+    seconds = best_of(runs, 1, repeat)
+    return {name: value / n_steps for name, value in seconds.items()} | {"threads": plan.threads}
 
 
 def bench_backends(shape: tuple[int, ...], n_calls: int, repeat: int) -> dict[str, float]:
     rng = np.random.default_rng(0)
     data = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
     workers = len(os.sched_getaffinity(0))
-    out = {"numpy.fft": best_time(lambda: np.fft.ifftn(np.fft.fftn(data)), n_calls, repeat)}
     buf = data.copy()
-    out[f"scipy.fft workers={workers} overwrite_x"] = best_time(
-        lambda: scipy.fft.ifftn(
+    plan = FFTPlan(shape)  # FFTW where importable
+    plan.buffer[...] = data
+    runs = {
+        "numpy.fft": lambda: np.fft.ifftn(np.fft.fftn(data)),
+        f"scipy.fft workers={workers} overwrite_x": lambda: scipy.fft.ifftn(
             scipy.fft.fftn(buf, workers=workers, overwrite_x=True), workers=workers, overwrite_x=True
         ),
-        n_calls,
-        repeat,
-    )
-    plan = FFTPlan(shape)  # pyFFTW where importable
-    plan.buffer[...] = data
-    out[f"{plan.backend} in-place plan, {plan.threads} thread(s)"] = best_time(
-        lambda: (plan.forward(), plan.backward()), n_calls, repeat
-    )
-    return out
+        f"{plan.backend} in-place plan, {plan.threads} thread(s)": lambda: (plan.forward(), plan.backward()),
+    }
+    return best_of(runs, n_calls, repeat)
 
 
 COMPILE_PROBE = """
 import time, numpy as np
 start = time.perf_counter()
-from physml.kernels import multiply_inplace, exp_multiply_inplace, nonfinite_count
-a = np.ones(8, complex); multiply_inplace(a, a); exp_multiply_inplace(a, a, 1j); nonfinite_count(a)
+from physml.simulators import Grid
+from physml.simulators.schrodinger import Harmonic, SchrodingerState, SchrodingerSystem, gaussian_packet, make_stepper
+system = SchrodingerSystem(Grid(n=256, length=20.0), Harmonic())
+state = SchrodingerState(gaussian_packet(system.grid, width=1.0))
+make_stepper(system).advance(state, 0.01, 2); make_stepper(system, fft_threads=2).advance(state, 0.01, 2)
 print(time.perf_counter() - start)
 """
 
 
 def compile_times() -> tuple[float, float]:
-    """Seconds to import the kernels and call each once: with an empty Numba cache, then from it."""
+    """Seconds to import the stepper and advance a 1- and a 2-thread one: with an empty Numba cache, then from it."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
 
@@ -120,25 +177,48 @@ def compile_times() -> tuple[float, float]:
         return probe(), probe()
 
 
+def describe_machine() -> None:
+    print(machine())
+    caches = Path("/sys/devices/system/cpu/cpu0/cache")
+    if caches.is_dir():
+        sizes = [
+            f"L{(index / 'level').read_text().strip()}{(index / 'type').read_text().strip()[0].lower()} "
+            f"{(index / 'size').read_text().strip()}"
+            for index in sorted(caches.glob("index*"))
+        ]
+        print("caches per core (L3 shared):", ", ".join(sizes))
+    print(f"numba {numba.__version__}: threading layer {numba.config.THREADING_LAYER!r}, "
+          f"{numba.config.NUMBA_NUM_THREADS} threads; pyFFTW {pyfftw.__version__}: plans "
+          "FFTW_MEASURE | FFTW_DESTROY_INPUT, in place, OpenMP threads as listed per grid")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5, help="timed repetitions; the best is kept (default: 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed repetitions; the best is kept (default: 7)")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")  # fmt: skip
+    describe_machine()
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     print("\nFFT pair (forward + inverse), microseconds:")
-    for shape, calls in (((4096,), 2000), ((512, 512), 50)):
-        for name, seconds in bench_backends(shape, calls, args.repeat).items():
+    for shape, steps, _ in GRIDS[:2]:
+        for name, seconds in bench_backends(shape, steps, args.repeat).items():
             print(f"  {shape!s:11s} {name:38s} {seconds * 1e6:10.1f}")
-    print("\nStrang step, microseconds (ratios: step / FFT-only, plain NumPy / physml):")
-    for shape, steps in (((4096,), 2000), ((512, 512), 50)):
-        r = bench_grid(shape, steps, args.repeat)
-        print(f"  {shape!s:11s} physml {r['physml'] * 1e6:9.1f}  plain NumPy {r['numpy'] * 1e6:9.1f}  "
-              f"FFT pair {r['fft'] * 1e6:9.1f} (numpy.fft {r['numpy_fft'] * 1e6:9.1f})  "
-              f"steps/s {1 / r['physml']:9.0f}  step/FFT {r['physml'] / r['fft']:.3f}  "
-              f"NumPy/physml {r['numpy'] / r['physml']:.2f}")  # fmt: skip
+    print("\nStrang step, microseconds per step; FFT pair = physml's plans run from compiled code:")
+    for shape, steps, threads in GRIDS:
+        r = bench_grid(shape, steps, threads, args.repeat)
+        fft = r["fft"]
+        print(f"  {shape!s:11s} FFT threads {r['threads']}")
+        print(f"    advance(n)/n {r['physml'] * 1e6:9.1f}   step/FFT {r['physml'] / fft:.3f}   "
+              f"steps/s {1 / r['physml']:7.0f}   <- the goal figure")  # fmt: skip
+        print(f"    single step  {r['single'] * 1e6:9.1f}   step/FFT {r['single'] / fft:.3f}")
+        print(f"    previous     {r['previous'] * 1e6:9.1f}   step/FFT {r['previous'] / fft:.3f}   "
+              f"(vs its own pyFFTW pair {r['previous'] / r['fft_pyfftw']:.3f})")  # fmt: skip
+        print(f"    plain NumPy  {r['numpy'] * 1e6:9.1f}   NumPy/physml {r['numpy'] / r['physml']:.2f}")
+        print(f"    FFT pair     {fft * 1e6:9.1f}   (pyFFTW plan objects from Python {r['fft_pyfftw'] * 1e6:.1f})")
+        print(f"    one pass a*=b: complex b {r['pass_complex'] * 1e6:.1f}, b as parts {r['pass_serial'] * 1e6:.1f}, "
+              f"parts on the FFT team {r['pass_team'] * 1e6:.1f}; np.copyto {r['copy'] * 1e6:.1f}")  # fmt: skip
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     cold, cached = compile_times()
-    print(f"\nNumba kernels, import + first call: cold {cold:.2f} s, from cache {cached:.2f} s")
+    print(f"Numba kernels, import + first steps: cold {cold:.2f} s, from cache {cached:.2f} s")
 
 
 if __name__ == "__main__":

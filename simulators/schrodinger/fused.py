@@ -20,6 +20,8 @@ Numba's cache does not notice changes in the modules a kernel calls into.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, njit, types
@@ -87,7 +89,6 @@ def _part(n: int, thread_num: int, num_threads: int) -> tuple[int, int, int]:
     return k, lo, hi
 
 
-@cfunc(types.void(types.voidptr), cache=True)
 def _multiply_part(block):
     args = carray(block, _WORDS, np.int64)
     n = args[4]
@@ -100,7 +101,6 @@ def _multiply_part(block):
     carray(block, _WORDS + k + 1, np.int64)[_WORDS + k] = bad
 
 
-@cfunc(types.void(types.voidptr), cache=True)
 def _exp_multiply_part(block):
     args = carray(block, _WORDS, np.int64)
     z = carray(block, _WORDS, np.float64)
@@ -111,15 +111,21 @@ def _exp_multiply_part(block):
     exp_multiply_inplace(a, v, complex(z[8], z[9]))
 
 
+@functools.cache
+def _parts() -> tuple:
+    # Compiled (or loaded from the cache) on first use, not on import; kept here so their code stays loaded.
+    return tuple(cfunc(types.void(types.voidptr), cache=True)(part) for part in (_multiply_part, _exp_multiply_part))
+
+
 def make_team(native: NativeFFT) -> tuple[int, ...]:
     """The ``team`` argument of the ``team_*`` kernels: the OpenMP team of an FFT plan's threads.
 
     A plan with one thread, or whose threads are not OpenMP ones, gives a team
     of one: the kernels then run serially in the calling thread.
     """
-    threads = native.threads if native.team else 1
-    return (native.team, native.thread_num, native.num_threads, threads,
-            _multiply_part.address, _exp_multiply_part.address)  # fmt: skip
+    if not native.team or native.threads == 1:
+        return (0, 0, 0, 1, 0, 0)
+    return (native.team, native.thread_num, native.num_threads, native.threads, *(part.address for part in _parts()))
 
 
 @njit(cache=True, nogil=True)
