@@ -160,7 +160,8 @@ def check(command: str, files: dict[str, Path], folder: Path, data, monkeypatch)
         return
     assert lines[0].startswith("physml"), (argv, err)
     named = [n for action, _ in picks for n in names(action)] + [v for _, v in picks if len(v.strip()) >= 3]
-    named += [repr(v) for _, v in picks] + [f"{' '.join(v.split())}:" for _, v in picks]  # a file it quotes
+    quoted = [" ".join(v.split()) for _, v in picks]  # a file the message starts with
+    named += [repr(v) for _, v in picks] + [f"error: {v}:" for v in quoted] + [f"error: {v} " for v in quoted]
     named += [f"{float(v):g}" for _, v in picks if _is_float(v)]  # or a derived value it shows
     # A value can break a rule that ties parameters together (a packet the grid no longer resolves): the
     # family's message then names that rule's parameters for the run ("trajectory 0: ...").
