@@ -56,8 +56,8 @@ class NativeFFT:
     ``backward`` are the plans of :attr:`FFTPlan.buffer`, planned for
     ``threads`` threads. ``team`` is ``GOMP_parallel`` of the OpenMP runtime
     that those threads belong to and ``thread_num``/``num_threads`` its
-    ``omp_get_thread_num``/``omp_get_num_threads``; all three are 0 where
-    FFTW's threads are not OpenMP ones.
+    ``omp_get_thread_num``/``omp_get_num_threads``; all three are 0 for a
+    one-thread plan and where FFTW's threads are not OpenMP ones.
     """
 
     execute: int
@@ -87,7 +87,8 @@ class _FFTWLibrary:
         self.destroy_plan.argtypes = [ctypes.c_void_p]
         self.plan_with_nthreads = lib.fftw_plan_with_nthreads
         self.plan_with_nthreads.argtypes = [ctypes.c_int]
-        lib.fftw_make_planner_thread_safe()  # pyFFTW's own planner lock does not cover these plans
+        if _address(lib, "fftw_make_planner_thread_safe"):  # FFTW >= 3.3.5
+            lib.fftw_make_planner_thread_safe()  # pyFFTW's own planner lock does not cover these plans
         self.team = tuple(
             _address(lib, name) for name in ("GOMP_parallel", "omp_get_thread_num", "omp_get_num_threads")
         )
@@ -114,8 +115,8 @@ def _library() -> _FFTWLibrary | None:
 
 
 def available_backends() -> tuple[str, ...]:
-    """Names of the FFT backends usable here, fastest first."""
-    return ("fftw", "scipy") if _library() is not None else ("scipy",)
+    """Names of the FFT backends importable here, fastest first."""
+    return ("fftw", "scipy") if _pyfftw is not None else ("scipy",)
 
 
 def default_threads(size: int) -> int:
@@ -149,7 +150,9 @@ class FFTPlan:
     Attributes
     ----------
     native
-        :class:`NativeFFT` for compiled callers (fftw backend), else ``None``.
+        :class:`NativeFFT` for compiled callers (fftw backend), else ``None``
+        (also where a pyFFTW build's FFTW cannot be reached through ``ctypes``:
+        then its plan objects run the transforms, from Python).
 
     Planning is not thread-safe: make plans in one thread at a time (running them is).
 
@@ -188,7 +191,6 @@ class FFTPlan:
             self._axes = tuple(range(len(self.shape)))
 
     def _plan_fftw(self, measure: bool) -> None:
-        lib = _library()
         self.buffer = _pyfftw.empty_aligned(self.shape, dtype="complex128")
         # ESTIMATE would reuse wisdom left by an earlier MEASURE plan of the same shape in this process,
         # and so give other last bits than in a fresh process: plan it without wisdom, then restore it
@@ -198,23 +200,38 @@ class FFTPlan:
             _MEASURED_SHAPES.add(self.shape)
         if wisdom is not None:
             _pyfftw.forget_wisdom()
+        # Planning with FFTW_MEASURE scribbles on the buffer; it is zeroed after.
+        lib = _library()
+        if lib is not None:
+            self._plan_native(lib, measure)
+        else:  # a pyFFTW build whose FFTW cannot be reached through ctypes
+            self._plan_objects(measure)
+        if wisdom is not None:
+            _pyfftw.import_wisdom(wisdom)
+        self.buffer[...] = 0.0
+
+    def _plan_native(self, lib: _FFTWLibrary, measure: bool) -> None:
         dims = (ctypes.c_int * len(self.shape))(*self.shape)
         flags = (_MEASURE if measure else _ESTIMATE) | _DESTROY_INPUT
         address = self.buffer.ctypes.data
         lib.plan_with_nthreads(self.threads)
-        # Planning with FFTW_MEASURE scribbles on the buffer; it is zeroed after.
         forward = lib.plan_dft(len(dims), dims, address, address, _FORWARD, flags)
         backward = lib.plan_dft(len(dims), dims, address, address, _BACKWARD, flags)
-        if wisdom is not None:
-            _pyfftw.import_wisdom(wisdom)
         if not forward or not backward:  # pragma: no cover - FFTW returns NULL only for impossible problems
             raise RuntimeError(f"FFTW could not plan a transform of shape {self.shape}")
         weakref.finalize(self, _destroy, lib, forward, backward)
-        self.buffer[...] = 0.0
         team = lib.team if self.threads > 1 else (0, 0, 0)
         self.native = NativeFFT(lib.execute, forward, backward, self.threads, *team)
         self.forward = functools.partial(lib.execute_dft, forward, address, address)
         self.backward = functools.partial(lib.execute_dft, backward, address, address)
+
+    def _plan_objects(self, measure: bool) -> None:
+        # pyFFTW's plan objects: the same transforms, callable from Python only (native stays None).
+        flags = ("FFTW_MEASURE" if measure else "FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
+        common = {"axes": tuple(range(len(self.shape))), "threads": self.threads, "flags": flags}
+        # execute() skips pyFFTW's argument checks and its 1/N normalisation.
+        self.forward = _pyfftw.FFTW(self.buffer, self.buffer, direction="FFTW_FORWARD", **common).execute
+        self.backward = _pyfftw.FFTW(self.buffer, self.buffer, direction="FFTW_BACKWARD", **common).execute
 
     def forward(self) -> None:  # replaced per instance by the fftw backend
         """Replace ``buffer`` by its unnormalised forward DFT."""

@@ -12,6 +12,7 @@ import functools
 import numpy as np
 import pytest
 
+from physml.kernels import fft as fft_module
 from physml.kernels.fft import FFTPlan
 from physml.kernels.pointwise import exp_multiply_inplace, multiply_inplace, multiply_parts_inplace
 from physml.simulators import Grid
@@ -19,6 +20,7 @@ from physml.simulators.schrodinger import (
     AbsorbingLayer,
     Driven,
     Harmonic,
+    SchrodingerState,
     SchrodingerSystem,
     SoftCoulomb,
     SplitOperator,
@@ -54,14 +56,19 @@ def packet(grid):
     return gaussian_packet(grid, center=(0.5,) * grid.ndim, momentum=(0.8,) * grid.ndim, width=(1.2,) * grid.ndim)
 
 
-@pytest.mark.parametrize("backend", ["fftw", "scipy"])
+@pytest.mark.parametrize("backend", ["fftw", "fftw-objects", "scipy"])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("scheme", ["strang", "yoshida4"])
 @pytest.mark.parametrize("kind", sorted(SYSTEMS))
 @pytest.mark.parametrize("grid", sorted(GRIDS))
 def test_stepper_matches_the_splitting_written_out_in_numpy(monkeypatch, grid, kind, scheme, threads, backend):
-    # fftw: static potentials run in one compiled call, driven ones stage by stage; scipy: the Python loop.
-    monkeypatch.setattr(propagator_module, "FFTPlan", functools.partial(FFTPlan, backend=backend))
+    # fftw: static potentials run in one compiled call, driven ones stage by stage. fftw-objects (FFTW not
+    # reachable through ctypes) and scipy: the Python loop.
+    if backend == "fftw-objects":
+        monkeypatch.setattr(fft_module, "_library", lambda: None)
+    monkeypatch.setattr(
+        propagator_module, "FFTPlan", functools.partial(FFTPlan, backend=backend.removesuffix("-objects"))
+    )
     system = SYSTEMS[kind](GRIDS[grid])
     psi0 = packet(system.grid)
     stepper = SplitOperator(system, scheme, fft_threads=threads, fft_measure=False)
@@ -125,3 +132,17 @@ def test_team_kernels_give_the_bits_of_the_serial_ones(n):
     team_exp_multiply(teamed, v, -0.3j, team)
     assert np.array_equal(teamed, expected)
     np.testing.assert_allclose(expected, a * np.exp(-0.3j * v), rtol=1e-14)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_single_steps_and_zero_steps(threads):
+    system = SYSTEMS["absorber"](GRIDS["2d-odd"])
+    psi0 = packet(system.grid)
+    step = SplitOperator(system, "yoshida4", fft_threads=threads, fft_measure=False)
+    state = SchrodingerState(psi0, 0.3)
+    for _ in range(5):
+        state = step(state, 0.02)
+    expected = numpy_split_steps(system, psi0, 0.3, 0.02, 5, "yoshida4")
+    np.testing.assert_allclose(state.psi, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    assert state.t == pytest.approx(0.4, abs=1e-15)
+    assert np.array_equal(step.propagate(psi0, 0.0, 0.02, 0), psi0)
