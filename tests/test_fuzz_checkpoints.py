@@ -146,6 +146,7 @@ class _Exploit:
         return (exec, ("open('PWNED', 'w').write('ran')",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch, about the tampered pickles
 def test_tampered_checkpoints_are_refused_without_running_anything(run, tmp_path, monkeypatch):
     source, data = run
     monkeypatch.chdir(tmp_path)
