@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "MAGNITUDE",
     "MAX_INTEGER",
     "Parser",
+    "add_command",
     "add_progress",
     "figure",
     "floats",
@@ -35,6 +37,20 @@ class Parser(argparse.ArgumentParser):
 MAGNITUDE = (1e-30, 1e30)
 #: Largest integer option (a count, a grid size, a multipole): 2^31.
 MAX_INTEGER = 2**31
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction, name: str, *, help: str, description: str, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """A subcommand whose description is one paragraph wrapped to 100 columns and whose epilog (examples)
+    keeps its lines as written."""
+    return subparsers.add_parser(
+        name,
+        help=help,
+        description=textwrap.fill(description, 100),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def number(text: str) -> float:

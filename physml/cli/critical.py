@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
-import textwrap
 
-from physml.cli.arguments import add_progress, figure, integer, number, pair
+from physml.cli.arguments import add_command, add_progress, figure, integer, number, pair
 from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
 
 __all__ = ["register"]
@@ -14,23 +13,22 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``physml critical``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "critical",
         help="critical collapse: bisect to the threshold p*, fit M ~ (p - p*)^gamma, measure the echoes",
-        description=textwrap.fill(
+        description=(
             "Choptuik's experiment. Bisect on the amplitude p of a one-parameter family of scalar-field shells "
             "between a dispersing and a collapsing member until the relative bracket is below --tolerance (the "
             "grid zooms on the centre as the echoes shrink; with --no-refine the search stops earlier, when runs "
             "near p* no longer resolve their smallest echo, and says so); then evolve a ladder of supercritical "
             "amplitudes p = p*(1 + eps), fit ln M = gamma ln(p - p*) + c "
             "(published gamma = 0.374), and estimate the echoing period Delta of the most nearly "
-            "critical run from its central field (published Delta = 3.4453). " + UNITS,
-            100,
+            "critical run from its central field (published Delta = 3.4453). " + UNITS
         ),
         epilog="example (the defaults are the runs of docs/spacetime.md: p* to 5e-13, gamma = 0.3745 from 10 holes "
         "over 20.7 e-folds, Delta = 3.445; ~2 min):\n"
         "  physml critical --bracket 0.0448,0.0450 --plot gamma.png --echo-plot echoes.png",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search = parser.add_argument_group("search")
     search.add_argument("--bracket", type=pair, required=True,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
 
-from physml.cli.arguments import figure, integer, number, pair
+from physml.cli.arguments import add_command, figure, integer, number, pair
 from physml.cli.families.near_horizon import UNITS, add_perturbation_arguments
 
 __all__ = ["register"]
@@ -13,20 +12,19 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``physml qnm``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "qnm",
         help="quasinormal modes and late-time tail of a ringdown (evolved here or read from a file)",
-        description=textwrap.fill(
+        description=(
             "Fit damped sinusoids (matrix pencil, refined by least squares, with overtones) to the ringdown "
             "of a waveform and report the fundamental quasinormal frequency M*omega (e^{-i omega t}: "
             "Im omega < 0) with an uncertainty from shifting the fit window, and the late-time power law "
             "psi ~ t^p. Without FILE, the perturbation given by --s/--l/... is evolved first; with FILE "
-            "(from `physml simulate near-horizon` or a near_horizon dataset) a stored waveform is used. " + UNITS,
-            100,
+            "(from `physml simulate near-horizon` or a near_horizon dataset) a stored waveform is used. " + UNITS
         ),
         epilog="examples:\n  physml qnm --s 2 --l 2 --equation zerilli --plot qnm.png\n"
         "  physml qnm rw.h5 --waveform psi_at_100M --t-start 130 --t-end 230",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", nargs="?", default=None, help="HDF5 file holding the waveform (optional)")
     source = parser.add_argument_group("waveform from a file")
