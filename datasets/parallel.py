@@ -23,6 +23,7 @@ from joblib.externals import loky
 from physml.datasets.families import Family
 from physml.datasets.plan import Plan
 from physml.datasets.store import StoredTrajectory, prepare_trajectory
+from physml.errors import BuildError
 
 __all__ = [
     "WORKER_START_SECONDS",
@@ -40,10 +41,6 @@ __all__ = [
 
 #: Seconds to start a worker process and import physml there (measured: 1.3 to 1.7 s on the reference VM).
 WORKER_START_SECONDS = 1.5
-
-
-class BuildError(RuntimeError):
-    """A trajectory failed to simulate; the trajectories written so far are kept."""
 
 
 @dataclass(frozen=True)
@@ -153,9 +150,9 @@ def _kill(pool: loky.ProcessPoolExecutor) -> None:
     the ids still queued for submission (``KeyError`` printed on Ctrl-C, measured with the
     joblib pinned in constraints.txt). Emptying that queue first leaves it nothing to misread.
     """
-    ids = pool._work_ids  # private: the queue of submitted, not yet dispatched work ids
+    ids = getattr(pool, "_work_ids", None)  # private: the queue of submitted, not yet dispatched work ids
     try:
-        while True:
+        while ids is not None:
             ids.get_nowait()
     except queue.Empty:
         pass

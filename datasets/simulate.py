@@ -25,6 +25,7 @@ from physml.datasets.families.base import Family, Layout, Trajectory
 from physml.datasets.finalize import finalize
 from physml.datasets.store import StoreWriter
 from physml.durable import atomic_path
+from physml.locks import exclusive_output
 
 __all__ = ["SimulatedRun", "simulate_to_file"]
 
@@ -78,12 +79,24 @@ def simulate_to_file(
     check_resources(config, path)  # before planning: a grid or a save count beyond the machine is refused at once
     family, plan, shared = resolve_plan(config)
     params, times = plan.parameters[0], config.times
-    trajectory = family.simulate(params, times, progress=progress)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        trajectory = family.simulate(params, times, progress=progress)
+        return SimulatedRun(family, params, times, family.layout(shared, times), trajectory, None)
+    _check_folder(path)  # before the run, not after it
+    with exclusive_output(path, action="simulated"):  # a second run writing the same file is refused at once
+        trajectory = family.simulate(params, times, progress=progress)
         with atomic_path(path, tag="writing") as tmp:
             create_build_store(tmp, config, family, plan, shared)
             with StoreWriter(tmp) as writer:
                 writer.write(0, trajectory)
             finalize(tmp)
     return SimulatedRun(family, params, times, family.layout(shared, times), trajectory, path)
+
+
+def _check_folder(path: Path) -> None:
+    """``ValueError`` unless ``path``'s folder exists or can be made (no file where a folder must be)."""
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"out = {str(path)!r} is invalid: {folder} is a file, not a folder")

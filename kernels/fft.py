@@ -57,7 +57,8 @@ class NativeFFT:
     ``threads`` threads. ``team`` is ``GOMP_parallel`` of the OpenMP runtime
     that those threads belong to and ``thread_num``/``num_threads`` its
     ``omp_get_thread_num``/``omp_get_num_threads``; all three are 0 for a
-    one-thread plan and where FFTW's threads are not OpenMP ones.
+    one-thread plan and where the ``GOMP_*`` symbols cannot be found in the
+    library pyFFTW loaded (then the passes run on one thread).
     """
 
     execute: int

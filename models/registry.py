@@ -51,7 +51,7 @@ def config_from_dict(name: str, values: Mapping[str, Any]) -> Any:
     known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{name} config keys {unknown} are invalid: valid keys are {sorted(known)}")
+        raise ValueError(f"model.params keys {unknown} are invalid for {name}: valid keys are {sorted(known)}")
     return config_class(**check_values(config_class, values, "model.params"))
 
 

@@ -16,6 +16,7 @@ switches it is ``--progress/--no-progress`` (:func:`physml.cli.arguments.add_pro
 
 from __future__ import annotations
 
+import operator
 import sys
 import time
 from collections.abc import Callable
@@ -84,11 +85,16 @@ def progress(
     >>> out.getvalue().splitlines()[-1].startswith("demo: 4/4 step (100%) in 0:00:00")
     True
     """
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-        raise ValueError(f"total = {total!r} is invalid: must be an integer >= 0")
-    stream = sys.stderr if stream is None else stream
     if not enabled:
         return _Silent()
+    given = total
+    try:  # any whole number: NumPy's too, and 10.0 (a count that passed through float arithmetic)
+        total = int(total) if isinstance(total, float) and total.is_integer() else operator.index(total)
+    except TypeError:
+        total = -1
+    if isinstance(given, bool) or total < 0:
+        raise ValueError(f"total = {given!r} is invalid: must be an integer >= 0")
+    stream = sys.stderr if stream is None else stream
     if _is_terminal(stream):
         from tqdm.auto import tqdm  # only terminals draw bars
 

@@ -1,18 +1,7 @@
-"""Errors raised by simulators when a run cannot go on."""
+"""Errors raised by simulators when a run cannot go on (defined in :mod:`physml.errors`)."""
 
 from __future__ import annotations
 
+from physml.errors import UnstableRunError
+
 __all__ = ["UnstableRunError"]
-
-
-class UnstableRunError(RuntimeError):
-    """A run produced non-finite values or broke a stability condition.
-
-    ``step`` is the index (from the start of the call that failed) of the
-    first bad step and ``t`` the simulation time it was meant to reach.
-    """
-
-    def __init__(self, message: str, *, step: int, t: float) -> None:
-        super().__init__(message)
-        self.step = step
-        self.t = t

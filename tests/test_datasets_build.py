@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
+from helpers import assert_same_fields, fields_of
 
 from physml.datasets import (
     BuildConfig,
@@ -21,25 +18,11 @@ from physml.datasets import (
     DataFileError,
     build_dataset,
     get_family,
-    open_dataset,
     read_info,
     validate,
 )
 from physml.datasets.build import resolve_plan
 from physml.datasets.schema import SCHEMA_VERSION
-
-FIELDS = ("psi_real", "psi_imag", "potential")
-
-
-def fields_of(path: Path) -> dict[str, np.ndarray]:
-    with h5py.File(path) as f:
-        return {name: f["t0_fields"][name][...] for name in FIELDS}
-
-
-def assert_same_fields(a: Path, b: Path, trajectories=slice(None)) -> None:
-    fa, fb = fields_of(a), fields_of(b)
-    for name in FIELDS:
-        assert np.array_equal(fa[name][trajectories], fb[name][trajectories]), name
 
 
 def test_file_has_the_well_layout_and_physml_metadata(tiny_dataset, tiny_config):
@@ -162,63 +145,6 @@ def test_compressed_store_holds_the_same_data(tiny_dataset, tiny_config, tmp_pat
     assert validate(out).ok
 
 
-def _kill_setup(config: dict, folder: Path, *, n_trajectories: int, workers: int) -> tuple[list[str], Path]:
-    """A 2D build slow enough to be killed mid-way (``config`` is updated in place), and its command."""
-    config.update(
-        n_trajectories=n_trajectories,
-        fixed={"ndim": 2, "n": [96, 96], "length": [24.0, 24.0], "dt": 0.005},
-        time={"t_final": 1.0, "n_saves": 5},
-        cases=[c for c in config["cases"] if c["fixed"]["potential_kind"] in ("harmonic", "gaussian-barrier")],
-    )
-    path = folder / "kill.yaml"
-    path.write_text(yaml.safe_dump(config))
-    out = folder / "killed.h5"
-    command = [sys.executable, "-m", "physml", "dataset", "build", str(path), "--out", str(out)]
-    return [*command, "--workers", str(workers)], out
-
-
-def _progress(stderr: Path) -> int:
-    """Trajectories written, from the build's plain progress lines (``building NAME: 6/60 traj (10%), ...``: one
-    every tenth of the build, its output being a file)."""
-    counts = re.findall(r": (\d+)/\d+ traj ", stderr.read_text(errors="replace"))
-    return int(counts[-1]) if counts else 0
-
-
-def test_killed_build_leaves_a_valid_file_and_resumes_to_identical_data(tmp_path, tiny_config):
-    # Enough work (2D, 60 trajectories) that the kill lands mid-build.
-    command, out = _kill_setup(tiny_config, tmp_path, n_trajectories=60, workers=1)
-    stderr = tmp_path / "stderr.txt"
-    with stderr.open("w") as err:
-        process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while _progress(stderr) < 6 and process.poll() is None and time.monotonic() < deadline:  # the first line
-            time.sleep(0.02)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    info = read_info(out)  # opens, readable header
-    assert info.status == "building"
-    assert 6 <= info.n_completed < 60, "the kill should land mid-build"
-    report = validate(out)
-    assert report.ok, report.problems
-    assert "unfinished build" in report.notes[0]
-
-    reference = tmp_path / "reference.h5"
-    build_dataset(BuildConfig.from_dict(tiny_config), reference, workers=1, progress=False)
-    done = np.flatnonzero(info.completed)
-    assert_same_fields(out, reference, done)  # what was marked complete is whole
-    view = open_dataset(out)  # trajectories not yet written read as NaN in the xarray view
-    missing = int(np.flatnonzero(~info.completed)[0])
-    assert np.isnan(view.psi.isel(trajectory=missing).values).all()
-    assert np.isfinite(view.psi.isel(trajectory=int(done[0])).values).all()
-    view.close()  # an open view holds a read lock; the build could not resume under it
-
-    resumed = subprocess.run(command, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"{60 - info.n_completed} built, {info.n_completed} resumed" in resumed.stdout
-    assert read_info(out).status == "complete"
-    assert_same_fields(out, reference)
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_trajectory_stops_the_build_naming_it(tmp_path, tiny_config, workers, monkeypatch):
     from failing_family import FailingFamily
@@ -235,92 +161,6 @@ def test_a_failing_trajectory_stops_the_build_naming_it(tmp_path, tiny_config, w
     info = read_info(out)
     assert info.status == "building" and not info.completed[7]
     assert validate(out).ok
-
-
-# Timed against the clock: never beside the suite's other multi-process jobs (torchrun, the demo), whose
-# start-up on a 2-core machine can hold this build's shutdown past its limit.
-@pytest.mark.xdist_group("processes")
-def test_ctrl_c_stops_workers_promptly_and_keeps_what_was_written(tmp_path, tiny_config):
-    command, out = _kill_setup(tiny_config, tmp_path, n_trajectories=200, workers=2)
-    stderr = tmp_path / "stderr.txt"
-    with stderr.open("w") as err:
-        process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL)
-        while _progress(stderr) < 20 and process.poll() is None:  # the first line
-            time.sleep(0.02)
-        seen = _progress(stderr)
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=120)  # a hang guard only: nothing below depends on how long it took
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise AssertionError(stderr.read_text()[-3000:]) from None
-    text = stderr.read_text()
-    assert process.returncode == 130, text[-3000:]
-    assert "interrupted; what was written is kept" in text
-    assert "Traceback" not in text  # neither ours nor loky's manager thread
-    assert "\r" not in text  # a log file gets plain lines, not a bar's frames
-    info = read_info(out)
-    # Promptly, counted in work rather than seconds: no batch handed out after the interrupt is
-    # written; at most the batches in flight then (3 per worker plus this process's, <= 8 each) land.
-    assert info.status == "building" and seen <= info.n_completed <= seen + 4 * 8
-    assert validate(out).ok
-    assert not out.with_name(f".{out.name}.spool").exists()
-
-
-def test_a_swallowed_ctrl_c_still_stops_the_build(tmp_path, tiny_config, monkeypatch):
-    """CPython drops a KeyboardInterrupt raised inside a destructor ("Exception ignored in ..."); the build
-    must stop at the next batch anyway, not run to the end and report success."""
-    from physml.datasets import parallel
-
-    class RaisesSigintWhenCollected:
-        def __del__(self):
-            signal.raise_signal(signal.SIGINT)  # the handler runs here, inside __del__: the exception is dropped
-
-    calls = []
-    simulate = parallel.simulate_batch
-
-    def simulate_batch(family, batch, *args):
-        calls.append(len(batch))
-        if len(calls) == 3:
-            RaisesSigintWhenCollected()  # collected at once
-        return simulate(family, batch, *args)
-
-    swallowed = []
-    monkeypatch.setattr(parallel, "simulate_batch", simulate_batch)
-    monkeypatch.setattr(sys, "unraisablehook", lambda report: swallowed.append(report.exc_type))
-    out = tmp_path / "swallowed.h5"
-    with pytest.raises(KeyboardInterrupt):
-        build_dataset(BuildConfig.from_dict(tiny_config), out, workers=1, progress=False)
-    assert swallowed == [KeyboardInterrupt]  # Python did drop it where it was raised
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
-    info = read_info(out)
-    assert info.status == "building" and info.n_completed == sum(calls[:2])  # the third batch is not written
-    assert validate(out).ok
-
-
-@pytest.mark.slow
-def test_repeated_kills_at_random_moments_never_corrupt_the_file(tmp_path, tiny_config):
-    """Full version of the kill test: 12 SIGKILLs at random moments, including creation and finalisation."""
-    command, out = _kill_setup(tiny_config, tmp_path, n_trajectories=150, workers=2)
-    rng = np.random.default_rng(0)
-    kills: list[int] = []
-    for _ in range(12):
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 3.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        if out.exists():
-            info = read_info(out)
-            assert validate(out).ok
-            kills.append(info.n_completed)
-            if info.status == "complete":
-                break
-    assert len(kills) >= 6 and kills == sorted(kills), kills  # progress is kept across kills
-    subprocess.run([*command, "--resume"], check=True, capture_output=True)
-    reference = tmp_path / "reference.h5"
-    build_dataset(BuildConfig.from_dict(tiny_config), reference, workers=1, progress=False)
-    assert_same_fields(out, reference)
-    assert read_info(out).statistics == read_info(reference).statistics
 
 
 def test_existing_files_are_never_damaged(tiny_dataset, tiny_config, tmp_path):

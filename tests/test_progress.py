@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import pytest
 
 from physml.progress import LINE_SECONDS, LineProgress, progress
@@ -81,6 +82,11 @@ def test_switched_off_it_writes_nothing_and_a_bad_total_is_refused():
     assert out.getvalue() == ""
     with pytest.raises(ValueError, match="total = -1 is invalid"):
         progress(total=-1, desc="x")
+    with pytest.raises(ValueError, match=r"total = 2\.5 is invalid"):
+        progress(total=2.5, desc="x", stream=out)
+    for whole in (np.int64(3), 3.0):  # counts from NumPy or float arithmetic, as simulate() may pass them
+        with progress(total=whole, desc="x", stream=out) as bar:
+            bar.update(3)
 
 
 def test_a_terminal_gets_a_tqdm_bar_and_a_file_gets_lines(tmp_path):

@@ -97,6 +97,29 @@ def test_double_null_stores_the_integrators_own_samples(tmp_path, capsys):
     np.testing.assert_array_equal(ds.psi_at_80M.values[0], ds.psi.values[0, :, 1])
 
 
+def test_a_double_null_dataset_shares_its_radii_across_pulses_and_fills_every_save(tmp_path):
+    """Each pulse has its own null diagonals; the radii snap to the file-wide lattice 2h m all the same,
+    and the runs go on past the last save (a save after the run's last sample used to be left at 0)."""
+    config = BuildConfig.from_dict({
+        "name": "dn", "family": "near_horizon", "n_trajectories": 3, "time": {"t_final": 31.7, "n_saves": 4},
+        "fixed": {"ndim": 1, "scheme": "double-null", "h": 0.2, "extract_at": [10.0, 30.1], "direction": "ingoing",
+                  "s": 0, "l": 1},
+        "sweep": {"center": {"list": [20.0, 22.3, 24.9]}}, "splits": {"train": 1.0, "val": 0.0, "test": 0.0},
+    })  # fmt: skip
+    out = tmp_path / "dn.h5"
+    build_dataset(config, out, workers=1, progress=False)
+    ds = open_dataset(out)
+    assert list(ds.r_star.values) == [10.0, 30.0]  # nearest multiples of 2h = 0.4
+    assert np.all(np.abs(ds.psi.values[:, -1, 1]) > 0)  # the last save, at r* = 30, inside every quadrant
+    ds.close()
+
+
+def test_simulate_checks_its_output_folder_before_running(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ValueError, match="a-file is a file, not a folder"):
+        simulate_to_file(_config(), tmp_path / "a-file" / "run.h5")
+
+
 def test_the_double_null_error_estimate_falls_as_h_squared():
     from physml.datasets import get_family
 
@@ -137,3 +160,16 @@ def test_progress_of_a_run_goes_to_a_log_as_lines(tmp_path):
     # A line at each save (10 steps, a fifth of the run) but the last, and a last one at the end.
     assert [line.split(" step ")[0] for line in lines] == [f"schrodinger: {n}/50" for n in (10, 20, 30, 40, 50)]
     assert lines[-1].startswith("schrodinger: 50/50 step (100%) in ")
+
+
+@pytest.mark.parametrize(
+    ("fixed", "message"),
+    [
+        ({"hbar": 0.0}, "hbar = 0.0 is invalid"),
+        ({"initial": "eigenstate", "eigenstates": [70], "x0": None}, r"eigenstates = \[70\] is invalid with n = 64"),
+    ],
+)
+def test_schrodinger_parameters_are_checked_before_the_packet_or_the_eigensolver(tmp_path, fixed, message):
+    with pytest.raises(ValueError, match=message):
+        simulate_to_file(_config(**fixed), tmp_path / "run.h5")
+    assert not (tmp_path / "run.h5").exists()

@@ -158,7 +158,7 @@ class NearHorizonFamily(Family):
                 raise ValueError(f"extract_at = {params['extract_at']!r} is invalid: need finite r* values")
             params["extract_at"] = [float(x) for x in extract]
             if params["scheme"] == "double-null":
-                params["extract_at"] = snap_to_diagonals(params["extract_at"], self.pulse(params).support, params["h"])
+                params["extract_at"] = snap_to_diagonals(params["extract_at"], params["h"])
         else:
             params["l_max"] = integer_parameter("l_max", params["l_max"])
             params["pixels"] = integer_parameter("pixels", params["pixels"])

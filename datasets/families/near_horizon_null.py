@@ -5,9 +5,11 @@ values only on its diagonals, every ``h`` in time, and only inside the quadrant 
 pulse's support (:func:`~physml.simulators.near_horizon.evolve`). A stored trajectory therefore
 keeps ψ at the extraction radii (the file's ``r_star`` axis) and
 
-- moves each radius onto a diagonal that both the run at ``h`` and its Richardson check at ``2h``
-  sample (``r* = r_c + 2 h m`` about the centre ``r_c`` of the support), so the two compare point
-  by point;
+- widens the pulse's support (where the null data start; the profile is below e⁻⁵⁰ outside it) so
+  that its centre ``r_c`` lies on the lattice ``2 h m``, and moves each radius onto the nearest
+  point of that lattice: a diagonal that both the run at ``h`` and its Richardson check at ``2h``
+  sample, so the two compare point by point, and the same radii for every trajectory of a file
+  whatever its pulse (the file's ``r_star`` axis is shared);
 - reads ψ at the saved times by cubic interpolation between the samples (error O(h⁴), below the
   scheme's O(h²)), and 0 before the quadrant reaches a radius: there the point lies outside the
   causal future of the pulse (cut off where it is below e⁻⁵⁰), where ψ vanishes.
@@ -15,6 +17,7 @@ keeps ψ at the extraction radii (the file's ``r_star`` axis) and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,18 +25,26 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from physml.datasets.families.base import Trajectory
-from physml.simulators.near_horizon import evolve
+from physml.simulators.near_horizon import Pulse, evolve
 
 if TYPE_CHECKING:
     from physml.datasets.families.near_horizon import NearHorizonFamily
 
-__all__ = ["null_error", "null_waveforms", "simulate_null", "snap_to_diagonals"]
+__all__ = ["aligned_pulse", "null_error", "null_waveforms", "simulate_null", "snap_to_diagonals"]
 
 
-def snap_to_diagonals(extract_at: Sequence[float], support: tuple[float, float], h: float) -> list[float]:
-    """The extraction radii moved to the nearest ``r_c + 2 h m`` (``r_c`` the centre of ``support``)."""
-    center = 0.5 * (support[0] + support[1])
-    snapped = [center + 2 * h * round((x - center) / (2 * h)) for x in extract_at]
+def aligned_pulse(pulse: Pulse, h: float) -> Pulse:
+    """``pulse`` with its support widened until the support's centre is a multiple of ``2 h``."""
+    lo, hi = pulse.support
+    center = 0.5 * (lo + hi)
+    aligned = 2 * h * round(center / (2 * h))
+    reach = 0.5 * (hi - lo) + abs(center - aligned)
+    return dataclasses.replace(pulse, support=(aligned - reach, aligned + reach))
+
+
+def snap_to_diagonals(extract_at: Sequence[float], h: float) -> list[float]:
+    """The extraction radii moved to the nearest multiple of ``2 h``: the diagonals of an :func:`aligned_pulse`."""
+    snapped = [2 * h * round(x / (2 * h)) for x in extract_at]
     if len(set(snapped)) < len(snapped):
         raise ValueError(
             f"extract_at = {list(extract_at)} is invalid for the double-null scheme: radii closer than 2h = {2 * h} "
@@ -45,8 +56,10 @@ def snap_to_diagonals(extract_at: Sequence[float], support: tuple[float, float],
 def null_waveforms(t: np.ndarray, waveforms: np.ndarray, times: np.ndarray) -> np.ndarray:
     """``(n_obs, n_times)``: the run's ``(n_obs, n_t)`` waveforms sampled at ``t`` (NaN before the quadrant),
     read at ``times``."""
+    if times[-1] > t[-1]:
+        raise ValueError(f"the double-null run ends at t = {t[-1]:.6g}, before the last save at {times[-1]:.6g}")
     reached = np.nan_to_num(waveforms, nan=0.0)  # outside the causal future of the pulse: psi = 0
-    inside = (times >= t[0]) & (times <= t[-1])
+    inside = times >= t[0]
     out = np.zeros((len(waveforms), len(times)))
     out[:, inside] = CubicSpline(t, reached, axis=1)(times[inside])
     return out
@@ -70,10 +83,11 @@ def simulate_null(
     family: NearHorizonFamily, params: Mapping[str, Any], times: np.ndarray, *, progress: bool = False
 ) -> Trajectory:
     """A ``scheme: double-null`` trajectory: ψ at the extraction radii, with its Richardson error estimate."""
-    perturbation, pulse = family.perturbation(params, params["l"]), family.pulse(params)
+    perturbation, pulse = family.perturbation(params, params["l"]), aligned_pulse(family.pulse(params), params["h"])
     fine, coarse = (
-        evolve(perturbation, pulse, t_final=float(times[-1]), extract_at=params["extract_at"], scheme="double-null",
-               h=h, progress=progress and h == params["h"])
+        # Past the last save by two samples at 2h: the run's last sample is within h of t_final.
+        evolve(perturbation, pulse, t_final=float(times[-1]) + 4 * params["h"], extract_at=params["extract_at"],
+               scheme="double-null", h=h, progress=progress and h == params["h"])
         for h in (params["h"], 2 * params["h"])
     )  # fmt: skip
     psi = null_waveforms(fine.t, fine.waveforms, times)  # (n_obs, n_t)

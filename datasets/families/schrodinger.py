@@ -29,6 +29,7 @@ from physml.simulators.schrodinger import (
     simulate,
     superpose,
 )
+from physml.simulators.schrodinger.eigen import GUARD_STATES
 from physml.simulators.schrodinger.potentials import parameter_docs
 
 __all__ = ["SchrodingerFamily"]
@@ -156,6 +157,7 @@ class SchrodingerFamily(Family):
                         f"period = {potential.period!r} is invalid: it must divide the box length {size} "
                         f"(axis {axis}) so that the lattice is periodic with the box"
                     )
+        self.system(params)  # validates hbar, mass, V, the drive and the absorbing layer
         if params["initial"] == "packet":
             self.initial_state(params)  # the packet must fit in the box and be resolved by the grid
         levels = params["eigenstates"]
@@ -163,7 +165,11 @@ class SchrodingerFamily(Family):
         params["eigenstates"] = [integer_parameter("eigenstates", level, 0) for level in levels]
         if not levels:
             raise ValueError("eigenstates = [] is invalid: give one level or more, e.g. [0, 1]")
-        self.system(params)  # validates hbar, mass, V, the drive and the absorbing layer
+        if params["initial"] == "eigenstate" and max(params["eigenstates"]) + 1 + GUARD_STATES > grid.size:
+            raise ValueError(
+                f"eigenstates = {params['eigenstates']!r} is invalid with n = {params['n']!r}: the grid holds "
+                f"{grid.size} states, so levels up to {grid.size - GUARD_STATES - 1} can be found on it"
+            )
         if params["scheme"] not in SCHEMES:
             raise ValueError(f"scheme = {params['scheme']!r} is invalid: choose one of {', '.join(SCHEMES)}")
         if times is not None:

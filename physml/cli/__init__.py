@@ -16,6 +16,9 @@ from physml.cli.arguments import Parser
 
 __all__ = ["build_parser", "main"]
 
+#: Commands whose interrupted work resumes when rerun (dataset builds, training runs, the demo).
+RESUMABLE = ("dataset", "train", "demo")
+
 #: Modules providing ``register(subparsers)``; later issues append theirs.
 COMMANDS = (demo, simulate, dataset, train, evaluate, qnm, critical)
 
@@ -36,8 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``physml`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from physml.datasets.parallel import BuildError  # imported once the arguments parse: not for --help
-    from physml.simulators.errors import UnstableRunError
+    from physml.errors import BuildError, UnstableRunError
 
     try:
         return int(args.handler(args) or 0)
@@ -56,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError as exc:  # what no check foresaw: say so in one line, not a traceback
         parser.exit(1, f"physml: out of memory: {_one_line(exc) or 'an allocation failed'}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "physml: interrupted; what was written is kept (rerun the command to resume)\n")
+        resumable = args.command in RESUMABLE and getattr(args, "dataset_command", "build") == "build"
+        kept = "; what was written is kept (rerun the command to resume)" if resumable else ""
+        parser.exit(130, f"physml: interrupted{kept}\n")
     return 0
 
 

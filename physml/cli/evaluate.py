@@ -36,11 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _labelled(text: str) -> tuple[str | None, Path]:
-    """``LABEL=PATH`` or ``PATH``."""
-    label, sep, path = text.partition("=")
+    """``LABEL=PATH`` or ``PATH`` (not empty)."""
+    label, sep, name = text.partition("=")
     if sep and label and "/" not in label and not Path(text).exists():
-        return label, Path(path)
-    return None, Path(text)
+        return label, path(name)
+    return None, path(text)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

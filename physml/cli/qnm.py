@@ -92,25 +92,30 @@ def _read_waveform(path: str, name: str | None, trajectory: int):
     """The waveform, its times, a label, and the hole's mass (per trajectory, file-wide, else 1)."""
     from pathlib import Path
 
-    import h5py
     import numpy as np
+
+    from physml.datasets.schema import open_h5, reading
 
     if not Path(path).is_file():
         raise ValueError(f"file = {path!r} is invalid: no such file")
-    with h5py.File(path, "r") as f:
-        if "scalars" not in f or "dimensions" not in f:
-            raise ValueError(f"file = {path!r} is invalid: not a Well-layout file (no scalars/ or dimensions/ group)")
-        names = [n for n in f["scalars"] if n.startswith("psi_at_")]
-        if not names:
-            raise ValueError(f"file = {path!r} is invalid: it holds no waveform series (psi_at_...)")
-        name = name or names[0]
-        if name not in names:
-            raise ValueError(f"waveform = {name!r} is invalid: choose one of {', '.join(names)}")
-        series = f["scalars"][name]
-        if not 0 <= trajectory < series.shape[0]:
-            raise ValueError(f"trajectory = {trajectory!r} is invalid: the file holds 0 .. {series.shape[0] - 1}")
-        y = np.asarray(series[trajectory], dtype=np.float64)
+    with reading(path), open_h5(path) as f:  # what the file holds (a damaged one: a DataFileError naming it)
+        well = "scalars" in f and "dimensions" in f and "time" in f["dimensions"]
+        names = [n for n in f["scalars"] if n.startswith("psi_at_")] if well else []
+        rows = {n: f["scalars"][n].shape[0] if f["scalars"][n].ndim else 0 for n in names}
+    if not well:
+        raise ValueError(f"file = {path!r} is invalid: not a Well-layout file (no scalars/ or dimensions/time)")
+    if not names:
+        raise ValueError(f"file = {path!r} is invalid: it holds no waveform series (psi_at_...)")
+    name = name or names[0]
+    if name not in names:
+        raise ValueError(f"waveform = {name!r} is invalid: choose one of {', '.join(names)}")
+    if not 0 <= trajectory < rows[name]:
+        raise ValueError(f"trajectory = {trajectory!r} is invalid: the file holds 0 .. {rows[name] - 1}")
+    with reading(path), open_h5(path) as f:
+        y = np.asarray(f["scalars"][name][trajectory], dtype=np.float64)
         t = np.asarray(f["dimensions"]["time"], dtype=np.float64)
         per_trajectory = f["scalars"].get("mass")
         mass = float(per_trajectory[trajectory] if per_trajectory is not None else f.attrs.get("mass", 1.0))
+    if t.ndim != 1 or t.shape != y.shape:
+        raise ValueError(f"file = {path!r} is invalid: {name} has {y.shape} values for times of shape {t.shape}")
     return t, y, f"{path} [{name}, trajectory {trajectory}, M = {mass:g}]", mass

@@ -102,6 +102,8 @@ def analyse_ringdown(
         ``(t_min, t_max)``: also fit ``|y| ~ t^p`` there.
     """
     t, y = np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if t.ndim != 1 or t.shape != y.shape:
+        raise ValueError(f"t, y are invalid: need 1-D arrays of one length, got shapes {t.shape} and {y.shape}")
     present = np.flatnonzero(np.isfinite(y))
     if present.size == 0:
         raise ValueError("y is invalid: the waveform has no finite values")

@@ -133,6 +133,11 @@ def eigenstates(
     """
     if int(n_states) != n_states or n_states < 1:
         raise ValueError(f"n_states = {n_states!r} is invalid: must be an integer >= 1")
+    if n_states + GUARD_STATES > system.grid.size:
+        raise ValueError(
+            f"n_states = {n_states!r} is invalid: the grid holds {system.grid.size} states; "
+            f"at most {system.grid.size - GUARD_STATES} can be found on it"
+        )
     if system.potential.time_dependent:
         raise ValueError("potential must be static for eigenstates (got a time-dependent one)")
     dtau = check_positive("dtau", dtau)

@@ -89,6 +89,8 @@ def gaussian_packet(
     s = _per_axis("width", width, grid.ndim)
     if not all(v > 0 for v in s):
         raise ValueError(f"width = {width!r} is invalid: must be > 0")
+    if not (math.isfinite(hbar) and hbar > 0):
+        raise ValueError(f"hbar = {hbar!r} is invalid: must be finite and > 0")
     exponent = sum(-((x - c) ** 2) / (4 * w**2) + 1j * p * (x - c) / hbar for x, c, p, w in zip(grid.coords, x0, p0, s))
     psi = normalize(grid, np.exp(exponent) * np.ones(grid.shape))
     edge, nyquist = edge_amplitude(grid, psi)

@@ -9,7 +9,7 @@ Units: ``G = c = 1``. :class:`Kerr` is physml's one black-hole type (``spin = a/
 ``charge = Q/M``): the metric, the hole of the geodesics and orbit formulas, and the hole
 the ray tracer (:mod:`physml.simulators.bh_images`) images. ``BlackHole`` is a deprecated
 alias of ``Kerr``, removed in the next release. Names are imported on first use, so the ray
-tracer's ``Kerr`` does not load the geodesics, FLRW or scipy.
+tracer's ``Kerr`` loads neither the geodesics, FLRW nor sympy (only Numba, for the orbit kernels).
 
 Examples
 --------
