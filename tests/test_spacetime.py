@@ -139,8 +139,9 @@ def test_kerr_newman_is_electrovacuum(chart):
 
 def test_reissner_nordstrom_kretschmann_and_einstein_tensor():
     """K = (48M²r² − 96MQ²r + 56Q⁴)/r⁸ and G^a_b = (Q²/r⁴) diag(−1, −1, 1, 1) = 8π T^a_b of E = Q/r²."""
-    m, q = 1.0, 0.8
-    rn = ReissnerNordstrom(mass=m, charge=q)
+    m, q = 2.0, 1.6  # charge = Q/M = 0.8
+    rn = ReissnerNordstrom(mass=m, charge=q / m)
+    assert rn.q == q and rn.horizon == m + np.sqrt(m * m - q * q)
     points = spherical_points(30, rn.horizon + 0.05, 12.0)
     r = points[:, 1]
     out = rn.evaluate(points, "kretschmann", "einstein", "inverse_metric")

@@ -129,8 +129,10 @@ class Schwarzschild(Metric):
 class ReissnerNordstrom(Metric):
     """A charged, non-rotating black hole (``G = c = 1``, Gaussian units: ``G_ab = 8π T_ab`` of its Coulomb field).
 
-    ``|charge| <= mass`` (beyond extremal the singularity is naked); chart ``schwarzschild`` ``(t, r, θ, φ)``
-    needs ``r > r₊ = M + √(M² − Q²)``. Kretschmann: ``(48 M² r² − 96 M Q² r + 56 Q⁴)/r⁸``.
+    ``charge = Q/M`` is dimensionless, as for :class:`~physml.simulators.spacetime.Kerr` (``.q`` is ``Q``
+    in length units); ``|charge| <= 1`` (beyond extremal the singularity is naked). Chart
+    ``schwarzschild`` ``(t, r, θ, φ)`` needs ``r > r₊ = M + √(M² − Q²)``. Kretschmann:
+    ``(48 M² r² − 96 M Q² r + 56 Q⁴)/r⁸``.
     """
 
     mass: float = 1.0
@@ -141,18 +143,23 @@ class ReissnerNordstrom(Metric):
     def __post_init__(self) -> None:
         mass = check_positive("mass", self.mass)
         charge = check_finite("charge", self.charge)
-        if abs(charge) > mass:
+        if abs(charge) > 1.0:
             raise ValueError(
-                f"charge = {charge!r} is invalid: need |Q| <= M = {mass} (beyond extremal: naked singularity)"
+                f"charge = {charge!r} is invalid: need |charge| <= 1 (charge = Q/M; beyond extremal: naked singularity)"
             )
         object.__setattr__(self, "mass", mass)
         object.__setattr__(self, "charge", charge)
         self._check_chart()
 
     @property
+    def q(self) -> float:
+        """Charge ``Q = charge · M`` in length units (``G = c = 1``, Gaussian units)."""
+        return self.charge * self.mass
+
+    @property
     def horizon(self) -> float:
         """Outer horizon radius ``r₊ = M + √(M² − Q²)``."""
-        return self.mass + math.sqrt(max(self.mass**2 - self.charge**2, 0.0))
+        return self.mass * (1.0 + math.sqrt(max(1.0 - self.charge**2, 0.0)))
 
     @classmethod
     def line_element(cls, chart: str) -> LineElement:
@@ -163,7 +170,7 @@ class ReissnerNordstrom(Metric):
         return LineElement((_t, _r, _th, _ph), (_M, _Q), g)
 
     def parameter_values(self) -> tuple[float, ...]:
-        return (self.mass, self.charge)
+        return (self.mass, self.q)
 
     def check_points(self, x: Coordinates) -> None:
         require("r", x[1], x[1] > self.horizon, f"Reissner-Nordstrom coordinates need r > r+ = {self.horizon}")
