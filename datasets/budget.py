@@ -20,7 +20,7 @@ import numpy as np
 from physml.datasets.config import BuildConfig
 from physml.datasets.families import get_family
 from physml.datasets.plan import make_plan
-from physml.machine import format_bytes, physical_memory
+from physml.machine import check_fits, format_bytes
 
 __all__ = ["BuildSize", "build_size", "check_resources"]
 
@@ -67,12 +67,8 @@ def check_resources(config: BuildConfig, out: str | os.PathLike[str] | None) -> 
         f"n_trajectories = {config.n_trajectories}, time.n_saves = {config.n_saves} on a {size.grid} grid "
         f"({format_bytes(size.per_trajectory)} per trajectory)"
     )
-    memory = physical_memory()
-    if memory is not None and size.float64_per_trajectory > memory // 2:
-        raise ValueError(
-            f"{what} is invalid: one trajectory holds {format_bytes(size.float64_per_trajectory)} in float64 while "
-            f"it is simulated, more than half of this machine's {format_bytes(memory)}; lower time.n_saves or the grid"
-        )
+    # While simulated, a trajectory is held in float64, beside the simulator's own work arrays: half the memory.
+    check_fits(2 * size.float64_per_trajectory, what=f"{what} (twice its float64 size while simulated)")
     if out is None:
         return size
     folder = Path(out).resolve().parent

@@ -281,9 +281,7 @@ def _build_locked(
             check_interrupt()  # a Ctrl-C that Python swallowed stops the build here, before more is written
             writer.write_many(unspool(results))
             for _, trajectory in results:
-                for name, check in family.checks.items():
-                    if not trajectory.verification.get(name, math.nan) <= check.threshold:
-                        failures[name] += 1
+                failures.update(name for name, check in family.checks.items() if check.failed(trajectory.verification))
             bar.update(len(results))
 
         storage = Storage(writer.info.complex_fields, config.dtype, len(writer.info.shape))

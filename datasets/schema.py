@@ -13,6 +13,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from physml.errors import one_line
+
 __all__ = [
     "FIELD_GROUPS",
     "SCHEMA_VERSION",
@@ -55,13 +57,8 @@ def reading(path: str | os.PathLike[str], what: str = "") -> Iterator[None]:
     except DAMAGE as exc:
         where = f" ({what})" if what else ""
         raise DataFileError(
-            f"{path} is corrupted or not a valid Well-layout file{where}: {type(exc).__name__}: {_one_line(exc)}"
+            f"{path} is corrupted or not a valid Well-layout file{where}: {type(exc).__name__}: {one_line(exc)}"
         ) from None
-
-
-def _one_line(exc: BaseException) -> str:
-    """HDF5's messages span lines (``time = ...\n, filename = ...``): one line for logs and the CLI."""
-    return " ".join(str(exc).split())
 
 
 def _version_tuple(text: str, path: Path | None = None) -> tuple[int, ...]:
@@ -85,7 +82,7 @@ def open_h5(path: str | os.PathLike[str], mode: str = "r") -> Iterator[h5py.File
     except OSError as exc:
         raise DataFileError(
             f"{path} cannot be opened as HDF5 (truncated, corrupted, not HDF5, or open for writing "
-            f"by another process): {_one_line(exc)}"
+            f"by another process): {one_line(exc)}"
         ) from None
     with handle:
         yield handle

@@ -44,12 +44,12 @@ class SimulatedRun:
     @property
     def failed_checks(self) -> dict[str, tuple[float, float]]:
         """Verification figures over their family's thresholds: name -> (value, threshold)."""
-        out = {}
-        for name, check in self.family.checks.items():
-            value = self.trajectory.verification.get(name, math.nan)
-            if not value <= check.threshold:
-                out[name] = (value, check.threshold)
-        return out
+        figures = self.trajectory.verification
+        return {
+            name: (figures.get(name, math.nan), check.threshold)
+            for name, check in self.family.checks.items()
+            if check.failed(figures)
+        }
 
 
 def simulate_to_file(

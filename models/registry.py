@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from physml.machine import format_bytes, physical_memory
+from physml.machine import check_fits
 from physml.models.config_values import check_values
 
 __all__ = ["MODELS", "build_model", "config_from_dict", "config_to_dict", "model_name", "register_model"]
@@ -79,14 +79,9 @@ def _check_memory(name: str, model_class: type[nn.Module], config: Any) -> None:
     """
     with torch.device("meta"):
         parameters = list(model_class(config).parameters())
+    weights = sum(p.numel() for p in parameters)
     n_bytes = 4 * sum(p.numel() * p.element_size() for p in parameters)
-    memory = physical_memory()
-    if memory is not None and n_bytes > memory:
-        raise ValueError(
-            f"model.params {config_to_dict(config)} are invalid: they build a {name} of "
-            f"{sum(p.numel() for p in parameters):.3g} weights, whose training state needs {format_bytes(n_bytes)}; "
-            f"this machine has {format_bytes(memory)}"
-        )
+    check_fits(n_bytes, what=f"model.params {config_to_dict(config)} ({name}: {weights:.3g} weights, trained)")
 
 
 def model_name(model: nn.Module) -> str:

@@ -7,7 +7,12 @@ and ``physml.datasets.BuildError`` are these classes.
 
 from __future__ import annotations
 
-__all__ = ["BuildError", "UnstableRunError"]
+__all__ = ["BuildError", "UnstableRunError", "one_line"]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, for a log or the CLI (HDF5's span several, as do arrays' reprs)."""
+    return " ".join(str(exc).split())
 
 
 class UnstableRunError(RuntimeError):

@@ -71,6 +71,10 @@ class Check:
     threshold: float
     description: str
 
+    def failed(self, verification: Mapping[str, float]) -> bool:
+        """Whether a trajectory's ``verification`` figures fail this check (a missing or NaN figure fails)."""
+        return not verification.get(self.name, math.nan) <= self.threshold
+
 
 @dataclass(frozen=True)
 class Layout:

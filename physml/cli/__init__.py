@@ -39,34 +39,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``physml`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from physml.errors import BuildError, UnstableRunError
+    from physml.errors import BuildError, UnstableRunError, one_line
 
     try:
         return int(args.handler(args) or 0)
     except ValueError as exc:  # invalid parameters or unusable files: a message, not a traceback
-        parser.exit(2, f"physml: error: {_one_line(exc)}\n")
+        parser.exit(2, f"physml: error: {one_line(exc)}\n")
     except UnstableRunError as exc:
-        parser.exit(1, f"physml: run stopped: {_one_line(exc)}\n")
+        parser.exit(1, f"physml: run stopped: {one_line(exc)}\n")
     except BuildError as exc:
-        parser.exit(1, f"physml: build stopped: {_one_line(exc)}\n")
+        parser.exit(1, f"physml: build stopped: {one_line(exc)}\n")
     except FloatingPointError as exc:
         from physml.training.guards import TrainingDivergedError  # needs torch: imported once a run has stopped
 
         if not isinstance(exc, TrainingDivergedError):
             raise
-        parser.exit(1, f"physml: training stopped: {_one_line(exc)}\n")
+        parser.exit(1, f"physml: training stopped: {one_line(exc)}\n")
     except MemoryError as exc:  # what no check foresaw: say so in one line, not a traceback
-        parser.exit(1, f"physml: out of memory: {_one_line(exc) or 'an allocation failed'}\n")
+        parser.exit(1, f"physml: out of memory: {one_line(exc) or 'an allocation failed'}\n")
     except KeyboardInterrupt:
         resumable = args.command in RESUMABLE and getattr(args, "dataset_command", "build") == "build"
         kept = "; what was written is kept (rerun the command to resume)" if resumable else ""
         parser.exit(130, f"physml: interrupted{kept}\n")
     return 0
-
-
-def _one_line(exc: BaseException) -> str:
-    """A message for one log line: HDF5's (and some values' reprs) span several."""
-    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover
