@@ -107,7 +107,7 @@ def test_registry_names_the_valid_choices():
         "resnet",
     ):
         build_model("unet3d", {})
-    with pytest.raises(ValueError, match=r"fno config keys \['depth'\] are invalid"):
+    with pytest.raises(ValueError, match=r"model.params keys \['depth'\] are invalid for fno"):
         config_from_dict("fno", {"in_channels": 1, "out_channels": 1, "depth": 3})
     with pytest.raises(ValueError, match=r"FNOConfig\.width = 0 is invalid"):
         FNOConfig(1, 1, width=0)
