@@ -40,7 +40,7 @@ from physml.datasets.parallel import (
 from physml.datasets.plan import Plan, make_plan
 from physml.datasets.schema import read_info
 from physml.datasets.store import StoredTrajectory, StoreWriter, create_store
-from physml.interrupts import remembered_interrupts
+from physml.interrupts import interruptible
 from physml.locks import exclusive_output
 from physml.progress import progress as progress_display
 
@@ -264,7 +264,7 @@ def _build_locked(
         check_scheduler(scheduler)  # an unreachable cluster is found before the file exists
     if fresh:
         create_build_store(out, config, family, plan, shared)
-    with StoreWriter(out) as writer, remembered_interrupts() as check_interrupt:
+    with StoreWriter(out) as writer, interruptible() as check_interrupt:
         completed = writer.completed
         pending = [int(i) for i in np.flatnonzero(~completed)]
         n_pending = len(pending)
@@ -278,7 +278,7 @@ def _build_locked(
         )
 
         def write(results: list[tuple[int, StoredTrajectory]]) -> None:
-            check_interrupt()  # a Ctrl-C that Python swallowed stops the build here, before more is written
+            check_interrupt()  # a Ctrl-C stops the build here, between batches: never in the middle of a write
             writer.write_many(unspool(results))
             for _, trajectory in results:
                 failures.update(name for name, check in family.checks.items() if check.failed(trajectory.verification))
@@ -303,7 +303,10 @@ def _build_locked(
                 spooling = local and executor is not None
                 with spool_directory(out) if spooling else contextlib.nullcontext() as spool:
                     storage = dataclasses.replace(storage, spool=spool)
-                    run(executor, family, plan, times, pending, slots, write, storage, local=local)
+                    run(
+                        executor, family, plan, times, pending, slots, write, storage, local=local,
+                        check=check_interrupt,
+                    )  # fmt: skip
     finalize(out)
     return BuildReport(
         out,

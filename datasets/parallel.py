@@ -39,6 +39,10 @@ __all__ = [
     "warm_up",
 ]
 
+#: Seconds a build waiting for its workers goes without looking for a Ctrl-C (it only bounds how soon
+#: the first Ctrl-C is acted on while every worker is busy; nothing depends on it).
+WAIT_POLL = 0.5
+
 #: Seconds to start a worker process and import physml there (measured: 1.3 to 1.7 s on the reference VM).
 WORKER_START_SECONDS = 1.5
 
@@ -202,10 +206,13 @@ def run(
     storage: Storage,
     *,
     local: bool = False,
+    check: Callable[[], None] = lambda: None,
 ) -> None:
     """Simulate ``pending`` trajectories on ``executor`` (``None``: here), calling ``write`` as each batch arrives.
 
     With ``local``, this process simulates batches too, between collecting the executor's results.
+    ``check`` is called before each batch simulated here and at least every :data:`WAIT_POLL` seconds
+    while waiting for the executor (it raises to stop the build: a Ctrl-C, :mod:`physml.interrupts`).
     """
     here = dataclasses.replace(storage, spool=None)  # batches simulated in this process need no spool
     if executor is None:
@@ -231,12 +238,14 @@ def run(
                 # This process is one of the workers: simulate a batch here, then hand over what finished.
                 batch = next(queue, None)
                 if batch is not None:
+                    check()
                     write(simulate_batch(family, [(i, plan.parameters[i]) for i in batch], times, here))
                     done = {f for f in futures if f.done()}
                     futures -= done
                     collect(done)
                     continue
-            done, futures = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            done, futures = cf.wait(futures, timeout=WAIT_POLL, return_when=cf.FIRST_COMPLETED)
+            check()
             collect(done)
     except BaseException:
         if not isinstance(executor, loky.ProcessPoolExecutor):  # loky's shutdown cancels its own futures

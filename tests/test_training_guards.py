@@ -1,5 +1,5 @@
 """Training guards: a NaN or inf stops the run naming the step and the term, keeps the last good checkpoint,
-and the run resumes from it at a lower learning rate; a swallowed Ctrl-C still stops training."""
+and the run resumes from it at a lower learning rate; a Ctrl-C inside a destructor still stops training."""
 
 from __future__ import annotations
 
@@ -159,8 +159,9 @@ def test_the_cli_reports_the_stop_on_one_line_and_resumes_with_lr(tiny_dataset, 
     assert refused.value.code == 2 and "pass --lr 0.0003 to go on as before" in capsys.readouterr().err
 
 
-def test_a_swallowed_ctrl_c_still_stops_training(tiny_dataset, tmp_path, monkeypatch):
-    """CPython drops a KeyboardInterrupt raised inside a destructor; training must stop at the next step."""
+def test_a_ctrl_c_inside_a_destructor_stops_training_at_the_next_step(tiny_dataset, tmp_path, monkeypatch):
+    """CPython would drop a KeyboardInterrupt raised inside a destructor; the trainer's handler raises none
+    there, and training stops at the next step."""
 
     class RaisesSigintWhenCollected:
         def __del__(self):
@@ -176,7 +177,7 @@ def test_a_swallowed_ctrl_c_still_stops_training(tiny_dataset, tmp_path, monkeyp
     poison(trainer, at_step=3, change=interrupt)
     with pytest.raises(KeyboardInterrupt):
         trainer.train()
-    assert swallowed == [KeyboardInterrupt]  # Python did drop it where it was raised
+    assert swallowed == []  # nothing raised inside __del__: nothing dropped
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     assert [row["step"] for row in rows(tmp_path)] == [1, 2, 3]  # step 3 ran to its end, step 4 never began
 

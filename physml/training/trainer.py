@@ -36,7 +36,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from physml.datasets.samples import WindowDataset
-from physml.interrupts import remembered_interrupts
+from physml.interrupts import interruptible
 from physml.models import FieldFormat, build_model, load_checkpoint, save_checkpoint
 from physml.training import distributed
 from physml.training.conditioning import Conditioning, data_params, modality_transforms, train_conditioning
@@ -327,13 +327,13 @@ class Trainer:
         total = self.config.epochs * self.batches_per_epoch
         with (
             RunLog(self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress)
-            as log, remembered_interrupts() as check_interrupt,
+            as log, interruptible() as check_interrupt,
         ):  # fmt: skip
             self.model.train()
             while self.epoch < self.config.epochs:
                 parts, shares = self._shares(self.epoch, self.batch_in_epoch)
                 for batch, share in zip(self._loader(self.train_set, parts), shares):
-                    check_interrupt()  # a Ctrl-C that Python swallowed (in a destructor) stops the run here
+                    check_interrupt()  # a Ctrl-C stops the run here, between steps
                     terms = self.losses(batch, model=self.net)
                     loss = self.total(terms)
                     # The global batch means: each rank's means weighted by its share, summed over the ranks.
