@@ -52,7 +52,26 @@ def scalars(run):
     return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
+class _PaddedCounter:
+    """TensorBoard's process-wide event-file counter, zero-padded (see the test below)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def get(self) -> str:
+        self.count += 1
+        return f"{self.count:09d}"
+
+
 def test_a_run_stopped_mid_epoch_resumes_onto_the_same_curve(tiny_dataset, tmp_path, monkeypatch):
+    # TensorBoard reads a run's event files in name order, and names them by the second, the host, the
+    # process and a process-wide counter that is not zero-padded: when the killed and the resumed writer
+    # start in this one process within one second, the counter going from 9 to 10 (how many writers the
+    # suite made before this test) would sort the resumed file first. Separate processes (a real resume)
+    # differ by far more than a second. Padding the counter keeps the files in the order they were made.
+    from tensorboard.summary.writer import event_file_writer
+
+    monkeypatch.setattr(event_file_writer, "_global_uid", _PaddedCounter())
     straight = Trainer(config(tiny_dataset), tmp_path / "straight", progress=False)
     straight.train()
     Trainer(config(tiny_dataset), tmp_path / "resumed", progress=False).train(stop_after=3)  # mid-epoch 0
