@@ -295,18 +295,21 @@ def _build_locked(
                 pending = pending[2:]
                 if (time.perf_counter() - tic) * len(pending) < 2 * WORKER_START_SECONDS * workers:
                     workers = 1
-            with executor_for(workers, scheduler) as (executor, label, slots):
-                if executor is not None and scheduler is None:
+            local = scheduler is None
+            spooling = local and workers > 1  # local worker processes: executor_for gives them for workers > 1
+            # The spool outlives the executor: its workers are gone (finished, or killed on a Ctrl-C) before
+            # the directory is removed, so none can write into it after.
+            with (
+                spool_directory(out) if spooling else contextlib.nullcontext() as spool,
+                executor_for(workers, scheduler) as (executor, label, slots),
+            ):
+                if executor is not None and local:
                     for _ in range(slots):  # start the worker processes while this one simulates
                         executor.submit(warm_up, family)
-                local = scheduler is None
-                spooling = local and executor is not None
-                with spool_directory(out) if spooling else contextlib.nullcontext() as spool:
-                    storage = dataclasses.replace(storage, spool=spool)
-                    run(
-                        executor, family, plan, times, pending, slots, write, storage, local=local,
-                        check=check_interrupt,
-                    )  # fmt: skip
+                storage = dataclasses.replace(storage, spool=spool)
+                run(
+                    executor, family, plan, times, pending, slots, write, storage, local=local, check=check_interrupt,
+                )  # fmt: skip
     finalize(out)
     return BuildReport(
         out,

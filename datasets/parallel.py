@@ -147,6 +147,10 @@ def executor_for(workers: int, scheduler: str | None) -> Iterator[tuple[cf.Execu
     pool.shutdown(wait=True)
 
 
+#: Longest wait for a killed worker process to exit (it is SIGKILLed, so this is reaping time, not work).
+KILL_JOIN_SECONDS = 10.0
+
+
 def _kill(pool: loky.ProcessPoolExecutor) -> None:
     """Shut ``pool`` down now, killing its workers, without loky's manager-thread traceback.
 
@@ -160,7 +164,10 @@ def _kill(pool: loky.ProcessPoolExecutor) -> None:
             ids.get_nowait()
     except queue.Empty:
         pass
+    processes = list(getattr(pool, "_processes", {}).values())  # private: the worker processes by pid
     pool.shutdown(wait=False, kill_workers=True)
+    for process in processes:  # killed, not yet reaped: wait until none can write any more
+        process.join(timeout=KILL_JOIN_SECONDS)
 
 
 def _connect(scheduler: str):

@@ -1,4 +1,4 @@
-"""Surrogate models: neural operators, a multimodal transformer and baselines behind one registry,
+"""Surrogate models: neural operators, a U-Net, a multimodal transformer, diffusion and baselines behind one registry,
 physics-constraint losses, and self-describing checkpoints.
 
 Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
@@ -10,12 +10,14 @@ from physml.models.attention import Attention, RMSNorm, RotaryEmbedding, SwiGLU
 from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResNetConfig
 from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.complex_fno import ComplexFNO, ComplexFNOConfig
+from physml.models.diffusion import Diffusion, DiffusionConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
 from physml.models.spectral_conv import SpectralConv
+from physml.models.unet import UNet, UNetConfig
 
 __all__ = [
     "CONSTRAINTS",
@@ -24,6 +26,8 @@ __all__ = [
     "Attention",
     "ComplexFNO",
     "ComplexFNOConfig",
+    "Diffusion",
+    "DiffusionConfig",
     "FNOConfig",
     "FieldFormat",
     "MultimodalConfig",
@@ -37,6 +41,8 @@ __all__ = [
     "SchrodingerContext",
     "SpectralConv",
     "SwiGLU",
+    "UNet",
+    "UNetConfig",
     "build_model",
     "config_from_dict",
     "config_to_dict",

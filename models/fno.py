@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from physml.models.noise_level import FiLM, NoiseEmbedding, check_noise
 from physml.models.registry import register_model
 from physml.models.spectral_conv import SpectralConv
 
@@ -29,6 +30,7 @@ class FNOConfig:
     modes: tuple[int, ...] = (16,)
     width: int = 32
     n_layers: int = 4
+    noise_embedding: bool = False
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "width", "n_layers"):
@@ -38,6 +40,8 @@ class FNOConfig:
         object.__setattr__(self, "modes", tuple(int(m) for m in self.modes))
         if len(self.modes) not in (1, 2) or min(self.modes) < 1:
             raise ValueError(f"FNOConfig.modes = {self.modes!r} is invalid: one or two positive mode counts")
+        if not isinstance(self.noise_embedding, bool):
+            raise ValueError(f"FNOConfig.noise_embedding = {self.noise_embedding!r} is invalid: true or false")
 
 
 def _pointwise(ndim: int, in_channels: int, out_channels: int) -> nn.Module:
@@ -46,15 +50,20 @@ def _pointwise(ndim: int, in_channels: int, out_channels: int) -> nn.Module:
 
 
 class FourierBlock(nn.Module):
-    """``v -> GELU(K v + W v)``: global spectral convolution plus a pointwise linear skip (Li et al. eq. 2)."""
+    """``v -> GELU(K v + W v)``: global spectral convolution plus a pointwise linear skip (Li et al. eq. 2).
 
-    def __init__(self, width: int, modes: Sequence[int]) -> None:
+    With a noise embedding of width ``emb_dim``, ``K v + W v`` is scaled and shifted by it (FiLM) before the GELU.
+    """
+
+    def __init__(self, width: int, modes: Sequence[int], emb_dim: int = 0) -> None:
         super().__init__()
         self.spectral = SpectralConv(width, width, modes=modes)
         self.skip = _pointwise(len(modes), width, width)
+        self.film = FiLM(emb_dim, width) if emb_dim else None
 
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return F.gelu(self.spectral(v) + self.skip(v))
+    def forward(self, v: torch.Tensor, emb: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.spectral(v) + self.skip(v)
+        return F.gelu(self.film(h, emb) if self.film is not None else h)
 
 
 @register_model("fno", FNOConfig)
@@ -63,6 +72,8 @@ class FNO(nn.Module):
 
     Lift to ``width`` channels pointwise, apply ``n_layers`` Fourier blocks,
     project pointwise (through a ``2 width`` hidden layer) to the outputs.
+    With ``noise_embedding`` it is a denoiser: ``forward(x, *, noise)`` takes
+    the noise level ``(B,)`` (see :mod:`physml.models.noise_level`).
 
     Examples
     --------
@@ -76,15 +87,19 @@ class FNO(nn.Module):
         self.config = config
         ndim = len(config.modes)
         self.lift = _pointwise(ndim, config.in_channels, config.width)
-        self.blocks = nn.ModuleList(FourierBlock(config.width, config.modes) for _ in range(config.n_layers))
+        emb_dim = 4 * config.width if config.noise_embedding else 0
+        self.noise = NoiseEmbedding(emb_dim) if emb_dim else None
+        self.blocks = nn.ModuleList(FourierBlock(config.width, config.modes, emb_dim) for _ in range(config.n_layers))
         self.project = nn.Sequential(
             _pointwise(ndim, config.width, 2 * config.width),
             nn.GELU(),
             _pointwise(ndim, 2 * config.width, config.out_channels),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, noise: torch.Tensor | None = None) -> torch.Tensor:
+        check_noise(noise, x.shape[0], self.config.noise_embedding, "fno")
+        emb = self.noise(noise) if self.noise is not None else None
         v = self.lift(x)  # (B, C_in, *space) -> (B, width, *space)
         for block in self.blocks:
-            v = block(v)
+            v = block(v, emb)
         return self.project(v)  # (B, width, *space) -> (B, C_out, *space)

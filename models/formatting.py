@@ -118,7 +118,15 @@ class FieldFormat:
         ``context``: keyword inputs besides the fields (``text`` token ids, ``image``), passed as they are.
         """
         out = model(self.inputs(fields, constant), **(context or {}))  # (B, C_in, *space) -> (B, C, *space)
+        return self.state(fields, out)
+
+    def state(self, fields: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The next state a model output ``(B, C, *space)`` stands for, given the window it read."""
         return fields[:, -1].to(out.dtype) + out if self.residual else out
+
+    def target(self, fields: torch.Tensor, next_state: torch.Tensor) -> torch.Tensor:
+        """What the model should output for ``next_state`` ``(B, C, *space)``: the inverse of :meth:`state`."""
+        return next_state - fields[:, -1].to(next_state.dtype) if self.residual else next_state
 
     def advance(self, fields: torch.Tensor, prediction: torch.Tensor) -> torch.Tensor:
         """Drop the oldest step and append ``prediction`` ``(B, C, *space)``: the next input window."""

@@ -1,14 +1,15 @@
-"""Error metrics for predicted fields, as The Well reports them, plus errors per Fourier band.
+"""Error metrics for predicted fields, as The Well reports them, errors per Fourier band, and ensemble scores.
 
-All take ``prediction`` and ``truth`` shaped ``(B, C, *space)`` and return
-``(B, C)`` (per sample and channel; average as you need).
+The error metrics take ``prediction`` and ``truth`` shaped ``(B, C, *space)``
+and return ``(B, C)`` (per sample and channel; average as you need). The
+ensemble scores take ``samples`` ``(N, B, C, *space)`` from a generative model.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["BANDS", "band_errors", "nrmse", "vrmse"]
+__all__ = ["BANDS", "band_errors", "correlation", "crps", "first_below", "nrmse", "spread_skill", "vrmse"]
 
 #: Fourier bands as fractions of the Nyquist wavenumber (per axis, the largest ratio over axes counts).
 BANDS = {"low": (0.0, 1 / 3), "mid": (1 / 3, 2 / 3), "high": (2 / 3, 1.0 + 1e-9)}
@@ -56,3 +57,56 @@ def band_errors(prediction: torch.Tensor, truth: torch.Tensor, *, eps: float = 1
         mask = (ratio >= low) & (ratio < high)
         out[name] = ((error * mask).sum(dims) / total).sqrt().to(truth.dtype)
     return out
+
+
+def correlation(prediction: torch.Tensor, truth: torch.Tensor, *, eps: float = 1e-12) -> torch.Tensor:
+    """``(B,)``: Pearson correlation of each sample's prediction with the truth over all channels and points.
+
+    PDE-Refiner's stability measure: a rollout stays useful while it is high
+    (its "high-correlation time" is the step where it first drops below 0.8).
+    """
+    p = prediction.flatten(1) - prediction.flatten(1).mean(1, keepdim=True)
+    t = truth.flatten(1) - truth.flatten(1).mean(1, keepdim=True)
+    return (p * t).sum(1) / ((p**2).sum(1).sqrt() * (t**2).sum(1).sqrt() + eps)
+
+
+def first_below(values: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``(B,)``: for per-step values ``(B, steps)``, how many steps pass before the first one below ``threshold``.
+
+    ``steps`` where it never drops below: a lower bound, the horizon that was scored.
+    """
+    below = values < threshold
+    first = torch.where(
+        below.any(1), below.float().argmax(1), torch.full_like(below[:, 0], values.shape[1], dtype=torch.long)
+    )
+    return first.long()
+
+
+def spread_skill(samples: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``spread``, ``skill`` and their ``ratio``, ``(B, C)`` each, for an ensemble ``(N, B, C, *space)``.
+
+    ``skill`` is the RMSE of the ensemble mean; ``spread`` the RMS ensemble
+    standard deviation, times ``sqrt((N + 1) / N)`` for a finite ensemble (so
+    that a calibrated ensemble has ``ratio = spread / skill ~ 1``; below 1 it is
+    over-confident).
+    """
+    n, dims = samples.shape[0], tuple(range(2, truth.ndim))
+    mean = samples.mean(0)
+    skill = ((mean - truth) ** 2).mean(dims).sqrt()
+    spread = (samples.var(0, unbiased=True).mean(dims) * (n + 1) / n).sqrt()
+    return {"spread": spread, "skill": skill, "ratio": spread / skill.clamp(min=1e-300)}
+
+
+def crps(samples: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``(B, C)``: the continuous ranked probability score of an ensemble ``(N, B, C, *space)``, mean over points.
+
+    ``E|X - y| - E|X - X'| / 2`` with the ensemble as the distribution of ``X``
+    (the pairwise term from the sorted members, ``O(N log N)``). For a single
+    member it is the mean absolute error; lower is better.
+    """
+    n, dims = samples.shape[0], tuple(range(2, truth.ndim))
+    error = (samples - truth.unsqueeze(0)).abs().mean(0)
+    ordered = samples.sort(dim=0).values
+    weights = (2 * torch.arange(n, dtype=samples.dtype, device=samples.device) - n + 1).view(-1, *([1] * truth.ndim))
+    pairwise = 2 * (weights * ordered).sum(0) / n**2  # mean over pairs (i, j) of |x_i - x_j|
+    return (error - pairwise / 2).mean(dims)

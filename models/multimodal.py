@@ -22,6 +22,12 @@ bounds what a patch sees per block, not the compute, which stays quadratic.
 A missing modality (``text=None``, ``image=None``) leaves its tokens out. Only
 modalities in ``MultimodalConfig.missing_ok`` may be missing; the model
 trains for their absence itself, by modality dropout in training mode.
+
+With ``noise_embedding`` the model is a DiT-style denoiser: ``noise = t``
+``(B,)`` is embedded and scales, shifts and gates every block's normalised
+inputs and outputs (adaptive norm, zero at the start), while text and image
+stay tokens; modality dropout then is classifier-free guidance's condition
+dropout (see :mod:`physml.models.diffusion`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import torch
 from torch import nn
 
 from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU
+from physml.models.noise_level import NoiseEmbedding, check_noise
 from physml.models.registry import register_model
 
 __all__ = ["MODALITIES", "MultimodalConfig", "MultimodalTransformer", "TransformerBlock"]
@@ -76,6 +83,7 @@ class MultimodalConfig:
     rope_base: float = 10000.0
     init_std: float = 0.02
     attention: str = "sdpa"
+    noise_embedding: bool = False
 
     def __post_init__(self) -> None:
         for name in ("field_size", "image_size", "modalities", "missing_ok"):
@@ -102,6 +110,7 @@ class MultimodalConfig:
         self._check(self.rope_base > 1, "rope_base", "> 1")
         self._check(self.init_std > 0, "init_std", "> 0")
         self._check(self.attention in ATTENTION, "attention", f"one of {', '.join(ATTENTION)}")
+        self._check(isinstance(self.noise_embedding, bool), "noise_embedding", "true or false")
 
     def _check(self, ok: bool, name: str, allowed: str) -> None:
         if not ok:
@@ -123,7 +132,12 @@ def _divisible(size: tuple[int, ...], patch: int) -> bool:
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block: ``h + attn(norm(h))``, then ``h + SwiGLU(norm(h))``."""
+    """Pre-norm block: ``h + attn(norm(h))``, then ``h + SwiGLU(norm(h))``.
+
+    Given a noise embedding ``emb`` ``(B, dim)`` (adaptive norm), each branch reads
+    ``norm(h) (1 + scale) + shift`` and its output is multiplied by ``1 + gate``,
+    the six ``(B, dim)`` vectors a linear map of ``emb`` that starts at zero.
+    """
 
     def __init__(self, config: MultimodalConfig) -> None:
         super().__init__()
@@ -132,10 +146,19 @@ class TransformerBlock(nn.Module):
                               impl=config.attention)  # fmt: skip
         self.mlp = SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
         self.drop = nn.Dropout(config.dropout)
+        self.modulation = nn.Linear(config.dim, 6 * config.dim) if config.noise_embedding else None
 
-    def forward(self, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        h = h + self.drop(self.attn(self.attn_norm(h), cos, sin, mask))
-        return h + self.drop(self.mlp(self.mlp_norm(h)))
+    def forward(
+        self, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
+        emb: torch.Tensor | None = None,
+    ) -> torch.Tensor:  # fmt: skip
+        if self.modulation is None:
+            h = h + self.drop(self.attn(self.attn_norm(h), cos, sin, mask))
+            return h + self.drop(self.mlp(self.mlp_norm(h)))
+        mod = self.modulation(emb).to(h.dtype)[:, None, :].chunk(6, dim=-1)  # 6 x (B, 1, dim)
+        shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = mod
+        h = h + (1 + gate_a) * self.drop(self.attn(self.attn_norm(h) * (1 + scale_a) + shift_a, cos, sin, mask))
+        return h + (1 + gate_m) * self.drop(self.mlp(self.mlp_norm(h) * (1 + scale_m) + shift_m))
 
 
 def _grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
@@ -193,6 +216,7 @@ class MultimodalTransformer(nn.Module):
         image_grid = tuple(n // config.image_patch for n in config.image_size)
         self.register_buffer("image_positions", _grid_positions(image_grid), persistent=False)
         self.register_buffer("local", _window(self.field_positions, config.window), persistent=False)
+        self.noise = NoiseEmbedding(config.dim) if config.noise_embedding else None
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -208,12 +232,23 @@ class MultimodalTransformer(nn.Module):
                 nn.init.normal_(layer.weight, std=std / (2 * self.config.depth) ** 0.5)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        for block in self.blocks:  # adaptive norm starts as the plain block
+            if block.modulation is not None:
+                nn.init.zeros_(block.modulation.weight)
+                nn.init.zeros_(block.modulation.bias)
 
     def forward(
-        self, x: torch.Tensor, *, text: torch.Tensor | None = None, image: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        *,
+        text: torch.Tensor | None = None,
+        image: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         self._check_inputs(x, text, image)
         B, cfg = x.shape[0], self.config
+        check_noise(noise, B, cfg.noise_embedding, "multimodal_transformer")
+        emb = self.noise(noise) if self.noise is not None else None
         field = self.field_embed(x).flatten(2).transpose(1, 2)  # (B, C_in, *space) -> (B, dim, *grid) -> (B, Nf, dim)
         tokens, positions = [field + self.modality[0]], [self.field_positions]
         keep = [torch.ones(B, field.shape[1], dtype=torch.bool, device=x.device)]  # which keys may be attended to
@@ -232,7 +267,7 @@ class MultimodalTransformer(nn.Module):
         cos, sin = angles.cos().to(work), angles.sin().to(work)
         mask = self._mask(torch.cat(keep, dim=1), field.shape[1])
         for block in self.blocks:
-            h = block(h, cos, sin, mask)
+            h = block(h, cos, sin, mask, emb)
         out = self.head(self.norm(h[:, : field.shape[1]]))  # (B, Nf, dim) -> (B, Nf, C_out p^ndim)
         grid, p = cfg.grid, cfg.patch
         if cfg.ndim == 1:

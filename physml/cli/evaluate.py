@@ -32,6 +32,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rollout", type=integer, default=20, help="autoregressive steps (default: 20)")
     parser.add_argument("--out", type=path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    generative = parser.add_argument_group("generative models (diffusion)")
+    generative.add_argument("--samples", type=integer, default=0, metavar="N",
+                            help="draw N one-step samples per window and score the ensemble: spread, skill, "
+                                 "spread-skill ratio, CRPS (default: 0, none)")  # fmt: skip
+    generative.add_argument(
+        "--sample-steps",
+        type=integer,
+        metavar="S",
+        help="sampling steps of a diffusion model (default: its config's sample_steps)",
+    )
+    generative.add_argument(
+        "--sampler", choices=("ddim", "ddpm"), help="ddim (deterministic given the starting noise) or ddpm (ancestral)"
+    )
+    generative.add_argument(
+        "--guidance",
+        type=float,
+        metavar="W",
+        help="classifier-free guidance scale for text/image conditioning (1: none)",
+    )
+    generative.add_argument("--refinement-steps", type=integer, metavar="K",
+                            help="refinement steps of a PDE-Refiner model, 0 .. its trained K (0: the plain "
+                                 "prediction)")  # fmt: skip
+    generative.add_argument("--seed", type=integer, default=0, help="seed of the sampling noise (default: 0)")
     parser.set_defaults(handler=_evaluate)
 
 
@@ -55,6 +78,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         if len(set(labels)) != len(labels):
             raise ValueError(f"labels {labels} are invalid: each model needs its own")
         checkpoints = dict(zip(labels, checkpoints))
+    given_sampling = {"steps": args.sample_steps, "sampler": args.sampler, "guidance": args.guidance,
+                      "refinement_steps": args.refinement_steps}  # fmt: skip
+    sampling = {k: v for k, v in given_sampling.items() if v is not None}
     splits = args.split or ["test"]
     if len(set(splits)) != len(splits):
         raise ValueError(f"--split {splits} is invalid: each split once")
@@ -62,8 +88,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     for split in splits:
         out = args.out if len(splits) == 1 else args.out / split
         results[split] = evaluate_checkpoints(
-            checkpoints, args.data, split=split, rollout=args.rollout, out=out, device=args.device
-        )
+            checkpoints, args.data, split=split, rollout=args.rollout, out=out, device=args.device,
+            samples=args.samples, sampling=sampling, seed=args.seed,
+        )  # fmt: skip
         print(f"## {split}\n" if len(splits) > 1 else "", end="")
         print((out / "report.md").read_text())
     if len(splits) > 1:

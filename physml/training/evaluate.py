@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
-from physml.models.metrics import band_errors, nrmse, vrmse
+from physml.models.metrics import band_errors, correlation, crps, first_below, nrmse, spread_skill, vrmse
 from physml.models.registry import model_name
 from physml.training.conditioning import Conditioning, modality_transforms
 from physml.training.config import train_config_from_dict
@@ -141,6 +141,7 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
     """nRMSE per rollout step, drift of the conserved quantities, and the first trajectory for plots."""
     physics = invariants_adapter(dataset)
     errors: list[torch.Tensor] = []
+    correlations: list[torch.Tensor] = []
     drifts: dict[str, list[torch.Tensor]] = {}
     example = None
     for batch in DataLoader(dataset, batch_size=16):
@@ -150,6 +151,8 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         truth = dataset.denormalize(batch["output_fields"].double())
         errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, s]), truth[:, s]).mean(1)
                                    for s in range(steps)], dim=1))  # fmt: skip
+        correlations.append(torch.stack([correlation(dataset.denormalize(predicted[:, s]), truth[:, s])
+                                         for s in range(steps)], dim=1))  # fmt: skip
         if physics is not None:  # relative drift of each invariant from the last input state, (B, steps)
             start = physics.invariants(batch, batch["input_fields"][:, -1].double())
             along = [physics.invariants(batch, predicted[:, s]) for s in range(steps)]
@@ -159,8 +162,13 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
                 drifts.setdefault(name, []).append(drift)
         if example is None:
             example = {"truth": truth[0].numpy(), "prediction": dataset.denormalize(predicted[0]).numpy()}
-    per_step = torch.cat(errors).mean(0)
+    errors_all, correlations_all = torch.cat(errors), torch.cat(correlations)  # (trajectories, steps)
+    per_step = errors_all.mean(0)
     result: dict[str, Any] = {"nrmse_per_step": per_step.tolist(), "nrmse_final": float(per_step[-1])}
+    # Stability, per trajectory then averaged; a trajectory that never crosses counts the whole horizon.
+    result["correlation_per_step"] = correlations_all.mean(0).tolist()
+    result["steps_correlation_above_0.8"] = float(first_below(correlations_all, 0.8).double().mean())
+    result["steps_nrmse_below_0.5"] = float(first_below(-errors_all, -0.5).double().mean())
     for name, values in drifts.items():
         drift = torch.cat(values)
         result[f"{name}_drift_per_step"] = drift.mean(0).tolist()
@@ -168,6 +176,32 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         result[f"{name}_drift_max"] = float(drift.max())
     result["example"] = example
     return result
+
+
+@torch.no_grad()
+def _ensemble(surrogate: Surrogate, dataset: WindowDataset, samples: int, device: torch.device) -> dict[str, float]:
+    """Spread, skill, spread-skill ratio and CRPS of ``samples`` one-step predictions per window (physical units)."""
+    rows: dict[str, list[torch.Tensor]] = {"spread": [], "skill": [], "crps": [], "scale": []}
+    for batch in DataLoader(dataset, batch_size=16):
+        fields, constant = _to(device, batch)
+        context = surrogate.context(batch)
+        members = [surrogate.format.predict(surrogate.model, fields, constant, context).cpu() for _ in range(samples)]
+        ensemble = dataset.denormalize(torch.stack(members).double(), channel_dim=2)  # (N, B, C, *space)
+        truth = dataset.denormalize(batch["output_fields"][:, 0].double(), channel_dim=1)
+        scores = spread_skill(ensemble, truth)
+        rows["spread"].append(scores["spread"].mean(1))
+        rows["skill"].append(scores["skill"].mean(1))
+        rows["crps"].append(crps(ensemble, truth).mean(1))
+        rows["scale"].append((truth**2).flatten(2).mean(2).sqrt().mean(1))
+    means = {name: float(torch.cat(values).mean()) for name, values in rows.items()}
+    return {
+        "samples": samples,
+        "spread": means["spread"],
+        "skill": means["skill"],
+        "spread_skill_ratio": means["spread"] / max(means["skill"], 1e-300),
+        "crps": means["crps"],
+        "crps_relative": means["crps"] / max(means["scale"], 1e-300),  # CRPS over the RMS of the true field
+    }
 
 
 def evaluate_checkpoints(
@@ -178,6 +212,9 @@ def evaluate_checkpoints(
     rollout: int = 20,
     out: str | os.PathLike[str] | None = None,
     device: str = "auto",
+    samples: int = 0,
+    sampling: Mapping[str, Any] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Errors of trained models, and of persistence, on ``split`` of ``data_path``.
 
@@ -190,15 +227,26 @@ def evaluate_checkpoints(
         Autoregressive steps (at most what the trajectories hold after the input window).
     out
         Directory for ``metrics.json``, the plots and ``report.md``; nothing is written when ``None``.
+    samples
+        For generative models (diffusion): draw this many one-step samples per window and score
+        the ensemble (spread, skill, spread-skill ratio, CRPS); 0 or 1: none.
+    sampling
+        For generative models: ``sampler``, ``steps``, ``guidance``, ``refinement_steps`` to sample
+        with (see :meth:`~physml.models.Diffusion.configure_sampling`); the trained defaults otherwise.
+    seed
+        Seeds the random draws of generative models, each model from the same seed.
 
     Returns
     -------
     dict
         ``models``: per label, ``one_step`` (nRMSE, VRMSE, low/mid/high band
-        errors) and ``rollout`` (nRMSE per step, norm/energy drift where the
-        family defines them); ``gain_over_persistence``: persistence's one-step
-        nRMSE over each model's.
+        errors) and ``rollout`` (nRMSE and correlation per step, steps until the
+        correlation drops below 0.8 and until the nRMSE exceeds 0.5, norm/energy
+        drift where the family defines them), and ``ensemble`` for generative models
+        with ``samples``; ``gain_over_persistence``: persistence's one-step nRMSE over each model's.
     """
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 0 <= samples <= 4096:
+        raise ValueError(f"samples = {samples!r} is invalid: must be an integer 0 .. 4096")
     torch_device = resolve_device(device)
     if isinstance(checkpoints, Mapping):
         if "persistence" in checkpoints:
@@ -223,8 +271,15 @@ def evaluate_checkpoints(
     )
     metrics: dict[str, Any] = {"split": split, "data": str(data_path), "rollout_steps": steps, "models": {}}
     examples = {}
+    generative = [label for label, s in surrogates.items() if getattr(s.model, "generative", False)]
+    if not generative and (sampling or samples > 1):
+        raise ValueError("sampling options and samples are invalid here: none of the models is generative")
+    for label in generative:
+        surrogates[label].model.configure_sampling(**(sampling or {}))
+        metrics.setdefault("sampling", {})[label] = dataclasses.asdict(surrogates[label].model.sampling)
     for label, surrogate in surrogates.items():
         surrogate.model.to(torch_device)
+        torch.manual_seed(seed)
         result = _rollout(surrogate, rollouts, steps, torch_device)
         examples[label] = result.pop("example")
         metrics["models"][label] = {
@@ -232,6 +287,8 @@ def evaluate_checkpoints(
             "one_step": _one_step(surrogate, one_step, torch_device),
             "rollout": result,
         }
+        if label in generative and samples > 1:
+            metrics["models"][label]["ensemble"] = _ensemble(surrogate, one_step, samples, torch_device)
     floor = metrics["models"]["persistence"]["one_step"]["nrmse"]
     metrics["gain_over_persistence"] = {
         label: floor / max(m["one_step"]["nrmse"], 1e-300) for label, m in metrics["models"].items()

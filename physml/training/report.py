@@ -15,16 +15,23 @@ def summary_table(metrics: dict[str, Any]) -> str:
     drift = [k.removesuffix("_drift_max") for k in next(iter(metrics["models"].values()))["rollout"]
              if k.endswith("_drift_max")]  # fmt: skip
     header = ["model", "one-step nRMSE", "one-step VRMSE", "low / mid / high band error",
-              f"rollout nRMSE (step {metrics['rollout_steps']})", "gain over persistence",
-              *(f"max {name} drift" for name in drift)]  # fmt: skip
+              f"rollout nRMSE (step {metrics['rollout_steps']})", "steps with correlation > 0.8",
+              "gain over persistence", *(f"max {name} drift" for name in drift)]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for label, m in metrics["models"].items():
         one, roll = m["one_step"], m["rollout"]
         cells = [label, f"{one['nrmse']:.3g}", f"{one['vrmse']:.3g}",
                  f"{one['low']:.2g} / {one['mid']:.2g} / {one['high']:.2g}", f"{roll['nrmse_final']:.3g}",
-                 f"{metrics['gain_over_persistence'][label]:.1f}x",
+                 f"{roll['steps_correlation_above_0.8']:.1f}", f"{metrics['gain_over_persistence'][label]:.1f}x",
                  *(f"{roll[f'{name}_drift_max']:.2g}" for name in drift)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    ensembles = {label: m["ensemble"] for label, m in metrics["models"].items() if "ensemble" in m}
+    if ensembles:
+        lines += ["", "| model | samples | spread | skill (RMSE of the mean) | spread / skill | CRPS / RMS |",
+                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for label, e in ensembles.items():
+            lines.append(f"| {label} | {e['samples']} | {e['spread']:.3g} | {e['skill']:.3g} | "
+                         f"{e['spread_skill_ratio']:.2f} | {e['crps_relative']:.3g} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -151,6 +151,11 @@ class Trainer:
                 raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
             params["offset"] = self.format.latest
         self.model = build_model(config.model.name, params).to(self.device)
+        if getattr(self.model, "generative", False) and config.unroll > 1:
+            raise ValueError(
+                f"unroll = {config.unroll} is invalid for {config.model.name}: a generative model trains on "
+                "one step (it learns the distribution of the next state, not a rollout); use unroll = 1"
+            )
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
@@ -204,8 +209,16 @@ class Trainer:
         batch["parameters"] = {k: v.to(self.device) for k, v in batch["parameters"].items()}
         fields, constant = batch["input_fields"], batch.get("constant_fields")
         context = self.conditioning(batch, self.device)
-        predictions = []
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        if getattr(self.model, "generative", False):  # the model scores itself: its denoising loss
+            target = self.format.target(fields, batch["output_fields"][:, 0])
+            with autocast:
+                denoised = model(self.format.inputs(fields, constant), target=target, **context)
+            terms = {"data": denoised.loss.float()} if "data" in self.config.losses else {}
+            if self.physics is not None:  # on the clean state the denoiser's output implies
+                terms.update(self.physics(batch, self.format.state(fields, denoised.estimate.float())))
+            return terms
+        predictions = []
         with autocast:
             for step in range(self.config.unroll):
                 prediction = self.format.predict(model, fields, constant, context).float()  # (B, C, *space)
@@ -288,7 +301,11 @@ class Trainer:
         indices, size = distributed.shard(range(len(dataset))), self.config.data.batch_size
         self.model.eval()
         total, count = 0.0, 0
-        with torch.no_grad():
+        # The same noise at every validation (a generative model's loss draws noise levels): scores compare
+        # across epochs, and the training run's random stream is left as it was.
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed)
             for batch in self._loader(dataset, [indices[i : i + size] for i in range(0, len(indices), size)]):
                 n = batch["input_fields"].shape[0]
                 total += float(self.total(self.losses(batch))) * n
@@ -351,6 +368,8 @@ class Trainer:
                         raise self._diverged(self.step + 1, "the gradient norm", float(norm))
                     self.optimizer.step()
                     self.scheduler.step()
+                    if hasattr(self.model, "after_step"):  # e.g. a diffusion model's EMA of its weights
+                        self.model.after_step()
                     self.step += 1
                     self.batch_in_epoch += 1
                     row = {"step": self.step, "epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
