@@ -46,6 +46,17 @@ class Normalization:
     def denormalize(self, x: torch.Tensor, channel_dim: int) -> torch.Tensor:
         return x * self._view(self.scale, x, channel_dim) + self._view(self.shift, x, channel_dim)
 
+    def to_dict(self) -> dict[str, list[float]]:
+        """Plain values (for checkpoints); :meth:`from_dict` rebuilds it."""
+        return {"shift": self.shift.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Normalization:
+        shift, scale = (torch.as_tensor(values[k], dtype=torch.float64) for k in ("shift", "scale"))
+        if shift.ndim != 1 or shift.shape != scale.shape or not bool((scale > 0).all() and shift.isfinite().all()):
+            raise ValueError(f"normalization {values!r} is invalid: equal-length lists, scales > 0, finite shifts")
+        return cls(shift, scale)
+
 
 class WindowDataset(Dataset):
     """Windows of a Well-layout file as dictionaries of tensors.

@@ -87,7 +87,7 @@ class FNO(nn.Module):
         self.config = config
         ndim = len(config.modes)
         self.lift = _pointwise(ndim, config.in_channels, config.width)
-        emb_dim = 4 * config.width if config.noise_embedding else 0
+        emb_dim = config.width if config.noise_embedding else 0
         self.noise = NoiseEmbedding(emb_dim) if emb_dim else None
         self.blocks = nn.ModuleList(FourierBlock(config.width, config.modes, emb_dim) for _ in range(config.n_layers))
         self.project = nn.Sequential(

@@ -119,7 +119,7 @@ class UNet(nn.Module):
         self.config = config
         conv = nn.Conv1d if config.ndim == 1 else nn.Conv2d
         widths = [config.width * m for m in config.multipliers]
-        emb_dim = 4 * config.width if config.noise_embedding else 0
+        emb_dim = config.width if config.noise_embedding else 0
         self.noise = NoiseEmbedding(emb_dim) if emb_dim else None
         self.lift = conv(config.in_channels, widths[0], 3, padding=1, padding_mode=config.padding)
         self.down = nn.ModuleList()

@@ -289,3 +289,17 @@ def test_a_tiny_diffusion_run_lowers_its_loss_and_evaluates_with_an_ensemble(tin
     assert 0 <= rollout["steps_correlation_above_0.8"] <= 2 and len(rollout["correlation_per_step"]) == 2
     with pytest.raises(ValueError, match="unroll"):
         Trainer(train_config_from_dict({**raw, "unroll": 2}), tmp_path / "x", progress=False)
+
+    from physml.cli import main
+
+    command = ["evaluate", str(tmp_path / "run" / "best.pt"), str(tiny_dataset), "--split", "train", "--rollout", "2",
+               "--samples", "3", "--sample-steps", "2", "--out", str(tmp_path / "eval")]  # fmt: skip
+    assert main(command) == 0
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "spread / skill" in report and "| diffusion | 3 |" in report
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command[:-2], "--guidance", "2", "--out", str(tmp_path / "eval2")])  # trained without text
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command[:-2], "--sample-steps", "0", "--out", str(tmp_path / "eval3")])
+    assert exit_info.value.code == 2

@@ -234,3 +234,30 @@ def test_the_shipped_recipe_meets_its_targets_on_the_shipped_dataset(tmp_path):
     assert fno["one_step"]["nrmse"] <= 1e-2
     assert fno["rollout"]["nrmse_final"] <= 0.1
     assert metrics["gain_over_persistence"]["fno"] >= 10
+
+
+def test_a_model_reads_other_files_in_the_units_it_was_trained_in(tiny_dataset, tiny_config, tmp_path):
+    """A longer test set or a new build has statistics of its own; the model's inputs (and its squash
+    scales) are in its training file's units, which the checkpoint carries."""
+    from physml.datasets import BuildConfig, build_dataset
+    from physml.models import load_checkpoint, save_checkpoint
+    from physml.training import load_surrogate
+
+    model = {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}, "squash": {"potential": 2.0}}
+    Trainer(config(tiny_dataset, model=model, epochs=1), tmp_path / "run", progress=False).train()
+    other = tmp_path / "other.h5"
+    build_dataset(BuildConfig.from_dict({**tiny_config, "seed": 8}), other, workers=1, progress=False)
+    from physml.datasets import WindowDataset
+
+    surrogate = load_surrogate(tmp_path / "run" / "best.pt")
+    trained, own = (WindowDataset(p, split="train", normalize="rms") for p in (tiny_dataset, other))
+    assert not torch.equal(own.constant_normalization.scale, trained.constant_normalization.scale)  # premise
+    read = surrogate.windows(other, split="train")
+    assert torch.equal(read.normalization.scale, trained.normalization.scale)
+    assert torch.equal(read.constant_normalization.scale, trained.constant_normalization.scale)
+    # A checkpoint without it (an earlier version's) reads each file in that file's units, as before.
+    net, extra = load_checkpoint(tmp_path / "run" / "best.pt")
+    extra.pop("normalization")
+    save_checkpoint(tmp_path / "old.pt", net, **extra)
+    old = load_surrogate(tmp_path / "old.pt").windows(other, split="train")
+    assert torch.equal(old.constant_normalization.scale, own.constant_normalization.scale)

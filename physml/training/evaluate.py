@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from physml.datasets.samples import WindowDataset
+from physml.datasets.samples import Normalization, WindowDataset
 from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
 from physml.models.metrics import band_errors, correlation, crps, first_below, nrmse, spread_skill, vrmse
 from physml.models.registry import model_name
@@ -40,6 +40,9 @@ class Surrogate:
         How windows become its inputs and its outputs the next state.
     data
         The training run's data config (``n_input``, ``fields``, ``normalize``...), for reading windows alike.
+    normalization
+        The training file's normalisation (``fields``, ``constant``: shift and scale per channel):
+        every file is read in these units. ``None`` (checkpoints of earlier versions): each file's own.
     """
 
     model: nn.Module
@@ -47,6 +50,7 @@ class Surrogate:
     data: dict[str, Any]
     conditioning: Conditioning = dataclasses.field(default_factory=Conditioning)
     seed: int = 0
+    normalization: Mapping[str, Any] | None = None
 
     def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
         """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images)."""
@@ -55,10 +59,20 @@ class Surrogate:
             kwargs["transforms"] = modality_transforms(
                 path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False
             )
-        return WindowDataset(
+        dataset = WindowDataset(
             path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
             constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
         )  # fmt: skip
+        if self.normalization is not None and data["normalize"] is not None:
+            for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
+                own, trained = getattr(dataset, attribute), self.normalization.get(part)
+                if own is not None and trained is not None:
+                    norm = Normalization.from_dict(trained)
+                    if norm.scale.shape != own.scale.shape:
+                        raise ValueError(f"{path} has {len(own.scale)} {part} channels; the model was trained on "
+                                         f"{len(norm.scale)}")  # fmt: skip
+                    setattr(dataset, attribute, norm)
+        return dataset
 
     def context(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """The model's text and image inputs from a batch of :meth:`windows`."""
@@ -99,7 +113,10 @@ def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.de
         _check_fit(model, fmt, config.data.n_input)
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError) as exc:
         raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: {type(exc).__name__}: {exc}") from None
-    return Surrogate(model.eval(), fmt, dataclasses.asdict(config.data), conditioning, config.seed)
+    normalization = extra.get("normalization")
+    if normalization is not None and not isinstance(normalization, dict):
+        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: normalization is not a mapping")
+    return Surrogate(model.eval(), fmt, dataclasses.asdict(config.data), conditioning, config.seed, normalization)
 
 
 def _check_fit(model: nn.Module, fmt: FieldFormat, n_input: int) -> None:
