@@ -152,7 +152,7 @@ def main() -> None:
     for path in args.diffusion:
         surrogate = load_surrogate(path)
         for steps in args.steps:
-            surrogate.model.configure_sampling(steps=steps)
+            surrogate.model.configure_sampling(sample_steps=steps)
             error, seconds = one_step(surrogate, args.data, args.split, args.batch, args.repeats)
             rows.append([path.parent.name, f"DDIM {steps}", str(steps), f"{error:.4g}", f"{1e3 * seconds:.3g}"])
     for path in args.refiner:

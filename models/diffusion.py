@@ -132,10 +132,11 @@ class DiffusionConfig:
 
 @dataclass(frozen=True)
 class Sampling:
-    """How :meth:`Diffusion.forward` samples: ``sampler`` (ddim/ddpm), ``steps``, ``guidance``, ``refinement_steps``."""
+    """How :meth:`Diffusion.forward` samples: ``sampler`` (ddim/ddpm), ``sample_steps``, ``guidance``,
+    ``refinement_steps`` (the config's names; its values are the defaults)."""
 
     sampler: str
-    steps: int
+    sample_steps: int
     guidance: float
     refinement_steps: int
 
@@ -187,7 +188,7 @@ class Diffusion(nn.Module):
         self,
         *,
         sampler: str | None = None,
-        steps: int | None = None,
+        sample_steps: int | None = None,
         guidance: float | None = None,
         refinement_steps: int | None = None,
     ) -> Sampling:
@@ -195,14 +196,15 @@ class Diffusion(nn.Module):
         s, cfg = self.sampling, self.config
         new = Sampling(
             s.sampler if sampler is None else sampler,
-            s.steps if steps is None else steps,
+            s.sample_steps if sample_steps is None else sample_steps,
             s.guidance if guidance is None else guidance,
             s.refinement_steps if refinement_steps is None else refinement_steps,
         )
         if new.sampler not in SAMPLERS:
             raise ValueError(f"sampler = {new.sampler!r} is invalid: choose one of {', '.join(SAMPLERS)}")
-        if isinstance(new.steps, bool) or not isinstance(new.steps, int) or not 1 <= new.steps <= cfg.timesteps:
-            raise ValueError(f"steps = {new.steps!r} is invalid: sampling steps must be 1 .. {cfg.timesteps}")
+        steps = new.sample_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= cfg.timesteps:
+            raise ValueError(f"sample_steps = {steps!r} is invalid: sampling steps must be 1 .. {cfg.timesteps}")
         if isinstance(new.guidance, bool) or not isinstance(new.guidance, int | float) or not new.guidance >= 0:
             raise ValueError(f"guidance = {new.guidance!r} is invalid: must be a number >= 0")
         k = new.refinement_steps
@@ -311,13 +313,13 @@ class Diffusion(nn.Module):
                 )
             return y * cfg.target_scale
         z = torch.randn(shape, device=x.device, dtype=x.dtype) if initial is None else initial.to(x.dtype)
-        levels = torch.linspace(self.levels, 0, s.steps + 1).round().long().tolist()
+        levels = torch.linspace(self.levels, 0, s.sample_steps + 1).round().long().tolist()
         for i, (k, k_next) in enumerate(itertools.pairwise(levels)):
             pairs = self.ladder[level(k)]
             out = self._guided(net, x, z, self._level_input(level(k)), context)
             clean = schedule.predicted_clean(z, out, pairs, cfg.objective)
             z = schedule.ddim_step(z, clean, pairs, self.ladder[level(k_next)], eta=SAMPLERS[s.sampler])
-            z = _finite(z, i + 1, f"sampling step {i + 1} of {s.steps}")
+            z = _finite(z, i + 1, f"sampling step {i + 1} of {s.sample_steps}")
         return z * cfg.target_scale
 
     def forward(

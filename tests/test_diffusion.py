@@ -239,9 +239,10 @@ def test_bad_diffusion_settings_name_the_option():
         with pytest.raises(ValueError, match=option):
             diffusion(**changes)
     model = diffusion()
-    for kwargs, option in (({"steps": 0}, "steps"), ({"steps": 1001}, "steps"), ({"guidance": 2.0}, "guidance"),
-                           ({"sampler": "euler"}, "sampler"),
-                           ({"refinement_steps": 4}, "refinement_steps")):  # fmt: skip
+    bad = (({"sample_steps": 0}, "sample_steps"), ({"sample_steps": 1001}, "sample_steps"),
+           ({"guidance": 2.0}, "guidance"), ({"sampler": "euler"}, "sampler"),
+           ({"refinement_steps": 4}, "refinement_steps"))  # fmt: skip
+    for kwargs, option in bad:
         with pytest.raises(ValueError, match=option):
             model.configure_sampling(**kwargs)
 
@@ -284,7 +285,7 @@ def test_a_tiny_diffusion_run_lowers_its_loss_and_evaluates_with_an_ensemble(tin
                                    samples=4, device="cpu")  # fmt: skip
     ensemble = metrics["models"]["diffusion"]["ensemble"]
     assert ensemble["samples"] == 4 and ensemble["spread"] > 0 and ensemble["crps"] > 0
-    assert metrics["sampling"]["diffusion"]["steps"] == 4
+    assert metrics["sampling"]["diffusion"]["sample_steps"] == 4
     rollout = metrics["models"]["diffusion"]["rollout"]
     assert 0 <= rollout["steps_correlation_above_0.8"] <= 2 and len(rollout["correlation_per_step"]) == 2
     with pytest.raises(ValueError, match="unroll"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from physml.cli.arguments import integer, path
+from physml.cli.arguments import integer, number, path
 
 __all__ = ["register"]
 
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     generative.add_argument(
         "--guidance",
-        type=float,
+        type=number,
         metavar="W",
         help="classifier-free guidance scale for text/image conditioning (1: none)",
     )
@@ -78,7 +78,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if len(set(labels)) != len(labels):
             raise ValueError(f"labels {labels} are invalid: each model needs its own")
         checkpoints = dict(zip(labels, checkpoints))
-    given_sampling = {"steps": args.sample_steps, "sampler": args.sampler, "guidance": args.guidance,
+    given_sampling = {"sample_steps": args.sample_steps, "sampler": args.sampler, "guidance": args.guidance,
                       "refinement_steps": args.refinement_steps}  # fmt: skip
     sampling = {k: v for k, v in given_sampling.items() if v is not None}
     splits = args.split or ["test"]

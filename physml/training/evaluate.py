@@ -248,7 +248,7 @@ def evaluate_checkpoints(
         For generative models (diffusion): draw this many one-step samples per window and score
         the ensemble (spread, skill, spread-skill ratio, CRPS); 0 or 1: none.
     sampling
-        For generative models: ``sampler``, ``steps``, ``guidance``, ``refinement_steps`` to sample
+        For generative models: ``sampler``, ``sample_steps``, ``guidance``, ``refinement_steps`` to sample
         with (see :meth:`~physml.models.Diffusion.configure_sampling`); the trained defaults otherwise.
     seed
         Seeds the random draws of generative models, each model from the same seed.
@@ -290,7 +290,11 @@ def evaluate_checkpoints(
     examples = {}
     generative = [label for label, s in surrogates.items() if getattr(s.model, "generative", False)]
     if not generative and (sampling or samples > 1):
-        raise ValueError("sampling options and samples are invalid here: none of the models is generative")
+        given = [
+            *(f"{k} = {v!r}" for k, v in (sampling or {}).items()),
+            *([f"samples = {samples}"] if samples > 1 else []),
+        ]
+        raise ValueError(f"{', '.join(given)} invalid here: none of the models is generative (diffusion)")
     for label in generative:
         surrogates[label].model.configure_sampling(**(sampling or {}))
         metrics.setdefault("sampling", {})[label] = dataclasses.asdict(surrogates[label].model.sampling)
