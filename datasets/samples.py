@@ -271,6 +271,15 @@ class WindowDataset(Dataset):
         """Periodic box length per spatial axis (points times spacing)."""
         return tuple(float(len(x) * (x[1] - x[0])) for x in self.axes.values())
 
+    def normalization_dict(self) -> dict[str, Any]:
+        """The normalisation of fields and constant fields as plain values (``Normalization.from_dict`` each).
+
+        Checkpoints carry their training file's: a model reads any other file (a longer test set, a new
+        build) in the units it was trained in, not in that file's own statistics.
+        """
+        parts = {"fields": self.normalization, "constant": self.constant_normalization}
+        return {name: None if norm is None else norm.to_dict() for name, norm in parts.items()}
+
     def denormalize(self, fields: torch.Tensor, channel_dim: int | None = None) -> torch.Tensor:
         """Undo ``normalize`` on time-varying channels.
 

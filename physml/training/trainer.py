@@ -45,7 +45,7 @@ from physml.training.constraints import constraint_adapter
 from physml.training.guards import TrainingDivergedError, nonfinite_loss, nonfinite_weight, resume_lr, set_peak_lr
 from physml.training.runlog import RunLog
 
-__all__ = ["Trainer", "field_format", "normalization_dict", "resolve_device"]
+__all__ = ["Trainer", "field_format", "resolve_device"]
 
 LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 
@@ -89,16 +89,6 @@ def field_format(dataset: WindowDataset, config: TrainConfig) -> FieldFormat:
         residual=config.model.residual,
         squash=tuple(squash) if config.model.squash else (),
     )
-
-
-def normalization_dict(dataset: WindowDataset) -> dict[str, Any]:
-    """The training file's normalisation of fields and constant fields, as plain values.
-
-    Saved in checkpoints: a model reads any other file (a longer test set, a new build) in the units
-    it was trained in, rather than in that file's own statistics (``model.squash`` scales are in them).
-    """
-    parts = {"fields": dataset.normalization, "constant": dataset.constant_normalization}
-    return {name: None if norm is None else norm.to_dict() for name, norm in parts.items()}
 
 
 class Trainer:
@@ -270,7 +260,7 @@ class Trainer:
             config=self.config.to_dict(),
             format=self.format.to_dict(),
             conditioning=self.conditioning.to_dict(),
-            normalization=normalization_dict(self.train_set),
+            normalization=self.train_set.normalization_dict(),
         )
 
     def _resume(self) -> None:
