@@ -143,7 +143,6 @@ def main() -> None:
     parser.add_argument("--figure", type=Path)
     parser.add_argument("--json", type=Path, help="write every number here")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     print(machine())
     rows, record = [], {"steps": [], "ensembles": {}}
     for path in args.baseline:

@@ -29,7 +29,6 @@ inference ``guidance = w`` mixes ``uncond + w (cond - uncond)``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from torch.nn import functional as F
 
 from physml.errors import UnstableRunError
 from physml.models import noise_schedule as schedule
-from physml.models.registry import MODELS, build_model, register_model
+from physml.models.registry import build_model, config_fields, register_model
 
 __all__ = ["DENOISERS", "Denoised", "Diffusion", "DiffusionConfig", "Sampling"]
 
@@ -115,7 +114,7 @@ class DiffusionConfig:
 
     def denoiser_config(self) -> dict[str, Any]:
         """The denoiser's config values: ``denoiser_params`` plus the channels, grid and modalities."""
-        known = {f.name for f in dataclasses.fields(MODELS[self.denoiser][1])} if self.denoiser in MODELS else set()
+        known = config_fields(self.denoiser)
         values: dict[str, Any] = {
             "in_channels": self.in_channels + self.out_channels,
             "out_channels": self.out_channels,

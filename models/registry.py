@@ -18,7 +18,15 @@ from torch import nn
 from physml.machine import check_fits
 from physml.models.config_values import check_values
 
-__all__ = ["MODELS", "build_model", "config_from_dict", "config_to_dict", "model_name", "register_model"]
+__all__ = [
+    "MODELS",
+    "build_model",
+    "config_fields",
+    "config_from_dict",
+    "config_to_dict",
+    "model_name",
+    "register_model",
+]
 
 #: Registered models: name -> (model class, config dataclass).
 MODELS: dict[str, tuple[type[nn.Module], type]] = {}
@@ -45,10 +53,15 @@ def _entry(name: str) -> tuple[type[nn.Module], type]:
     return MODELS[name]
 
 
+def config_fields(name: str) -> set[str]:
+    """The config keys model ``name`` takes (``ValueError`` naming the choices for an unknown name)."""
+    return {f.name for f in dataclasses.fields(_entry(name)[1])}
+
+
 def config_from_dict(name: str, values: Mapping[str, Any]) -> Any:
     """The config dataclass of model ``name`` from plain values (e.g. YAML); unknown keys are errors."""
     _, config_class = _entry(name)
-    known = {f.name for f in dataclasses.fields(config_class)}
+    known = config_fields(name)
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"model.params keys {unknown} are invalid for {name}: valid keys are {sorted(known)}")

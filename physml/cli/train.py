@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a surrogate model on a dataset",
-        description="Train a registered model (fno, complex_fno, resnet, persistence) on a physml dataset. The "
+        description="Train a registered model (fno, complex_fno, unet, resnet, persistence, multimodal_transformer, "
+        "diffusion) on a physml dataset. The "
         "run writes log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same "
         "command again resumes from last.pt.",
         epilog=_EXAMPLE + _SCALE,

@@ -12,7 +12,6 @@ carry the raw description and each :class:`Conditioning` tokenizes it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from physml.models.registry import MODELS
+from physml.models.registry import config_fields
 from physml.training.config import ModalityConfig
 
 if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
@@ -129,10 +128,7 @@ def data_params(
     Only for keys its config declares (a field-only model takes none); a value the run's config gives
     must agree with the data.
     """
-    config_class = MODELS[name][1] if name in MODELS else None
-    if config_class is None:
-        return {}
-    known = {f.name for f in dataclasses.fields(config_class)}
+    known = config_fields(name)
     if conditioning.modalities and "modalities" not in known:
         raise ValueError(
             f"modalities {list(conditioning.modalities)} are invalid for model {name!r}: it reads fields only "
