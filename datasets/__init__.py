@@ -4,7 +4,8 @@
   :func:`list_configs`) into a file, resumably, on local processes or Dask;
   :func:`simulate_to_file` runs one trajectory of one in this process (``physml simulate``).
 - :func:`open_dataset` opens any Well-layout file as a lazy ``xarray.Dataset``.
-- :class:`WindowDataset` turns a file into torch samples for training; :class:`Modalities`
+- :class:`WindowDataset` turns a file into torch samples for training (:class:`StaticDataset`
+  a file of static fields, one sample per trajectory); :class:`Modalities`
   adds each trajectory's description (``Family.caption``), its tokens (:class:`Tokenizer`,
   trained on :func:`file_descriptions`) and its picture (``Family.render``).
 - :func:`read_info` and :func:`validate` inspect a file; ``docs/data_format.md`` has the schema.
@@ -27,6 +28,7 @@ __all__ = [
     "Family",
     "Modalities",
     "SimulatedRun",
+    "StaticDataset",
     "StoreInfo",
     "Tokenizer",
     "ValidationReport",
@@ -34,6 +36,7 @@ __all__ = [
     "build_dataset",
     "file_descriptions",
     "get_family",
+    "is_static",
     "list_configs",
     "load_config",
     "make_plan",
@@ -56,6 +59,7 @@ _MODULES = {
     "physml.datasets.samples": ("WindowDataset",),
     "physml.datasets.schema": ("SCHEMA_VERSION", "DataFileError", "StoreInfo", "read_info"),
     "physml.datasets.simulate": ("SimulatedRun", "simulate_to_file"),
+    "physml.datasets.static": ("StaticDataset", "is_static"),
     "physml.datasets.tokenizer": ("Tokenizer",),
     "physml.datasets.validation": ("ValidationReport", "validate"),
     "physml.datasets.views": ("open_dataset",),
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
     from physml.datasets.samples import WindowDataset
     from physml.datasets.schema import SCHEMA_VERSION, DataFileError, StoreInfo, read_info
     from physml.datasets.simulate import SimulatedRun, simulate_to_file
+    from physml.datasets.static import StaticDataset, is_static
     from physml.datasets.tokenizer import Tokenizer
     from physml.datasets.validation import ValidationReport, validate
     from physml.datasets.views import open_dataset

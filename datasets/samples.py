@@ -58,6 +58,14 @@ class Normalization:
         return cls(shift, scale)
 
 
+def check_split_and_normalize(split: str | None, normalize: str | None) -> None:
+    """``ValueError`` unless ``split`` and ``normalize`` are ones a dataset of samples reads."""
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split = {split!r} is invalid: choose one of {', '.join(SPLITS)} or None")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize = {normalize!r} is invalid: choose None, 'zscore' or 'rms'")
+
+
 class WindowDataset(Dataset):
     """Windows of a Well-layout file as dictionaries of tensors.
 
@@ -124,10 +132,7 @@ class WindowDataset(Dataset):
                             ("window_stride", window_stride)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} = {value!r} is invalid: must be an integer >= 1")
-        if split is not None and split not in SPLITS:
-            raise ValueError(f"split = {split!r} is invalid: choose one of {', '.join(SPLITS)} or None")
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize = {normalize!r} is invalid: choose None, 'zscore' or 'rms'")
+        check_split_and_normalize(split, normalize)
         self.path = Path(path)
         self.info: StoreInfo = read_info(self.path)
         info = self.info

@@ -22,8 +22,10 @@ Training draws one level per sample; ``forward(x, target=y)`` returns the
 loss and the clean estimate it implies (on which physics losses are
 evaluated). ``forward(x)`` samples, with the EMA weights in eval mode.
 Classifier-free guidance: in training each sample drops its text and image
-with probability ``cond_dropout`` (the transformer's modality dropout); at
-inference ``guidance = w`` mixes ``uncond + w (cond - uncond)``.
+(the transformer's modality dropout) or its parameter vector (the U-Net's)
+with probability ``cond_dropout``; at inference ``guidance = w`` mixes
+``uncond + w (cond - uncond)``. With ``in_channels = 0`` nothing but the
+condition is read: text-to-image (or parameters-to-image) generation.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ DENOISERS = ("unet", "fno", "multimodal_transformer")
 _MULTIMODAL = "multimodal_transformer"
 #: Keys of the denoiser's config that the diffusion model sets itself.
 _OWN_KEYS = ("in_channels", "out_channels", "noise_embedding", "field_size", "modalities", "missing_ok",
-             "modality_dropout", "vocab_size", "text_length", "image_channels", "image_size")  # fmt: skip
+             "modality_dropout", "vocab_size", "text_length", "image_channels", "image_size", "parameter_dim",
+             "parameter_dropout")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,12 @@ class DiffusionConfig:
     """A :class:`Diffusion` model: its denoiser, objective, schedule, sampling defaults and EMA.
 
     ``in_channels`` / ``out_channels`` are the conditioning and generated channels; the
-    denoiser reads both. ``field_size`` and the modality keys are filled in from the data and
-    passed to the denoiser where its config has them. ``target_scale`` divides the target before
-    noising (diffusion assumes unit-variance samples: a residual increment is far smaller).
+    denoiser reads both (``in_channels = 0``: generation from text or parameters alone).
+    ``parameter_dim``: a vector of physical parameters conditions a denoiser that takes one
+    (the U-Net), dropped like text and image with ``cond_dropout``. ``field_size`` and the
+    modality keys are filled in from the data and passed to the denoiser where its config has them.
+    ``target_scale`` divides the target before noising (diffusion assumes unit-variance
+    samples: a residual increment is far smaller).
     ``sampler``, ``sample_steps``, ``guidance`` and ``refinement_steps`` are defaults that
     :meth:`Diffusion.configure_sampling` may change at inference. ``ema_decay = 0`` keeps no EMA.
     """
@@ -77,6 +83,7 @@ class DiffusionConfig:
     text_length: int = 64
     image_channels: int = 3
     image_size: tuple[int, int] = (32, 32)
+    parameter_dim: int = 0
     objective: str = "v"
     timesteps: int = 1000
     refinement_steps: int = 3
@@ -91,8 +98,10 @@ class DiffusionConfig:
     def __post_init__(self) -> None:
         for name in ("field_size", "modalities", "missing_ok", "image_size"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        for name in ("in_channels", "out_channels", "timesteps", "refinement_steps", "sample_steps"):
+        for name in ("out_channels", "timesteps", "refinement_steps", "sample_steps"):
             self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
+        for name in ("in_channels", "parameter_dim"):
+            self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 0, name, "an integer >= 0")
         self._check(self.denoiser in DENOISERS, "denoiser", f"one of {', '.join(DENOISERS)}")
         self._check(isinstance(self.denoiser_params, Mapping), "denoiser_params", "a mapping of config values")
         own = sorted(set(self.denoiser_params) & set(_OWN_KEYS))
@@ -107,6 +116,8 @@ class DiffusionConfig:
         self._check(0 <= self.ema_decay < 1, "ema_decay", "in [0, 1)")
         self._check(not self.modalities or self.denoiser == _MULTIMODAL, "modalities",
                     f"empty for denoiser {self.denoiser!r}, which reads fields only (use {_MULTIMODAL})")  # fmt: skip
+        self._check(not self.parameter_dim or "parameter_dim" in config_fields(self.denoiser), "parameter_dim",
+                    f"0 for denoiser {self.denoiser!r}, which takes no parameter vector (use unet)")  # fmt: skip
 
     def _check(self, ok: bool, name: str, allowed: str) -> None:
         if not ok:
@@ -121,6 +132,8 @@ class DiffusionConfig:
             "noise_embedding": True,
             "field_size": self.field_size,
         }
+        if self.parameter_dim:
+            values |= {"parameter_dim": self.parameter_dim, "parameter_dropout": self.cond_dropout}
         if self.denoiser == _MULTIMODAL:
             values |= {"modalities": self.modalities, "missing_ok": self.missing_ok,
                        "modality_dropout": self.cond_dropout, "vocab_size": self.vocab_size,
@@ -211,10 +224,11 @@ class Diffusion(nn.Module):
             raise ValueError(
                 f"refinement_steps = {k!r} is invalid: must be 0 .. {cfg.refinement_steps} (the K trained)"
             )
-        if new.guidance != 1 and not (cfg.modalities and cfg.cond_dropout > 0):
+        if new.guidance != 1 and not ((cfg.modalities or cfg.parameter_dim) and cfg.cond_dropout > 0):
             raise ValueError(
                 f"guidance = {new.guidance} is invalid: this model was not trained with a condition to drop "
-                f"(modalities = {list(cfg.modalities)}, cond_dropout = {cfg.cond_dropout}); use guidance = 1"
+                f"(modalities = {list(cfg.modalities)}, parameter_dim = {cfg.parameter_dim}, "
+                f"cond_dropout = {cfg.cond_dropout}); use guidance = 1"
             )
         self.sampling = new
         return new
@@ -292,7 +306,7 @@ class Diffusion(nn.Module):
         """
         cfg, s = self.config, self.sampling
         if s.guidance != 1 and not context:
-            raise ValueError(f"guidance = {s.guidance} needs the model's text or image: none was given")
+            raise ValueError(f"guidance = {s.guidance} needs the model's text, image or parameters: none was given")
         net = self.ema if self.ema is not None and not self.training else self.denoiser
         B = x.shape[0]
         shape = (B, cfg.out_channels, *x.shape[2:])

@@ -27,7 +27,8 @@ class FieldFormat:
     Parameters
     ----------
     n_input
-        Past steps given to the model.
+        Past steps given to the model; 0 for a model that generates fields from its
+        conditioning alone (text, parameters): it then reads no field channels.
     n_channels
         Time-varying channels per step (e.g. 2 for ``psi`` re/im); also the model's outputs.
     n_constant
@@ -57,9 +58,12 @@ class FieldFormat:
     squash: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("n_input", "n_channels"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"FieldFormat.{name} = {getattr(self, name)!r} is invalid: must be >= 1")
+        if self.n_input < 0:
+            raise ValueError(f"FieldFormat.n_input = {self.n_input!r} is invalid: must be >= 0")
+        if self.n_channels < 1:
+            raise ValueError(f"FieldFormat.n_channels = {self.n_channels!r} is invalid: must be >= 1")
+        if self.n_input == 0 and self.residual:
+            raise ValueError("FieldFormat.residual = True is invalid with n_input = 0: there is no state to add to")
         if self.n_constant < 0:
             raise ValueError(f"FieldFormat.n_constant = {self.n_constant!r} is invalid: must be >= 0")
         object.__setattr__(self, "squash", tuple(float(s) for s in self.squash))

@@ -9,7 +9,12 @@ strong next-state baseline and the usual denoiser of diffusion models.
 
 With ``noise_embedding`` it takes ``noise = t`` ``(B,)`` and every residual
 block scales and shifts its features by it (FiLM), which makes it a denoiser
-for :class:`~physml.models.diffusion.Diffusion`.
+for :class:`~physml.models.diffusion.Diffusion`. With ``parameter_dim = P`` it
+also takes a vector of (normalised) physical parameters ``(B, P)``, embedded by
+an MLP and added to the noise embedding (class conditioning as in image
+diffusion); in training each sample drops it with probability
+``parameter_dropout``, so the model also learns the unconditional case that
+classifier-free guidance needs.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class UNetConfig:
     groups: int = 8
     padding: str = "circular"
     noise_embedding: bool = False
+    parameter_dim: int = 0
+    parameter_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_size", tuple(self.field_size))
@@ -73,6 +80,10 @@ class UNetConfig:
             raise ValueError(f"UNetConfig.padding = {self.padding!r} is invalid: choose one of {', '.join(PADDINGS)}")
         if not isinstance(self.noise_embedding, bool):
             raise ValueError(f"UNetConfig.noise_embedding = {self.noise_embedding!r} is invalid: true or false")
+        if isinstance(self.parameter_dim, bool) or not isinstance(self.parameter_dim, int) or self.parameter_dim < 0:
+            raise ValueError(f"UNetConfig.parameter_dim = {self.parameter_dim!r} is invalid: must be an integer >= 0")
+        if not 0 <= self.parameter_dropout < 1:
+            raise ValueError(f"UNetConfig.parameter_dropout = {self.parameter_dropout!r} is invalid: must be in [0, 1)")
 
     @property
     def ndim(self) -> int:
@@ -119,8 +130,13 @@ class UNet(nn.Module):
         self.config = config
         conv = nn.Conv1d if config.ndim == 1 else nn.Conv2d
         widths = [config.width * m for m in config.multipliers]
-        emb_dim = config.width if config.noise_embedding else 0
-        self.noise = NoiseEmbedding(emb_dim) if emb_dim else None
+        emb_dim = config.width if config.noise_embedding or config.parameter_dim else 0
+        self.noise = NoiseEmbedding(emb_dim) if config.noise_embedding else None
+        self.parameter_embed = (
+            nn.Sequential(nn.Linear(config.parameter_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+            if config.parameter_dim
+            else None
+        )
         self.lift = conv(config.in_channels, widths[0], 3, padding=1, padding_mode=config.padding)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -151,7 +167,9 @@ class UNet(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor, *, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, noise: torch.Tensor | None = None, parameters: torch.Tensor | None = None
+    ) -> torch.Tensor:
         cfg = self.config
         if x.ndim != 2 + cfg.ndim or x.shape[1] != cfg.in_channels or tuple(x.shape[2:]) != cfg.field_size:
             raise ValueError(
@@ -159,7 +177,7 @@ class UNet(nn.Module):
                 f"{', '.join(map(str, cfg.field_size))})"
             )
         check_noise(noise, x.shape[0], cfg.noise_embedding, "unet")
-        emb = self.noise(noise) if self.noise is not None else None
+        emb = self._embedding(x, noise, parameters)
         h = self.lift(x)  # (B, C_in, *space) -> (B, width, *space)
         saved = []
         for level, blocks in enumerate(self.down):
@@ -177,3 +195,27 @@ class UNet(nn.Module):
                 h = F.interpolate(h, scale_factor=2, mode="nearest")  # double the grid
                 h = self.upsample[i](h)
         return self.head(F.gelu(self.norm(h)))  # (B, width, *space) -> (B, C_out, *space)
+
+    def _embedding(
+        self, x: torch.Tensor, noise: torch.Tensor | None, parameters: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """The FiLM embedding ``(B, width)``: noise level plus parameters (``None`` for a plain U-Net)."""
+        cfg, B = self.config, x.shape[0]
+        if parameters is not None and self.parameter_embed is None:
+            raise ValueError("parameters were given, but this unet has parameter_dim = 0 (it reads fields only)")
+        if parameters is not None and tuple(parameters.shape) != (B, cfg.parameter_dim):
+            raise ValueError(
+                f"parameters shape = {tuple(parameters.shape)} is invalid: must be (B, parameter_dim) = "
+                f"({B}, {cfg.parameter_dim})"
+            )
+        emb = self.noise(noise) if self.noise is not None else None
+        if self.parameter_embed is None:
+            return emb
+        if emb is None:
+            emb = x.new_zeros(B, cfg.width)
+        if parameters is None:  # the unconditional model: as if every sample's parameters were dropped
+            return emb
+        extra = self.parameter_embed(parameters.to(emb.dtype))
+        if self.training and cfg.parameter_dropout > 0:
+            extra = extra * (torch.rand(B, 1, device=x.device) >= cfg.parameter_dropout)
+        return emb + extra

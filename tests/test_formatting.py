@@ -46,8 +46,12 @@ def test_mismatched_samples_are_refused():
         fmt.inputs(torch.zeros(1, 3, 2, 8), torch.zeros(1, 1, 8))
     with pytest.raises(ValueError, match="constant fields have None channels; this format takes 1"):
         fmt.inputs(torch.zeros(1, 2, 2, 8))
-    with pytest.raises(ValueError, match="n_input = 0 is invalid"):
-        FieldFormat(n_input=0, n_channels=2)
+    with pytest.raises(ValueError, match="n_input = -1 is invalid"):
+        FieldFormat(n_input=-1, n_channels=2)
+    with pytest.raises(ValueError, match="residual = True is invalid with n_input = 0"):
+        FieldFormat(n_input=0, n_channels=2, residual=True)
+    generator = FieldFormat(n_input=0, n_channels=2)  # reads no field: generation from a condition alone
+    assert generator.in_channels == 0 and generator.inputs(torch.zeros(3, 0, 2, 8)).shape == (3, 0, 8)
 
 
 def test_a_residual_format_adds_the_model_output_to_the_latest_state():

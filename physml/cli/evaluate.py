@@ -17,7 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Score a trained model (and optional trained baselines) against persistence on a held-out "
         "split: one-step nRMSE, VRMSE and low/mid/high Fourier-band errors; rollout nRMSE per step; drift of the "
         "family's conserved quantities (norm and energy for Schrödinger) along rollouts. Writes metrics.json, "
-        "PNG plots (rollout error, drift, space-time diagrams, spectra) and report.md to --out.",
+        "PNG plots (rollout error, drift, space-time diagrams, spectra) and report.md to --out. On a file of "
+        "static black-hole images (bh_images), a generator trained with data.n_input = 0 is scored instead against "
+        "the ray tracer: dark-region (shadow) diameter and centroid errors, pixel nRMSE of log intensity, time per "
+        "image against ray tracing, and a grid of generated against traced images.",
     )
     parser.add_argument("checkpoint", type=_labelled, metavar="[LABEL=]CHECKPOINT",
                         help="a checkpoint written by physml train (best.pt or last.pt); LABEL names it in the "
@@ -55,7 +58,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="refinement steps of a PDE-Refiner model, 0 .. its trained K (0: the plain "
                                  "prediction)")  # fmt: skip
     generative.add_argument("--seed", type=integer, default=0, help="seed of the sampling noise (default: 0)")
+    generative.add_argument("--trace", type=integer, default=8, metavar="N",
+                            help="image generators: ray-trace N of the split's images again to time the simulator "
+                                 "against generation (default: 8; 0: no timing)")  # fmt: skip
     parser.set_defaults(handler=_evaluate)
+
+
+def labels_of(given: list[tuple[str | None, Path]]) -> list[str]:
+    """Each model's label: the one given, else its run directory's name."""
+    labels = [label or path.parent.name for label, path in given]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"labels {labels} are invalid: each model needs its own")
+    return labels
+
+
+def _generators(args: argparse.Namespace, checkpoints: dict[str, Path], splits: list[str], sampling: dict) -> int:
+    from physml.training.generation import evaluate_generators
+
+    if args.trace < 0:
+        raise ValueError(f"--trace = {args.trace} is invalid: must be >= 0")
+    for split in splits:
+        out = args.out if len(splits) == 1 else args.out / split
+        evaluate_generators(checkpoints, args.data, split=split, out=out, device=args.device, sampling=sampling,
+                            seed=args.seed, trace=args.trace)  # fmt: skip
+        print(f"## {split}\n" if len(splits) > 1 else "", end="")
+        print((out / "report.md").read_text())
+    return 0
 
 
 def _labelled(text: str) -> tuple[str | None, Path]:
@@ -74,16 +102,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     given = [args.checkpoint, *args.baseline]
     checkpoints: list[Path] | dict[str, Path] = [path for _, path in given]
     if any(label for label, _ in given):  # label the others by their run directory
-        labels = [label or path.parent.name for label, path in given]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"labels {labels} are invalid: each model needs its own")
-        checkpoints = dict(zip(labels, checkpoints))
+        checkpoints = dict(zip(labels_of(given), checkpoints))
     given_sampling = {"sample_steps": args.sample_steps, "sampler": args.sampler, "guidance": args.guidance,
                       "refinement_steps": args.refinement_steps}  # fmt: skip
     sampling = {k: v for k, v in given_sampling.items() if v is not None}
     splits = args.split or ["test"]
     if len(set(splits)) != len(splits):
         raise ValueError(f"--split {splits} is invalid: each split once")
+    from physml.datasets import is_static
+
+    if is_static(args.data):  # one image per trajectory: score generators against the simulator
+        return _generators(args, dict(zip(labels_of(given), [p for _, p in given])), splits, sampling)
     results = {}
     for split in splits:
         out = args.out if len(splits) == 1 else args.out / split

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 from physml.cli.arguments import add_progress, number, path
@@ -54,6 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=number, metavar="LR",
                         help="peak learning rate, instead of the config's optim.lr; when resuming, the run goes on "
                         "from last.pt at this rate (e.g. lower, after a run stopped on a NaN loss)")  # fmt: skip
+    parser.add_argument("--epochs", type=int, metavar="N",
+                        help="train for N epochs instead of the config's (the learning-rate schedule spans them); "
+                        "a run resumes only with the epochs it started with")  # fmt: skip
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="cpu, cuda, cuda:N or auto, instead of the config's device")  # fmt: skip
     add_progress(parser)
     parser.set_defaults(handler=_train)
 
@@ -62,6 +68,8 @@ def _train(args: argparse.Namespace) -> int:
     from physml.training import Trainer, load_train_config
 
     config = load_train_config(args.config)
+    changes = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
+    config = dataclasses.replace(config, **changes)  # the config checks the values
     trainer = Trainer(config, args.out, init_from=args.init, progress=args.progress, lr=args.lr)
     result = trainer.train()
     if trainer.rank == 0:  # under torchrun, one report for the whole job

@@ -13,7 +13,7 @@ from physml.plots import pyplot, save
 if TYPE_CHECKING:
     from physml.datasets.simulate import SimulatedRun
 
-__all__ = ["plot_run"]
+__all__ = ["plot_generated", "plot_run"]
 
 
 def plot_run(run: SimulatedRun, path: str | os.PathLike[str]) -> Path:
@@ -42,4 +42,44 @@ def plot_run(run: SimulatedRun, path: str | os.PathLike[str]) -> Path:
     for ax, title in zip(axes, ("intensity", "redshift")):
         ax.set(xlabel="alpha", ylabel="beta")
         ax.set_title(f"{title}: M = {params['mass']:g}, a/M = {params['spin']:g}, i = {params['inclination']:g} deg")
+    return save(fig, path)
+
+
+def plot_generated(
+    truth: np.ndarray,
+    generated: dict[str, np.ndarray],
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    trajectories: list[int],
+    path: str | os.PathLike[str],
+    *,
+    columns: int = 6,
+) -> Path:
+    """Ray-traced images (top row) above each generator's images of the same parameters, ``log10 I``.
+
+    ``truth`` and each ``generated[label]`` are intensities ``(N, X, Y)`` on ``(alpha, beta)``; the first
+    ``columns`` images are drawn, each with its dark region's outline (the shadow measure).
+    """
+    from physml.simulators.bh_images.measure import DEFAULT_DARK_THRESHOLD
+
+    plt = pyplot()
+    n = min(columns, len(truth))
+    rows = [("ray-traced", truth), *generated.items()]
+    da, db = alpha[1] - alpha[0], beta[1] - beta[0]
+    extent = (alpha[0] - da / 2, alpha[-1] + da / 2, beta[0] - db / 2, beta[-1] + db / 2)
+    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n + 0.8, 2.1 * len(rows)), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            ax, image = axes[r, c], images[c].T  # (alpha, beta) -> rows along beta
+            shown = ax.imshow(np.log10(np.maximum(image, 1e-6)), origin="lower", extent=extent, cmap="afmhot",
+                              vmin=-5.0, vmax=0.0)  # fmt: skip
+            ax.contour(alpha, beta, image, levels=[DEFAULT_DARK_THRESHOLD], colors="c", linewidths=0.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+            if r == 0:
+                ax.set_title(f"trajectory {trajectories[c]}", fontsize=8)
+    fig.colorbar(shown, ax=axes, shrink=0.8, label="log10 I")
     return save(fig, path)

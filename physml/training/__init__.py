@@ -8,8 +8,9 @@ from physml.training.config import (
     load_train_config,
     train_config_from_dict,
 )
+from physml.training.data import field_format, training_samples
 from physml.training.evaluate import Surrogate, evaluate_checkpoints, load_surrogate
-from physml.training.trainer import Trainer, field_format, resolve_device
+from physml.training.trainer import Trainer, resolve_device
 
 __all__ = [
     "DataConfig",
@@ -24,4 +25,5 @@ __all__ = [
     "load_train_config",
     "resolve_device",
     "train_config_from_dict",
+    "training_samples",
 ]

@@ -2,10 +2,13 @@
 
 A training run with ``modalities`` adds each trajectory's description and
 rendered image to its samples (:class:`~physml.datasets.Modalities`) and trains
-a digit-splitting tokenizer on the training split's descriptions.
+a digit-splitting tokenizer on the training split's descriptions; with
+``modalities.parameters`` it also hands the model those physical parameters as
+one vector, each standardised by its mean and spread over the training split.
 :class:`Conditioning` turns a batch into the keyword arguments the model takes
-(``text`` token ids, ``image``), and travels inside the checkpoint (tokenizer
-included, as JSON) so evaluation feeds a model exactly what it was trained on.
+(``text`` token ids, ``image``, ``parameters``), and travels inside the
+checkpoint (tokenizer included, as JSON) so evaluation feeds a model exactly
+what it was trained on.
 Several models scored on one file may each have their own tokenizer: samples
 carry the raw description and each :class:`Conditioning` tokenizes it.
 """
@@ -40,14 +43,21 @@ class Conditioning:
         Token context of the model: a longer description is an error, never truncated.
     image_size
         ``(H, W)`` of the model's images (``None``: it takes none).
+    parameters
+        Names of the per-trajectory parameters the model reads as a vector ``(B, P)``,
+        as ``(value - shift) / scale`` with ``parameter_shift`` and ``parameter_scale``.
     """
 
     tokenizer: Tokenizer | None = None
     text_length: int = 0
     image_size: tuple[int, int] | None = None
+    parameters: tuple[str, ...] = ()
+    parameter_shift: tuple[float, ...] = ()
+    parameter_scale: tuple[float, ...] = ()
 
     @property
     def modalities(self) -> tuple[str, ...]:
+        """The token modalities (text, image); the parameter vector is :attr:`parameters`."""
         return (*(("text",) if self.tokenizer is not None else ()), *(("image",) if self.image_size else ()))
 
     def __call__(self, batch: Mapping[str, Any], device: torch.device | str) -> dict[str, torch.Tensor]:
@@ -65,6 +75,11 @@ class Conditioning:
             context["text"] = ids[:, : max(longest, 1)].to(device)
         if self.image_size is not None and "image" in batch:
             context["image"] = batch["image"].to(device)
+        if self.parameters:
+            values = torch.stack([batch["parameters"][n].double() for n in self.parameters], dim=1).to(device)
+            shift, scale = (torch.tensor(v, dtype=torch.float64, device=device)
+                            for v in (self.parameter_shift, self.parameter_scale))  # fmt: skip
+            context["parameters"] = ((values - shift) / scale).float()  # (B, P)
         return context
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +88,9 @@ class Conditioning:
             "tokenizer": None if self.tokenizer is None else self.tokenizer.to_json(),
             "text_length": self.text_length,
             "image_size": None if self.image_size is None else list(self.image_size),
+            "parameters": list(self.parameters),
+            "parameter_shift": list(self.parameter_shift),
+            "parameter_scale": list(self.parameter_scale),
         }
 
     @classmethod
@@ -87,6 +105,9 @@ class Conditioning:
             None if tokenizer is None else Tokenizer.from_json(tokenizer),
             int(values.get("text_length", 0)),
             None if size is None else (int(size[0]), int(size[1])),
+            tuple(values.get("parameters", ())),
+            tuple(float(v) for v in values.get("parameter_shift", ())),
+            tuple(float(v) for v in values.get("parameter_scale", ())),
         )
 
 
@@ -106,7 +127,39 @@ def train_conditioning(path: str | os.PathLike[str], config: ModalityConfig, *, 
                 f"modalities.text_length = {config.text_length} is invalid for {path}: its descriptions take up "
                 f"to {longest} tokens; raise it"
             )
-    return Conditioning(tokenizer, config.text_length if config.text else 0, config.image)
+    shift, scale = _parameter_statistics(path, config.parameters)
+    return Conditioning(tokenizer, config.text_length if config.text else 0, config.image, config.parameters,
+                        shift, scale)  # fmt: skip
+
+
+def _parameter_statistics(
+    path: str | os.PathLike[str], names: tuple[str, ...]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and standard deviation of each named per-trajectory parameter over the training split."""
+    if not names:
+        return (), ()
+    import numpy as np
+
+    from physml.datasets import read_info, read_parameters
+
+    info = read_info(path)
+    unknown = [n for n in names if n not in info.per_trajectory_parameters]
+    if unknown:
+        raise ValueError(
+            f"modalities.parameters entry {unknown[0]!r} is invalid for {path}: choose from the per-trajectory "
+            f"parameters {info.per_trajectory_parameters}"
+        )
+    rows = read_parameters(info)
+    train = [i for i in range(info.n_trajectories) if info.completed[i] and info.splits[i] == "train"]
+    shift, scale = [], []
+    for name in names:
+        values = [rows[i][name] for i in train]
+        if not values or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            raise ValueError(f"modalities.parameters entry {name!r} is invalid: not a number in every training row")
+        column = np.asarray(values, dtype=np.float64)
+        shift.append(float(column.mean()))
+        scale.append(float(column.std()) if column.std() > 0 else 1.0)
+    return tuple(shift), tuple(scale)
 
 
 def modality_transforms(
@@ -144,6 +197,13 @@ def data_params(
         derived |= {"vocab_size": conditioning.tokenizer.vocab_size, "text_length": conditioning.text_length}
     if conditioning.image_size is not None:
         derived |= {"image_channels": int(sample["image"].shape[0]), "image_size": tuple(conditioning.image_size)}
+    if conditioning.parameters:
+        if "parameter_dim" not in known:
+            raise ValueError(
+                f"modalities.parameters {list(conditioning.parameters)} is invalid for model {name!r}: it takes no "
+                "parameter vector (use unet, or diffusion with the unet denoiser)"
+            )
+        derived["parameter_dim"] = len(conditioning.parameters)
     derived = {k: v for k, v in derived.items() if k in known}
     clashes = {k: (params[k], v) for k, v in derived.items() if k in params and _plain(params[k]) != _plain(v)}
     if clashes:

@@ -32,7 +32,10 @@ class DataConfig:
     """Which file, which windows, how they are normalised and batched.
 
     ``in_memory`` reads the splits into RAM once (fast for datasets that fit;
-    see :class:`~physml.datasets.WindowDataset`).
+    see :class:`~physml.datasets.WindowDataset`). ``n_input = 0`` generates a file's
+    static fields from the conditioning alone (:class:`~physml.datasets.StaticDataset`,
+    e.g. black-hole images from their descriptions); ``log_fields`` (field -> floor) then
+    learns those fields as ``log10(max(field, floor))``.
     """
 
     path: str
@@ -43,11 +46,12 @@ class DataConfig:
     batch_size: int = 32
     num_workers: int = 0
     in_memory: bool = False
+    log_fields: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str | os.PathLike) or not str(self.path):
             raise ValueError(f"data.path = {self.path!r} is invalid: must be a file path")
-        for name, low in (("n_input", 1), ("batch_size", 1), ("num_workers", 0)):
+        for name, low in (("n_input", 0), ("batch_size", 1), ("num_workers", 0)):
             _integer(f"data.{name}", getattr(self, name), low)
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)
@@ -56,6 +60,12 @@ class DataConfig:
         if self.normalize not in (None, "zscore", "rms"):
             raise ValueError(f"data.normalize = {self.normalize!r} is invalid: choose null, zscore or rms")
         _boolean("data.in_memory", self.in_memory)
+        if not isinstance(self.log_fields, Mapping):
+            raise ValueError(f"data.log_fields = {self.log_fields!r} is invalid: a mapping of field name -> floor")
+        for name, floor in self.log_fields.items():
+            _number(f"data.log_fields.{name}", floor, positive=True)
+        if self.log_fields and self.n_input != 0:
+            raise ValueError(f"data.log_fields is invalid with n_input = {self.n_input}: it applies to n_input = 0")
 
 
 @dataclass(frozen=True)
@@ -93,11 +103,13 @@ class ModalityConfig:
     trained on ``phrasings`` descriptions per training trajectory (``vocab_size`` tokens) and saved
     in the checkpoint; ``text_length`` is the model's token context. ``image``: ``[H, W]`` of the
     rendered setup (e.g. the potential). ``vary``: a new phrasing for every training sample
-    (validation and evaluation read one fixed phrasing per trajectory).
+    (validation and evaluation read one fixed phrasing per trajectory). ``parameters``: names of
+    per-trajectory parameters the model reads as one standardised vector (e.g. ``[spin, inclination]``).
     """
 
     text: bool = False
     image: tuple[int, int] | None = None
+    parameters: tuple[str, ...] = ()
     text_length: int = 256
     vocab_size: int = 512
     phrasings: int = 8
@@ -106,6 +118,9 @@ class ModalityConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.text, bool):
             raise ValueError(f"modalities.text = {self.text!r} is invalid: must be true or false")
+        if isinstance(self.parameters, str) or not all(isinstance(n, str) for n in self.parameters):
+            raise ValueError(f"modalities.parameters = {self.parameters!r} is invalid: must be a list of names")
+        object.__setattr__(self, "parameters", tuple(self.parameters))
         if self.image is not None:
             size = tuple(self.image)
             if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in size):

@@ -33,19 +33,19 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
-from physml.datasets.samples import WindowDataset
 from physml.interrupts import interruptible
-from physml.models import FieldFormat, build_model, load_checkpoint, save_checkpoint
+from physml.models import build_model, load_checkpoint, save_checkpoint
 from physml.training import distributed
 from physml.training.conditioning import Conditioning, data_params, modality_transforms, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
+from physml.training.data import field_format, training_samples
 from physml.training.guards import TrainingDivergedError, nonfinite_loss, nonfinite_weight, resume_lr, set_peak_lr
 from physml.training.runlog import RunLog
 
-__all__ = ["Trainer", "field_format", "resolve_device"]
+__all__ = ["Trainer", "field_format", "resolve_device", "training_samples"]
 
 LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 
@@ -63,32 +63,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
         raise ValueError(f"device = {name!r} is invalid: this machine has no such CUDA device (use cpu or auto)")
     return device
-
-
-def field_format(dataset: WindowDataset, config: TrainConfig) -> FieldFormat:
-    """How ``config``'s model sees ``dataset``'s windows: channel counts, residual, squashed constants.
-
-    ``model.squash`` scales are physical; the dataset hands out constants
-    divided by their normalisation scale, so the format gets them in those units.
-    """
-    names = dataset.constant_channel_names
-    unknown = sorted(set(config.model.squash) - set(names))
-    if unknown:
-        raise ValueError(f"model.squash names {unknown}, which are not constant fields of this run: {names}")
-    norm = dataset.constant_normalization
-    if config.model.squash and norm is not None and bool((norm.shift != 0).any()):
-        raise ValueError("model.squash needs data.normalize = rms or null (a shifted potential has no natural zero)")
-    squash = []
-    for index, name in enumerate(names):
-        scale = config.model.squash.get(name, 0.0)
-        squash.append(scale / float(norm.scale[index]) if norm is not None else scale)
-    return FieldFormat(
-        config.data.n_input,
-        len(dataset.channel_names),
-        len(names),
-        residual=config.model.residual,
-        squash=tuple(squash) if config.model.squash else (),
-    )
 
 
 class Trainer:
@@ -123,22 +97,12 @@ class Trainer:
                 f"batch, split across the processes, so it must be >= {self.world_size}"
             )
         torch.manual_seed(config.seed)  # every rank draws the same initial weights
-        window = {
-            "n_input": data.n_input,
-            "n_output": config.unroll,
-            "fields": data.fields,
-            "constant_fields": data.constant_fields,
-            "normalize": data.normalize,
-            "in_memory": data.in_memory,
-        }
         modalities = config.modalities
         extra = {"text": modalities.text, "image_size": modalities.image, "seed": config.seed}
-        self.train_set = WindowDataset(
-            data.path, split="train", transforms=modality_transforms(data.path, vary=modalities.vary, **extra), **window
+        self.train_set = training_samples(
+            config, "train", transforms=modality_transforms(data.path, vary=modalities.vary, **extra)
         )
-        self.val_set = WindowDataset(
-            data.path, split="val", transforms=modality_transforms(data.path, vary=False, **extra), **window
-        )
+        self.val_set = training_samples(config, "val", transforms=modality_transforms(data.path, vary=False, **extra))
         if len(self.train_set) == 0:
             raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
         self.format = field_format(self.train_set, config)
@@ -194,7 +158,7 @@ class Trainer:
             shares.append(len(part) / len(batch))
         return parts, shares
 
-    def _loader(self, dataset: WindowDataset, batches: list[list[int]]) -> DataLoader:
+    def _loader(self, dataset: Dataset, batches: list[list[int]]) -> DataLoader:
         return DataLoader(dataset, batch_sampler=batches, num_workers=self.config.data.num_workers)
 
     # -- one batch ------------------------------------------------------------------------

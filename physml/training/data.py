@@ -1,0 +1,58 @@
+"""What a training run reads: its samples (windows of a trajectory, or static fields) and their channel layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from physml.datasets.samples import WindowDataset
+from physml.datasets.static import StaticDataset, is_static
+from physml.models import FieldFormat
+from physml.training.config import TrainConfig
+
+__all__ = ["field_format", "training_samples"]
+
+
+def training_samples(config: TrainConfig, split: str | None, *, transforms: list[Any]) -> WindowDataset | StaticDataset:
+    """The samples of ``split`` a run with ``config`` reads: windows, or static fields for ``n_input = 0``.
+
+    ``transforms``: sample transforms (descriptions, images; see :mod:`physml.training.conditioning`).
+    """
+    data = config.data
+    if data.n_input == 0:
+        if config.unroll != 1:
+            raise ValueError(f"unroll = {config.unroll} is invalid with data.n_input = 0: nothing is rolled out")
+        return StaticDataset(data.path, split=split, fields=data.fields, log_fields=data.log_fields,
+                             normalize=data.normalize, transforms=transforms)  # fmt: skip
+    if is_static(data.path):
+        raise ValueError(f"data.n_input = {data.n_input} is invalid for {data.path}: its fields are static "
+                         "(no time steps); use n_input = 0 to generate them from the conditioning")  # fmt: skip
+    return WindowDataset(
+        data.path, split=split, transforms=transforms, n_input=data.n_input, n_output=config.unroll,
+        fields=data.fields, constant_fields=data.constant_fields, normalize=data.normalize, in_memory=data.in_memory,
+    )  # fmt: skip
+
+
+def field_format(dataset: WindowDataset | StaticDataset, config: TrainConfig) -> FieldFormat:
+    """How ``config``'s model sees ``dataset``'s windows: channel counts, residual, squashed constants.
+
+    ``model.squash`` scales are physical; the dataset hands out constants
+    divided by their normalisation scale, so the format gets them in those units.
+    """
+    names = dataset.constant_channel_names
+    unknown = sorted(set(config.model.squash) - set(names))
+    if unknown:
+        raise ValueError(f"model.squash names {unknown}, which are not constant fields of this run: {names}")
+    norm = dataset.constant_normalization
+    if config.model.squash and norm is not None and bool((norm.shift != 0).any()):
+        raise ValueError("model.squash needs data.normalize = rms or null (a shifted potential has no natural zero)")
+    squash = []
+    for index, name in enumerate(names):
+        scale = config.model.squash.get(name, 0.0)
+        squash.append(scale / float(norm.scale[index]) if norm is not None else scale)
+    return FieldFormat(
+        config.data.n_input,
+        len(dataset.channel_names),
+        len(names),
+        residual=config.model.residual,
+        squash=tuple(squash) if config.model.squash else (),
+    )
