@@ -18,7 +18,8 @@ Its denoiser is a registered network built with ``noise_embedding``: it reads
   the noise: each refinement restores the low-amplitude (mostly high-frequency)
   content an MSE-trained network neglects. ``K + 1`` passes per prediction.
 
-Training draws one level per sample; ``forward(x, target=y)`` returns the
+Training draws one level per sample (the refiner's level 0 with probability
+``level0_share``, else evenly); ``forward(x, target=y)`` returns the
 loss and the clean estimate it implies (on which physics losses are
 evaluated). ``forward(x)`` samples, with the EMA weights in eval mode.
 Classifier-free guidance: in training each sample drops its text and image
@@ -67,7 +68,8 @@ class DiffusionConfig:
     (the U-Net), dropped like text and image with ``cond_dropout``. ``field_size`` and the
     modality keys are filled in from the data and passed to the denoiser where its config has them.
     ``target_scale`` divides the target before noising (diffusion assumes unit-variance
-    samples: a residual increment is far smaller).
+    samples: a residual increment is far smaller). ``level0_share``: how often a refiner trains
+    its plain prediction (``None``: as often as each refinement level, ``1 / (K + 1)``).
     ``sampler``, ``sample_steps``, ``guidance`` and ``refinement_steps`` are defaults that
     :meth:`Diffusion.configure_sampling` may change at inference. ``ema_decay = 0`` keeps no EMA.
     """
@@ -88,6 +90,7 @@ class DiffusionConfig:
     timesteps: int = 1000
     refinement_steps: int = 3
     sigma_min: float = 1e-3
+    level0_share: float | None = None
     target_scale: float = 1.0
     cond_dropout: float = 0.1
     sampler: str = "ddim"
@@ -108,6 +111,9 @@ class DiffusionConfig:
         self._check(not own, "denoiser_params", f"free of {own} (the diffusion model sets them)")
         self._check(self.objective in OBJECTIVES, "objective", f"one of {', '.join(OBJECTIVES)}")
         self._check(0 < self.sigma_min < 1, "sigma_min", "in (0, 1)")
+        share = self.level0_share
+        self._check(share is None or (self.objective == "refiner" and isinstance(share, int | float) and 0 < share < 1),
+                    "level0_share", "null, or in (0, 1) with objective refiner")  # fmt: skip
         self._check(self.target_scale > 0, "target_scale", "> 0")
         self._check(0 <= self.cond_dropout < 1, "cond_dropout", "in [0, 1)")
         self._check(self.sampler in SAMPLERS, "sampler", f"one of {', '.join(SAMPLERS)}")
@@ -256,6 +262,9 @@ class Diffusion(nn.Module):
         y = target / cfg.target_scale
         low = 0 if cfg.objective == "refiner" else 1  # the refiner's level 0 is the plain prediction
         k = torch.randint(low, self.levels + 1, (B,), device=x.device)
+        if cfg.level0_share is not None:  # the plain prediction drawn this often, the refinements evenly otherwise
+            plain = torch.rand(B, device=x.device) < cfg.level0_share
+            k = torch.where(plain, 0, torch.randint(1, self.levels + 1, (B,), device=x.device))
         eps = torch.randn_like(y)
         level = self.ladder[k]  # (B, 2)
         if cfg.objective == "refiner":

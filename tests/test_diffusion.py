@@ -204,6 +204,28 @@ def test_refiner_without_refinement_is_the_plain_predictor():
     torch.testing.assert_close(result.estimate, 0.5 * direct)
 
 
+def test_the_refiner_trains_its_plain_prediction_at_the_share_asked():
+    heard = []
+
+    def record(module, args, kwargs):
+        heard.append(kwargs["noise"].detach().clone())
+
+    for share, expected in ((None, 0.25), (0.6, 0.6)):
+        torch.manual_seed(0)
+        model = diffusion(objective="refiner", refinement_steps=3, level0_share=share)
+        handle = model.denoiser.register_forward_pre_hook(record, with_kwargs=True)
+        heard.clear()
+        model(torch.randn(4000, 3, 32), target=torch.randn(4000, 2, 32))
+        handle.remove()
+        plain = float((heard[0] == 1.0).double().mean())  # level 0 hears t = 1
+        assert plain == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected) / 4000))
+        refined = heard[0][heard[0] < 1.0]
+        assert sorted(set(refined.tolist())) == pytest.approx([0.0, 1 / 3, 2 / 3])  # the others evenly
+    for bad in ({"level0_share": 1.0, "objective": "refiner"}, {"level0_share": 0.5}):
+        with pytest.raises(ValueError, match="level0_share"):
+            diffusion(**bad)
+
+
 def test_ema_follows_the_weights_with_its_decay():
     model = diffusion(ema_decay=0.9)
     for p in model.denoiser.parameters():
