@@ -15,29 +15,6 @@ import torch
 from physml.models import UNet, UNetConfig, build_model
 from physml.simulators.bh_images.measure import dark_region
 
-TINY_IMAGES = {
-    "name": "tiny-bh-images",
-    "family": "bh_images",
-    "description": "tiny black-hole images for tests",
-    "license": "CC-BY-4.0",
-    "seed": 5,
-    "n_trajectories": 12,
-    "time": {"t_final": 1.0, "n_saves": 1},
-    "fixed": {"resolution": 16, "fov": 25.0, "r_obs": 1000.0},
-    "sweep": {"spin": {"uniform": [0.0, 0.9]}, "inclination": {"uniform": [10.0, 80.0]}},
-    "splits": {"train": 0.5, "val": 0.25, "test": 0.25},
-    "storage": {"compression": "gzip-4", "dtype": "float32"},
-}
-
-
-@pytest.fixture(scope="module")
-def tiny_images(tmp_path_factory):
-    from physml.datasets import BuildConfig, build_dataset
-
-    path = tmp_path_factory.mktemp("images") / "tiny-images.h5"
-    build_dataset(BuildConfig.from_dict(TINY_IMAGES), path, workers=1, progress=False)
-    return path
-
 
 # -- the dark-region measure ------------------------------------------------------------------------------------
 def test_dark_region_recovers_a_hole_of_known_size_and_place_to_the_pixel_error():

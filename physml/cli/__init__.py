@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from physml._version import __version__
-from physml.cli import critical, dataset, demo, evaluate, qnm, simulate, train
+from physml.cli import critical, dataset, demo, discover, evaluate, qnm, simulate, train
 from physml.cli.arguments import Parser
 
 __all__ = ["build_parser", "main"]
@@ -20,7 +20,7 @@ __all__ = ["build_parser", "main"]
 RESUMABLE = ("dataset", "train", "demo")
 
 #: Modules providing ``register(subparsers)``; later issues append theirs.
-COMMANDS = (demo, simulate, dataset, train, evaluate, qnm, critical)
+COMMANDS = (demo, simulate, dataset, train, evaluate, qnm, critical, discover)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,25 @@
+"""Symbolic-fit discovery: recover the equations and laws behind physml's data (and its surrogates' rollouts).
+
+- :func:`discover_schrodinger`: PDE-FIND on wave functions, strong or weak form, with bootstrap
+  uncertainties, scored against ``i hbar psi_t = -(hbar^2/2m) Δpsi + V psi``.
+- :func:`sparse_fit`: the sparse regression underneath (pysindy's STLSQ, block bootstrap,
+  identifiability checks).
+
+Names are imported on first use (pysindy and sympy load only when a fit runs).
+"""
+
+from typing import TYPE_CHECKING
+
+from physml._lazy import lazy_exports
+
+__all__ = ["Discovery", "SparseFit", "WaveFunctions", "discover_schrodinger", "read_wave_functions", "sparse_fit"]
+
+_MODULES = {
+    "physml.discovery.schrodinger": ("Discovery", "WaveFunctions", "discover_schrodinger", "read_wave_functions"),
+    "physml.discovery.sparse": ("SparseFit", "sparse_fit"),
+}
+__getattr__, __dir__ = lazy_exports(__name__, {name: module for module, names in _MODULES.items() for name in names})
+
+if TYPE_CHECKING:
+    from physml.discovery.schrodinger import Discovery, WaveFunctions, discover_schrodinger, read_wave_functions
+    from physml.discovery.sparse import SparseFit, sparse_fit

@@ -1,0 +1,113 @@
+"""Symbolic-fit discovery: PDE-FIND recovers the Schrödinger equation, weak beats strong under noise, the
+bootstrap covers the truth, and data that cannot pin the equation down say so."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from physml.discovery import discover_schrodinger, read_wave_functions, sparse_fit
+
+#: discovery-schrodinger-1d, smaller: 6 packets on a 128-point grid saved every 0.01 for 0.6 time units.
+TINY_RUN = {
+    "name": "tiny-discovery",
+    "family": "schrodinger",
+    "description": "tiny fine-sampled wave packets for discovery tests",
+    "license": "CC-BY-4.0",
+    "seed": 11,
+    "n_trajectories": 6,
+    "time": {"t_final": 0.6, "n_saves": 60},
+    "fixed": {"ndim": 1, "n": 128, "length": 30.0, "dt": 0.005, "scheme": "yoshida4"},
+    "cases": [
+        {"fixed": {"potential_kind": "harmonic"},
+         "sweep": {"omega": {"uniform": [0.7, 1.3]}, "x0": {"uniform": [-2.0, 2.0]}, "px": {"uniform": [-1.0, 1.0]},
+                   "sigma": {"uniform": [0.7, 1.0]}}},
+        {"fixed": {"potential_kind": "gaussian-barrier", "x0": -4.0},
+         "sweep": {"height": {"uniform": [0.5, 2.0]}, "width": {"uniform": [0.5, 1.0]}, "px": {"uniform": [1.0, 1.5]},
+                   "sigma": {"uniform": [1.0, 1.3]}}},
+    ],
+    "splits": {"train": 1.0},
+    "storage": {"compression": "none", "dtype": "float64"},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from physml.datasets import BuildConfig, build_dataset
+
+    path = tmp_path_factory.mktemp("discovery") / "tiny-run.h5"
+    build_dataset(BuildConfig.from_dict(TINY_RUN), path, workers=1, progress=False)
+    return path
+
+
+def test_both_forms_recover_the_equation_from_clean_fine_data(tiny_run):
+    for form in ("weak", "strong"):
+        result = discover_schrodinger(tiny_run, form=form, bootstrap=10)
+        # Yoshida-4 at dt = 0.005 makes data exact to ~1e-8; the strong form's 8th-order time derivative and the
+        # weak form's quadrature add less than that: a generous 1e-5 is still 50x under the issue's 0.05 %.
+        assert result.max_error < 1e-5, (form, result.errors())
+        assert result.spurious() == [] and result.fit.identifiable
+        assert result.truth[("v_t", "u_xx")] == pytest.approx(0.5) and result.truth[("v_t", "V u")] == -1.0
+
+
+def test_under_noise_the_weak_form_holds_and_the_strong_form_says_it_cannot_tell(tiny_run):
+    weak = discover_schrodinger(tiny_run, form="weak", noise=0.01, bootstrap=30)
+    assert weak.max_error < 0.02 and weak.spurious() == [] and weak.fit.identifiable  # the issue's goal: <= 2 %
+    strong = discover_schrodinger(tiny_run, form="strong", noise=0.01, bootstrap=10)
+    assert strong.max_error > 10 * weak.max_error or strong.spurious()
+    assert not strong.fit.identifiable and strong.fit.reason  # never a confident wrong formula
+    # The block bootstrap (over trajectories) covers each true coefficient within three standard deviations.
+    fit = weak.fit
+    for (target, term), value in weak.truth.items():
+        i, j = fit.targets.index(target), fit.terms.index(term)
+        assert abs(fit.coefficients[i, j] - value) <= 3 * fit.std[i, j], (target, term)
+
+
+def test_sparse_fit_recovers_a_sparse_law_and_flags_collinear_terms():
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal((600, 5))
+    y = 2.0 * theta[:, 1] - 0.5 * theta[:, 3] + 0.01 * rng.standard_normal(600)
+    fit = sparse_fit(theta, y, terms=list("abcde"), targets=["y"], groups=np.repeat(np.arange(30), 20), bootstrap=40)
+    assert fit.support("y") == pytest.approx({"b": 2.0, "d": -0.5}, abs=5e-3) and fit.identifiable
+    mean, std = fit.mean[0], fit.std[0]
+    assert abs(mean[1] - 2.0) < 3 * std[1] + 1e-3 and std[1] > 0
+    twins = np.column_stack([theta[:, 0], theta[:, 0] * (1 + 1e-9), theta[:, 2]])
+    flagged = sparse_fit(twins, theta[:, 0] + theta[:, 2], terms=["a", "a'", "c"], targets=["y"], bootstrap=10)
+    assert not flagged.identifiable and "collinear" in flagged.reason
+    with pytest.raises(ValueError, match="threshold"):
+        sparse_fit(theta, y, terms=list("abcde"), targets=["y"], threshold=1.5)
+    with pytest.raises(ValueError, match="too few"):
+        sparse_fit(theta[:3], y[:3], terms=list("abcde"), targets=["y"])
+
+
+def test_bad_input_names_the_problem(tiny_run, tiny_images):
+    with pytest.raises(ValueError, match="form = 'mixed'"):
+        discover_schrodinger(tiny_run, form="mixed")
+    with pytest.raises(ValueError, match=r"noise = 1\.5"):
+        discover_schrodinger(tiny_run, noise=1.5)
+    with pytest.raises(ValueError, match="max_order = 1"):
+        discover_schrodinger(tiny_run, max_order=1)
+    with pytest.raises(ValueError, match="degree = 4"):
+        discover_schrodinger(tiny_run, degree=4)
+    data = read_wave_functions(tiny_run)
+    short = type(data)(data.psi[:, :6], data.potential, data.times[:6], data.axes, data.hbar, data.mass,
+                       data.trajectories)  # fmt: skip
+    with pytest.raises(ValueError, match="too few for the 8th-order time derivative"):
+        discover_schrodinger(short, form="strong")
+    with pytest.raises(ValueError, match="needs psi and the potential"):
+        discover_schrodinger(tiny_images)  # black-hole images: no wave function
+
+
+def test_the_cli_prints_the_equation_and_writes_json_and_a_figure(tiny_run, tmp_path):
+    from physml.cli import main
+
+    assert main(["discover", "schrodinger", str(tiny_run), "--noise", "0.01", "--bootstrap", "5",
+                 "--out", str(tmp_path / "d")]) == 0  # fmt: skip
+    result = json.loads((tmp_path / "d" / "result.json").read_text())
+    assert result["form"] == "weak" and result["max_error"] < 0.02 and result["spurious"] == []
+    assert (tmp_path / "d" / "discovery.png").stat().st_size > 0
+    with pytest.raises(SystemExit) as info:
+        main(["discover", "schrodinger", str(tiny_run), "--form", "pointwise", "--out", str(tmp_path / "e")])
+    assert info.value.code == 2
