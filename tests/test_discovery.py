@@ -111,3 +111,23 @@ def test_the_cli_prints_the_equation_and_writes_json_and_a_figure(tiny_run, tmp_
     with pytest.raises(SystemExit) as info:
         main(["discover", "schrodinger", str(tiny_run), "--form", "pointwise", "--out", str(tmp_path / "e")])
     assert info.value.code == 2
+
+
+def test_the_audit_fits_a_surrogates_rollouts_beside_the_simulators(tiny_run, tmp_path):
+    from physml.cli import main
+    from physml.discovery import audit_surrogate
+    from physml.training import Trainer, train_config_from_dict
+
+    raw = {"data": {"path": str(tiny_run), "batch_size": 32, "in_memory": True},
+           "model": {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 2}, "residual": True},
+           "epochs": 1, "optim": {"warmup_steps": 2}}  # fmt: skip
+    Trainer(train_config_from_dict(raw), tmp_path / "fno", progress=False).train()
+    audit = audit_surrogate(tmp_path / "fno" / "best.pt", tiny_run, split=None, bootstrap=5)
+    assert audit.rollout_steps == TINY_RUN["time"]["n_saves"] and audit.model.fit.terms == audit.data.fit.terms
+    # The simulator's trajectories give its coefficients; a one-epoch FNO's rollouts do not.
+    assert audit.data.max_error < 1e-5 and audit.data.spurious() == []
+    assert audit.model.max_error > 100 * audit.data.max_error
+    assert main(["discover", "audit", str(tmp_path / "fno" / "best.pt"), str(tiny_run), "--split", "train",
+                 "--bootstrap", "2", "--trajectories", "3", "--out", str(tmp_path / "audit")]) == 0  # fmt: skip
+    written = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    assert written["data"]["fit"]["settings"]["blocks"] == 3 and (tmp_path / "audit" / "model.png").exists()

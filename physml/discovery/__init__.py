@@ -2,6 +2,7 @@
 
 - :func:`discover_schrodinger`: PDE-FIND on wave functions, strong or weak form, with bootstrap
   uncertainties, scored against ``i hbar psi_t = -(hbar^2/2m) Δpsi + V psi``.
+- :func:`audit_surrogate`: the same fit on a trained surrogate's rollouts, next to the simulator's.
 - :func:`sparse_fit`: the sparse regression underneath (pysindy's STLSQ, block bootstrap,
   identifiability checks).
 
@@ -12,14 +13,25 @@ from typing import TYPE_CHECKING
 
 from physml._lazy import lazy_exports
 
-__all__ = ["Discovery", "SparseFit", "WaveFunctions", "discover_schrodinger", "read_wave_functions", "sparse_fit"]
+__all__ = [
+    "Audit",
+    "Discovery",
+    "SparseFit",
+    "WaveFunctions",
+    "audit_surrogate",
+    "discover_schrodinger",
+    "read_wave_functions",
+    "sparse_fit",
+]
 
 _MODULES = {
+    "physml.discovery.audit": ("Audit", "audit_surrogate"),
     "physml.discovery.schrodinger": ("Discovery", "WaveFunctions", "discover_schrodinger", "read_wave_functions"),
     "physml.discovery.sparse": ("SparseFit", "sparse_fit"),
 }
 __getattr__, __dir__ = lazy_exports(__name__, {name: module for module, names in _MODULES.items() for name in names})
 
 if TYPE_CHECKING:
+    from physml.discovery.audit import Audit, audit_surrogate
     from physml.discovery.schrodinger import Discovery, WaveFunctions, discover_schrodinger, read_wave_functions
     from physml.discovery.sparse import SparseFit, sparse_fit
