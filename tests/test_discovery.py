@@ -131,3 +131,51 @@ def test_the_audit_fits_a_surrogates_rollouts_beside_the_simulators(tiny_run, tm
                  "--bootstrap", "2", "--trajectories", "3", "--out", str(tmp_path / "audit")]) == 0  # fmt: skip
     written = json.loads((tmp_path / "audit" / "audit.json").read_text())
     assert written["data"]["fit"]["settings"]["blocks"] == 3 and (tmp_path / "audit" / "model.png").exists()
+
+
+TINY_NEAR_HORIZON = {
+    "name": "tiny-near-horizon",
+    "family": "near_horizon",
+    "description": "tiny pulses on Schwarzschild for discovery tests",
+    "license": "CC-BY-4.0",
+    "seed": 2,
+    "n_trajectories": 8,
+    "time": {"t_final": 100.0, "n_saves": 50},
+    "fixed": {"ndim": 1, "h": 0.1, "r_star_min": -40.0, "r_star_max": 100.0, "stride": 4, "extract_at": [50.0]},
+    "sweep": {"mass": {"uniform": [0.9, 1.1]}, "center": {"uniform": [15.0, 25.0]}, "width": {"uniform": [2.0, 3.0]}},
+    "cases": [{"fixed": {"s": 0}, "sweep": {"l": {"choice": [1, 2]}}},
+              {"fixed": {"s": 2, "equation": "regge-wheeler"}, "sweep": {"l": {"choice": [2, 3]}}}],
+    "splits": {"train": 1.0},
+    "storage": {"compression": "none", "dtype": "float32"},
+}  # fmt: skip
+
+
+def test_the_wave_equation_and_its_potential_come_back_from_snapshots(tmp_path):
+    from physml.cli import main
+    from physml.datasets import BuildConfig, build_dataset
+    from physml.discovery.wave import discover_wave_equation, recover_potential
+
+    path = tmp_path / "near-horizon.h5"
+    build_dataset(BuildConfig.from_dict(TINY_NEAR_HORIZON), path, workers=1, progress=False)
+    clean = discover_wave_equation(path, bootstrap=10)
+    # float32 snapshots, 4th-order method of lines at h = 0.1: a few 1e-6 relative.
+    assert clean.max_error < 1e-4 and clean.spurious() == [] and clean.fit.identifiable
+    noisy = discover_wave_equation(path, noise=0.01, bootstrap=10)
+    assert noisy.max_error < 0.03 and noisy.spurious() == []  # 8 pulses (48: 0.06 %)
+    potential = recover_potential(path)
+    assert np.nanmax(potential.error) < 0.01  # V(r*) where the pulse passed, relative to the barrier's height
+    assert np.isfinite(potential.recovered).sum(axis=1).min() > 100
+    leading = [s["coefficients"][0] for s in potential.series]
+    assert leading == pytest.approx([s["l"] * (s["l"] + 1) for s in potential.series], rel=1e-2)  # l(l + 1)
+    with pytest.raises(ValueError, match="near_horizon 1D file"):
+        discover_wave_equation(_schrodinger_file(tmp_path))
+    assert main(["discover", "near-horizon", str(path), "--bootstrap", "3", "--out", str(tmp_path / "nh")]) == 0
+    assert (tmp_path / "nh" / "potential.png").exists()
+
+
+def _schrodinger_file(tmp_path):
+    from physml.datasets import BuildConfig, build_dataset
+
+    path = tmp_path / "wave-functions.h5"
+    build_dataset(BuildConfig.from_dict({**TINY_RUN, "n_trajectories": 2}), path, workers=1, progress=False)
+    return path

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from physml.discovery.sparse import SparseFit, sparse_fit
+from physml.discovery.weak import TestFunctions
 
 __all__ = ["FORMS", "Discovery", "WaveFunctions", "discover_schrodinger", "read_wave_functions", "true_coefficients"]
 
@@ -162,42 +163,15 @@ def _strong(data: WaveFunctions, max_order: int) -> tuple[np.ndarray, np.ndarray
     return theta, y, groups
 
 
-def _bumps(points: np.ndarray, count: int, width: int, degree: int, orders: int) -> np.ndarray:
-    """``(orders + 1, count, len(points))``: derivatives 0..orders of ``(1 - s^2)^degree`` test functions.
-
-    Each is centred on its own window of ``2 width + 1`` points, the windows spread evenly over ``points``.
-    """
-    h = (points[1] - points[0]) * width
-    poly = np.polynomial.Polynomial([1.0, 0.0, -1.0]) ** degree
-    starts = np.linspace(0, len(points) - 2 * width - 1, count).round().astype(int)
-    out = np.zeros((orders + 1, count, len(points)))
-    for j, start in enumerate(starts):
-        s = (points[start : start + 2 * width + 1] - points[start + width]) / h
-        for k in range(orders + 1):
-            out[k, j, start : start + 2 * width + 1] = poly.deriv(k)(s) / h**k
-    return out
-
-
 def _weak(
     data: WaveFunctions, max_order: int, tests: tuple[int, int], widths: tuple[int, int], degree: int,
     presence: float,
 ):  # fmt: skip
     """Integrated library rows, one per test function ``phi(t) phi(x) (phi(y))`` and trajectory."""
-    (n_t, n_x), (w_t, w_x) = tests, widths
-    if data.psi.shape[1] < 2 * w_t + 1:
-        raise ValueError(f"{data.psi.shape[1]} times are too few for test functions {2 * w_t + 1} saves wide")
-    T = _bumps(data.times, n_t, w_t, degree, 1)
-    X = [_bumps(axis, n_x, w_x, degree, max_order) for axis in data.axes]
-    cell = (data.times[1] - data.times[0]) * math.prod(a[1] - a[0] for a in data.axes)
-
-    def integrate(field: np.ndarray, t_order: int, index: tuple[int, ...]) -> np.ndarray:
-        """``∫ ∂_t^t_order ∂^index phi · field`` for every test function: ``(trajectories, n_t * n_x^ndim)``."""
-        out = np.tensordot(field, T[t_order], axes=([1], [1]))  # (A, nt, *space) -> (A, *space, L)
-        out = np.moveaxis(out, -1, 1)  # -> (A, L, *space)
-        for d, order in enumerate(index):
-            out = np.moveaxis(np.tensordot(out, X[d][order], axes=([2 + d], [1])), -1, 2 + d)  # n_d -> K
-        return out.reshape(len(field), -1) * cell
-
+    if data.psi.shape[1] < 2 * widths[0] + 1:
+        raise ValueError(f"{data.psi.shape[1]} times are too few for test functions {2 * widths[0] + 1} saves wide")
+    phi = TestFunctions(data.times, data.axes, counts=tests, widths=widths, degree=degree, orders=(1, max_order))
+    integrate = phi.integrate
     psi = data.psi
     V = data.potential[:, None]
     zero = (0,) * data.ndim

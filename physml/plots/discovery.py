@@ -10,7 +10,7 @@ import numpy as np
 
 from physml.plots import pyplot, save
 
-__all__ = ["plot_coefficients"]
+__all__ = ["plot_coefficients", "plot_potential"]
 
 
 def plot_coefficients(result: Any, path: str | os.PathLike[str]) -> Path:
@@ -33,4 +33,20 @@ def plot_coefficients(result: Any, path: str | os.PathLike[str]) -> Path:
     title = (f"{result.form} form, noise {result.noise:g}: max coefficient error {100 * result.max_error:.3g} %, "
              f"{len(result.spurious())} spurious; {state}")  # fmt: skip
     axes[0, 0].set_title(title, fontsize=9)
+    return save(fig, path)
+
+
+def plot_potential(fit: Any, parameters: list[dict[str, Any]], path: str | os.PathLike[str], *, count: int = 4) -> Path:
+    """The potential recovered from ``psi`` (points) over the stored ``V(r*)`` (line) for a few trajectories."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 4.0), constrained_layout=True)
+    for i in range(min(count, len(fit.recovered))):
+        p = parameters[i]
+        label = f"s = {p['s']}, l = {p['l']}, M = {p['mass']:.2f} ({p['equation']})"
+        (line,) = ax.plot(fit.r_star, fit.stored[i], lw=1.0, label=label)
+        ax.plot(fit.r_star, fit.recovered[i], ".", ms=2.5, color=line.get_color())
+    ax.set(
+        xlabel="r* [M]", ylabel="V [1/M^2]", title="V(r*) recovered from psi (points) against the simulator's (lines)"
+    )
+    ax.legend(fontsize=7)
     return save(fig, path)
