@@ -145,10 +145,10 @@ def _near_horizon(args: argparse.Namespace) -> int:
     print(f"V(r*) recovered from psi: error / barrier height, median {np.nanmedian(potential.error):.3g}, "
           f"largest {np.nanmax(potential.error):.3g} over {len(potential.error)} trajectories")  # fmt: skip
     if potential.series:
-        worst = [max(abs(c - t) for c, t in zip(s["coefficients"], s["true"])) for s in potential.series]
-        print(f"Regge-Wheeler V / (1 - 2M/r) in powers of M/r, {len(potential.series)} trajectories: largest "
-              f"coefficient error (against l(l+1), 2(1-s^2), 0, 0, 0) median {np.median(worst):.3g}, "
-              f"worst {max(worst):.3g}")  # fmt: skip
+        share = potential.series_agreement()
+        print(f"Regge-Wheeler V / (1 - 2M/r) in powers of M/r, {len(potential.series)} trajectories: l(l+1) within "
+              f"1 % in {share['leading']:.0%}, 2(1 - s^2) within 0.05 in {share['second']:.0%}, every other power "
+              f"below 0.05 in {share['rest']:.0%}")  # fmt: skip
     print(f"wrote {args.out / 'result.json'}, {args.out / 'discovery.png'} and {args.out / 'potential.png'}")
     return 0
 

@@ -137,8 +137,20 @@ class PotentialFit:
     error: np.ndarray
     series: list[dict[str, Any]]
 
+    def series_agreement(self) -> dict[str, float]:
+        """Share of the Regge–Wheeler fits with ``l(l+1)`` within 1 % (0.01 absolute for l = 0), ``2(1 - s^2)``
+        within 0.05, and every other power below 0.05: where the field reached close enough to the hole."""
+        if not self.series:
+            return {"leading": math.nan, "second": math.nan, "rest": math.nan}
+        c = np.array([s["coefficients"] for s in self.series])
+        t = np.array([s["true"] for s in self.series])
+        return {"leading": float(np.mean(np.abs(c[:, 0] - t[:, 0]) <= 0.01 * np.maximum(t[:, 0], 1.0))),
+                "second": float(np.mean(np.abs(c[:, 1] - t[:, 1]) <= 0.05)),
+                "rest": float(np.mean(np.abs(c[:, 2:]).max(axis=1) <= 0.05))}  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
-        return {"error": self.error.tolist(), "median_error": float(np.nanmedian(self.error)), "series": self.series}
+        return {"error": self.error.tolist(), "median_error": float(np.nanmedian(self.error)), "series": self.series,
+                "agreement": self.series_agreement()}  # fmt: skip
 
 
 def recover_potential(
