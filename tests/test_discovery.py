@@ -179,3 +179,21 @@ def _schrodinger_file(tmp_path):
     path = tmp_path / "wave-functions.h5"
     build_dataset(BuildConfig.from_dict({**TINY_RUN, "n_trajectories": 2}), path, workers=1, progress=False)
     return path
+
+
+def test_symbolic_regression_finds_an_exact_law_and_approximates_the_isco(tmp_path):
+    from physml.cli import main
+    from physml.discovery.symbolic import discover_isco, symbolic_regression
+
+    x = np.linspace(-1.0, 1.0, 50)
+    law = symbolic_regression(x, 1 + 2 * x**2, test=np.arange(50) % 4 == 0, symbols="add,sub,mul,div,constant,variable",
+                              generations=50, population=200, seed=0)  # fmt: skip
+    assert law.max_error < 1e-6 and "a**2" in law.expression  # the exact form, found
+    # The ISCO has nested cube roots: a reduced search (61 spins, 100 generations) approximates it to a few %.
+    laws = discover_isco(points=61, seeds=(1, 2, 3), generations=100, population=300)
+    assert min(law.test_error for law in laws) < 0.01 and max(law.max_error for law in laws) < 0.1
+    with pytest.raises(ValueError, match=r"spin = 1\.0"):
+        discover_isco(spin=1.0)
+    assert main(["discover", "isco", "--seeds", "1", "--generations", "20", "--points", "31",
+                 "--out", str(tmp_path / "isco")]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "isco" / "result.json").read_text())[0]["seed"] == 1
