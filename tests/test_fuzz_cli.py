@@ -54,7 +54,15 @@ def files(tiny_dataset, tmp_path_factory) -> dict[str, Path]:
     }  # fmt: skip
     (folder / "train.yaml").write_text(yaml.safe_dump(train))
     Trainer(train_config_from_dict(train), folder / "run", progress=False).train()
-    return {"data": tiny_dataset, "build": build, "train": folder / "train.yaml", "checkpoint": folder / "run/best.pt"}
+    from physml.datasets import BuildConfig, build_dataset
+
+    near = {"name": "fuzz-near-horizon", "family": "near_horizon", "description": "tiny pulses", "seed": 1,
+            "n_trajectories": 2, "time": {"t_final": 40.0, "n_saves": 20},
+            "fixed": {"ndim": 1, "h": 0.2, "r_star_min": -20.0, "r_star_max": 60.0, "stride": 2, "extract_at": [30.0],
+                      "s": 0, "l": 1}}  # fmt: skip
+    build_dataset(BuildConfig.from_dict(near), folder / "near.h5", workers=1, progress=False)
+    return {"data": tiny_dataset, "build": build, "train": folder / "train.yaml", "checkpoint": folder / "run/best.pt",
+            "near": folder / "near.h5"}  # fmt: skip
 
 
 def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
@@ -73,8 +81,13 @@ def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "dataset info": "DATA",
         "dataset validate": "DATA",
         "dataset list": "",
+        "discover schrodinger": "DATA --bootstrap 2 --out OUT",
+        "discover near-horizon": "NEAR --bootstrap 2 --out OUT",
+        "discover isco": "--seeds 1 --generations 5 --points 21 --out OUT",
+        "discover audit": "CHECKPOINT DATA --bootstrap 2 --trajectories 2 --out OUT",
     }
     paths = {"OUT": out, "TRAIN": files["train"], "CHECKPOINT": files["checkpoint"], "DATA": files["data"]}
+    paths["NEAR"] = files["near"]
     paths["BUILD"] = files["build"]
     return {command: [str(paths.get(word, word)) for word in line.split()] for command, line in typed.items()}
 
@@ -192,6 +205,7 @@ def _fuzz(command: str, slow: bool):
 COMMANDS = [
     "simulate schrodinger", "simulate near-horizon", "simulate bh-image", "simulate collapse", "qnm", "critical",
     "demo", "train", "evaluate", "dataset build", "dataset info", "dataset validate", "dataset list",
+    "discover schrodinger", "discover near-horizon", "discover isco", "discover audit",
 ]  # fmt: skip
 for _command in COMMANDS:
     _name = _command.replace(" ", "_").replace("-", "_")

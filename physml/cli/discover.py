@@ -123,8 +123,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _schrodinger(args: argparse.Namespace) -> int:
     from physml.discovery import discover_schrodinger
+    from physml.discovery.schrodinger import check_settings
     from physml.plots.discovery import plot_coefficients
 
+    check_settings(form=args.form, noise=args.noise, max_order=args.max_order, threshold=args.threshold,
+                   bootstrap=args.bootstrap, seed=args.seed, trajectories=args.trajectories)  # fmt: skip
     source = args.file
     if source is None:
         from physml.datasets import build_dataset, load_config

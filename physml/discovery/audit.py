@@ -54,8 +54,13 @@ def audit_surrogate(
     ``fit``: :func:`~physml.discovery.schrodinger.discover_schrodinger`'s settings (``form``, ``bootstrap``...).
     """
     from physml.datasets import read_info
+    from physml.discovery.schrodinger import check_settings
     from physml.training.evaluate import load_surrogate
+    from physml.training.trainer import resolve_device
 
+    known = ("form", "noise", "max_order", "threshold", "bootstrap", "seed")
+    check_settings(trajectories=trajectories, **{k: v for k, v in fit.items() if k in known})
+    device = str(resolve_device(device))
     surrogate = load_surrogate(checkpoint, device=device)
     n_input = surrogate.format.n_input
     info = read_info(path)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from physml.discovery.sparse import SparseFit, sparse_fit
+from physml.discovery.sparse import SparseFit, check_count, sparse_fit
 from physml.discovery.weak import TestFunctions
 
 __all__ = ["FORMS", "Discovery", "WaveFunctions", "discover_schrodinger", "read_wave_functions", "true_coefficients"]
@@ -69,6 +69,7 @@ def read_wave_functions(
 
     from physml.datasets import read_info, read_parameters
 
+    check_count("trajectories", trajectories, 1)
     info = read_info(path)
     groups = {n: g for g, names in info.field_names.items() for n in names}
     missing = [n for n in ("psi_real", "psi_imag", "potential") if n not in groups]
@@ -241,6 +242,25 @@ class Discovery:
         }
 
 
+def check_settings(
+    *, form: str = "weak", noise: float = 0.0, max_order: int | None = None, threshold: float = 0.01,
+    bootstrap: int = 50, seed: int = 0, trajectories: int | None = None,
+) -> None:  # fmt: skip
+    """``ValueError`` naming the first setting of :func:`discover_schrodinger` out of its range (before any work)."""
+    if form not in FORMS:
+        raise ValueError(f"form = {form!r} is invalid: choose one of {', '.join(FORMS)}")
+    if not (isinstance(noise, int | float) and math.isfinite(noise) and 0 <= noise < 1):
+        raise ValueError(f"noise = {noise!r} is invalid: must be in [0, 1) (a fraction of psi's RMS)")
+    if max_order is not None and (isinstance(max_order, bool) or not isinstance(max_order, int)
+                                  or not 2 <= max_order <= 6):  # fmt: skip
+        raise ValueError(f"max_order = {max_order!r} is invalid: must be 2 .. 6 (the equation is second order)")
+    if not (isinstance(threshold, int | float) and 0 < threshold < 1):
+        raise ValueError(f"threshold = {threshold!r} is invalid: must be in (0, 1) (a share of the target's RMS)")
+    check_count("bootstrap", bootstrap, 0, 1000)
+    check_count("seed", seed, 0)
+    check_count("trajectories", trajectories, 1)
+
+
 def discover_schrodinger(
     data: WaveFunctions | str | os.PathLike[str],
     *,
@@ -280,18 +300,14 @@ def discover_schrodinger(
     max_rows
         Strong form: rows used at most (drawn at random; all trajectories keep theirs in proportion).
     """
-    if form not in FORMS:
-        raise ValueError(f"form = {form!r} is invalid: choose one of {', '.join(FORMS)}")
-    if not (math.isfinite(noise) and 0 <= noise < 1):
-        raise ValueError(f"noise = {noise!r} is invalid: must be in [0, 1) (a fraction of psi's RMS)")
+    check_settings(form=form, noise=noise, max_order=max_order, threshold=threshold, bootstrap=bootstrap, seed=seed,
+                   trajectories=trajectories)  # fmt: skip
     source = "wave functions"
     if not isinstance(data, WaveFunctions):
         source = str(Path(data))
         data = read_wave_functions(data, split=split, trajectories=trajectories)
     if max_order is None:
         max_order = 4 if data.ndim == 1 else 3
-    if isinstance(max_order, bool) or not isinstance(max_order, int) or not 2 <= max_order <= 6:
-        raise ValueError(f"max_order = {max_order!r} is invalid: must be 2 .. 6 (the equation is second order)")
     if not np.allclose(np.diff(data.times), data.times[1] - data.times[0], rtol=1e-6):
         raise ValueError("the saves are not evenly spaced in time: both forms need uniform saves")
     if noise > 0:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SparseFit", "sparse_fit"]
+__all__ = ["SparseFit", "check_count", "sparse_fit"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,16 @@ class SparseFit:
             "reason": self.reason,
             "settings": self.settings,
         }
+
+
+def check_count(name: str, value: object, low: int, high: int | None = None) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is an integer in ``[low, high]`` (``None``: no value given)."""
+    if value is None:
+        return
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low
+    if not ok or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"{low} .. {high}"
+        raise ValueError(f"{name} = {value!r} is invalid: must be an integer {allowed}")
 
 
 def _stlsq(theta: np.ndarray, y: np.ndarray, threshold: float, ridge: float) -> np.ndarray:
@@ -117,8 +127,8 @@ def sparse_fit(
         raise ValueError(f"theta {theta.shape}, y {y.shape} do not match {len(terms)} terms and {len(targets)} targets")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold = {threshold!r} is invalid: must be in (0, 1) (a share of the target's RMS)")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise ValueError(f"bootstrap = {bootstrap!r} is invalid: must be an integer >= 0")
+    check_count("bootstrap", bootstrap, 0, 1000)
+    check_count("seed", seed, 0)
     if n < p:
         raise ValueError(f"{n} rows are too few for {p} library terms: give more data")
     if not (np.isfinite(theta).all() and np.isfinite(y).all()):

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from physml.discovery.sparse import check_count
+
 __all__ = ["SymbolicLaw", "discover_isco", "symbolic_regression"]
 
 #: The building blocks given to the ISCO search.
@@ -74,8 +76,8 @@ def symbolic_regression(
     if test.all() or not test.any():
         raise ValueError("test is invalid: it must hold out some points and leave some to fit")
     for name, value in (("generations", generations), ("population", population), ("max_length", max_length)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} = {value!r} is invalid: must be an integer >= 1")
+        check_count(name, value, 1, 10_000)
+    check_count("seed", seed, 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pyoperon.sklearn import SymbolicRegressor
@@ -106,6 +108,11 @@ def discover_isco(
         raise ValueError(f"spin = {spin!r} is invalid: must be in (0, 1)")
     if not 0 < test_share < 1:
         raise ValueError(f"test_share = {test_share!r} is invalid: must be in (0, 1)")
+    check_count("points", points, 10, 10_000)
+    for seed in seeds:
+        check_count("seed", seed, 0)
+    for name in ("generations", "population", "max_length"):
+        check_count(name, kw.get(name), 1, 10_000)
     a = np.linspace(-spin, spin, points)
     r = np.array([isco_radius(Kerr(spin=abs(v)), prograde=v >= 0) for v in a])
     test = np.random.default_rng(0).random(points) < test_share

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from physml.discovery.schrodinger import Discovery
-from physml.discovery.sparse import sparse_fit
+from physml.discovery.schrodinger import Discovery, check_settings
+from physml.discovery.sparse import check_count, sparse_fit
 from physml.discovery.weak import TestFunctions
 
 __all__ = ["MasterFields", "PotentialFit", "discover_wave_equation", "read_master_fields", "recover_potential"]
@@ -56,6 +56,7 @@ def read_master_fields(
 
     from physml.datasets import read_info, read_parameters
 
+    check_count("trajectories", trajectories, 1)
     info = read_info(path)
     groups = {n: g for g, names in info.field_names.items() for n in names}
     if not {"psi", "potential"} <= set(groups) or info.spatial_dims != ["r_star"]:
@@ -105,8 +106,7 @@ def discover_wave_equation(
 ) -> Discovery:
     """Recover ``psi_tt = psi_r*r* - V psi`` (weak form); see the module doc and
     :func:`~physml.discovery.schrodinger.discover_schrodinger` for the settings."""
-    if not (math.isfinite(noise) and 0 <= noise < 1):
-        raise ValueError(f"noise = {noise!r} is invalid: must be in [0, 1) (a fraction of psi's RMS)")
+    check_settings(noise=noise, threshold=threshold, bootstrap=bootstrap, seed=seed, trajectories=trajectories)
     source = "snapshots"
     if not isinstance(data, MasterFields):
         source = str(Path(data))
