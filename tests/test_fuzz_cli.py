@@ -85,6 +85,7 @@ def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "discover near-horizon": "NEAR --bootstrap 2 --out OUT",
         "discover isco": "--seeds 1 --generations 5 --points 21 --out OUT",
         "discover audit": "CHECKPOINT DATA --bootstrap 2 --trajectories 2 --out OUT",
+        "discover orbits": "--orbits 8 --bootstrap 2 --out OUT",
     }
     paths = {"OUT": out, "TRAIN": files["train"], "CHECKPOINT": files["checkpoint"], "DATA": files["data"]}
     paths["NEAR"] = files["near"]
@@ -205,7 +206,7 @@ def _fuzz(command: str, slow: bool):
 COMMANDS = [
     "simulate schrodinger", "simulate near-horizon", "simulate bh-image", "simulate collapse", "qnm", "critical",
     "demo", "train", "evaluate", "dataset build", "dataset info", "dataset validate", "dataset list",
-    "discover schrodinger", "discover near-horizon", "discover isco", "discover audit",
+    "discover schrodinger", "discover near-horizon", "discover isco", "discover audit", "discover orbits",
 ]  # fmt: skip
 for _command in COMMANDS:
     _name = _command.replace(" ", "_").replace("-", "_")
