@@ -44,17 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wave.add_argument("file", nargs="?", type=path, default=None, help="a schrodinger dataset file (optional)")
     wave.add_argument("--out", type=path, required=True, help="output directory (result.json, discovery.png)")
     wave.add_argument("--form", choices=("weak", "strong"), default="weak", help="weak (default) or strong form")
-    wave.add_argument("--noise", type=number, default=0.0,
-                      help="add Gaussian noise of this fraction of psi's RMS first (default: 0)")  # fmt: skip
     wave.add_argument("--max-order", type=integer, default=None,
                       help="highest spatial derivative in the library (default: 4 in 1D, 3 in 2D)")  # fmt: skip
-    wave.add_argument("--threshold", type=number, default=0.01,
-                      help="drop terms carrying less than this share of the target (default: 0.01)")  # fmt: skip
-    wave.add_argument("--bootstrap", type=integer, default=50, help="bootstrap fits (default: 50)")
-    wave.add_argument("--trajectories", type=integer, default=None, help="use the first N trajectories")
-    wave.add_argument("--split", choices=("train", "val", "test", "extrapolation"), default=None,
-                      help="use this split only (default: every trajectory)")  # fmt: skip
-    wave.add_argument("--seed", type=integer, default=0, help="seed of the noise and the bootstrap (default: 0)")
+    _fit_arguments(wave)
     wave.set_defaults(handler=_schrodinger)
     near = add_command(
         kinds,
@@ -71,13 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     near.add_argument("file", type=path, help="a near_horizon 1D dataset file")
     near.add_argument("--out", type=path, required=True, help="output directory (result.json, two figures)")
-    near.add_argument("--noise", type=number, default=0.0, help="add Gaussian noise, a fraction of psi's RMS")
-    near.add_argument("--threshold", type=number, default=0.01, help="STLSQ threshold (default: 0.01)")
-    near.add_argument("--bootstrap", type=integer, default=50, help="bootstrap fits (default: 50)")
-    near.add_argument("--trajectories", type=integer, default=None, help="use the first N trajectories")
-    near.add_argument("--split", choices=("train", "val", "test", "extrapolation"), default=None,
-                      help="use this split only (default: every trajectory)")  # fmt: skip
-    near.add_argument("--seed", type=integer, default=0, help="seed of the noise and the bootstrap (default: 0)")
+    _fit_arguments(near)
     near.set_defaults(handler=_near_horizon)
     isco = add_command(
         kinds,
@@ -136,6 +122,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     audit.add_argument("--bootstrap", type=integer, default=50, help="bootstrap fits (default: 50)")
     audit.add_argument("--device", default="cpu", help="where the model runs (default: cpu)")
     audit.set_defaults(handler=_audit)
+
+
+def _fit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every fit of a field shares: noise, threshold, bootstrap, which trajectories, seed."""
+    parser.add_argument("--noise", type=number, default=0.0,
+                        help="add Gaussian noise of this fraction of psi's RMS first (default: 0)")  # fmt: skip
+    parser.add_argument("--threshold", type=number, default=0.01,
+                        help="drop terms carrying less than this share of the target (default: 0.01)")  # fmt: skip
+    parser.add_argument("--bootstrap", type=integer, default=50, help="bootstrap fits (default: 50)")
+    parser.add_argument("--trajectories", type=integer, default=None, help="use the first N trajectories")
+    parser.add_argument("--split", choices=("train", "val", "test", "extrapolation"), default=None,
+                        help="use this split only (default: every trajectory)")  # fmt: skip
+    parser.add_argument("--seed", type=integer, default=0, help="seed of the noise and the bootstrap (default: 0)")
 
 
 def _schrodinger(args: argparse.Namespace) -> int:

@@ -61,26 +61,41 @@ class WaveFunctions:
         return len(self.axes)
 
 
-def read_wave_functions(
-    path: str | os.PathLike[str], *, split: str | None = None, trajectories: int | None = None
-) -> WaveFunctions:
-    """The wave functions of a physml ``schrodinger`` file (all of ``split``, or its first ``trajectories``)."""
-    import h5py
+def file_rows(
+    path: str | os.PathLike[str], fields: tuple[str, ...], what: str, *, split: str | None, trajectories: int | None
+) -> tuple[Any, dict[str, str], np.ndarray]:
+    """``(info, field -> group, rows)``: the completed trajectories of ``split`` (the first ``trajectories``).
 
-    from physml.datasets import read_info, read_parameters
+    ``ValueError`` naming ``what`` needs them if the file lacks one of ``fields``.
+    """
+    from physml.datasets import read_info
 
     check_count("trajectories", trajectories, 1)
     info = read_info(path)
     groups = {n: g for g, names in info.field_names.items() for n in names}
-    missing = [n for n in ("psi_real", "psi_imag", "potential") if n not in groups]
+    missing = [n for n in fields if n not in groups]
     if missing:
-        raise ValueError(f"{path} has no field(s) {missing}: PDE-FIND on wave functions needs psi and the potential")
+        raise ValueError(f"{path} has no field(s) {missing}: {what}")
     chosen = info.completed.copy()
     if split is not None:
         chosen &= info.splits == split
     rows = np.flatnonzero(chosen)[:trajectories]
     if len(rows) == 0:
         raise ValueError(f"{path} has no completed trajectories in split {split!r}")
+    return info, groups, rows
+
+
+def read_wave_functions(
+    path: str | os.PathLike[str], *, split: str | None = None, trajectories: int | None = None
+) -> WaveFunctions:
+    """The wave functions of a physml ``schrodinger`` file (all of ``split``, or its first ``trajectories``)."""
+    import h5py
+
+    from physml.datasets import read_parameters
+
+    info, groups, rows = file_rows(path, ("psi_real", "psi_imag", "potential"),
+                                   "PDE-FIND on wave functions needs psi and the potential", split=split,
+                                   trajectories=trajectories)  # fmt: skip
     params = read_parameters(info)
     constants = {(params[i]["hbar"], params[i]["mass"]) for i in rows}
     if len(constants) != 1:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from physml.discovery.schrodinger import Discovery, check_settings
-from physml.discovery.sparse import check_count, sparse_fit
+from physml.discovery.schrodinger import Discovery, check_settings, file_rows
+from physml.discovery.sparse import sparse_fit
 from physml.discovery.weak import TestFunctions
 
 __all__ = ["MasterFields", "PotentialFit", "discover_wave_equation", "read_master_fields", "recover_potential"]
@@ -54,20 +54,12 @@ def read_master_fields(
     """The snapshots of a physml ``near_horizon`` 1D file (all of ``split``, or its first ``trajectories``)."""
     import h5py
 
-    from physml.datasets import read_info, read_parameters
+    from physml.datasets import read_parameters
 
-    check_count("trajectories", trajectories, 1)
-    info = read_info(path)
-    groups = {n: g for g, names in info.field_names.items() for n in names}
-    if not {"psi", "potential"} <= set(groups) or info.spatial_dims != ["r_star"]:
-        raise ValueError(f"{path} holds no psi(t, r*) and V(r*): the wave-equation discovery needs a near_horizon "
-                         "1D file")  # fmt: skip
-    chosen = info.completed.copy()
-    if split is not None:
-        chosen &= info.splits == split
-    rows = np.flatnonzero(chosen)[:trajectories]
-    if len(rows) == 0:
-        raise ValueError(f"{path} has no completed trajectories in split {split!r}")
+    info, groups, rows = file_rows(path, ("psi", "potential"), "the wave-equation discovery needs a near_horizon 1D "
+                                   "file", split=split, trajectories=trajectories)  # fmt: skip
+    if info.spatial_dims != ["r_star"]:
+        raise ValueError(f"{path} is not on r*: the wave-equation discovery needs a near_horizon 1D file")
     params = read_parameters(info)
     with h5py.File(path, "r") as f:
         psi = f[groups["psi"]]["psi"][rows].astype(np.float64)
