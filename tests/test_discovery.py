@@ -131,6 +131,10 @@ def test_the_audit_fits_a_surrogates_rollouts_beside_the_simulators(tiny_run, tm
                  "--bootstrap", "2", "--trajectories", "3", "--out", str(tmp_path / "audit")]) == 0  # fmt: skip
     written = json.loads((tmp_path / "audit" / "audit.json").read_text())
     assert written["data"]["fit"]["settings"]["blocks"] == 3 and (tmp_path / "audit" / "model.png").exists()
+    assert main(["evaluate", str(tmp_path / "fno" / "best.pt"), str(tiny_run), "--split", "train", "--rollout", "2",
+                 "--audit", "--device", "cpu", "--out", str(tmp_path / "eval")]) == 0  # fmt: skip
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "PDE-FIND on the rollouts" in report and "| simulator |" in report and "| fno |" in report
 
 
 TINY_NEAR_HORIZON = {

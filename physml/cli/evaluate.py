@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rollout", type=integer, default=20, help="autoregressive steps (default: 20)")
     parser.add_argument("--out", type=path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    parser.add_argument("--audit", action="store_true",
+                        help="Schrödinger data: also run PDE-FIND on each model's rollouts over the whole file "
+                             "and on the simulator's (physml discover audit), a table in the report")  # fmt: skip
     generative = parser.add_argument_group("generative models (diffusion)")
     generative.add_argument("--samples", type=integer, default=0, metavar="N",
                             help="draw N one-step samples per window and score the ensemble: spread, skill, "
@@ -62,6 +65,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="image generators: ray-trace N of the split's images again to time the simulator "
                                  "against generation (default: 8; 0: no timing)")  # fmt: skip
     parser.set_defaults(handler=_evaluate)
+
+
+def _audit(checkpoints, args: argparse.Namespace, split: str, out: Path) -> None:
+    """Append the PDE-FIND audit of every model (and of the simulator) to ``out/report.md``; ``out/audit.json``."""
+    import json
+
+    from physml.discovery import audit_surrogate
+
+    named = checkpoints if isinstance(checkpoints, dict) else {p.parent.name: p for p in checkpoints}
+    audits = {label: audit_surrogate(path, args.data, split=split, device=args.device) for label, path in named.items()}
+    (out / "audit.json").write_text(json.dumps({k: a.to_dict() for k, a in audits.items()}, indent=2))
+    rows = [("simulator", next(iter(audits.values())).data), *((k, a.model) for k, a in audits.items())]
+    lines = [
+        "",
+        "## PDE-FIND on the rollouts (physml discover audit)",
+        "",
+        "| rollouts of | largest coefficient error | spurious terms | identifiable |",
+        "| --- | --- | --- | --- |",
+    ]
+    for label, found in rows:
+        spurious = ", ".join(f"{t}: {term}" for t, term in found.spurious()) or "none"
+        lines.append(f"| {label} | {found.max_error:.3g} | {spurious} | {'yes' if found.fit.identifiable else 'no'} |")
+    with open(out / "report.md", "a") as report:
+        report.write("\n".join(lines) + "\n")
 
 
 def labels_of(given: list[tuple[str | None, Path]]) -> list[str]:
@@ -120,6 +147,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             checkpoints, args.data, split=split, rollout=args.rollout, out=out, device=args.device,
             samples=args.samples, sampling=sampling, seed=args.seed,
         )  # fmt: skip
+        if args.audit:
+            _audit(checkpoints, args, split, out)
         print(f"## {split}\n" if len(splits) > 1 else "", end="")
         print((out / "report.md").read_text())
     if len(splits) > 1:
