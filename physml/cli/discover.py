@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def _near_horizon(args: argparse.Namespace) -> int:
     data = read_master_fields(args.file, split=args.split, trajectories=args.trajectories)
     result = discover_wave_equation(data, noise=args.noise, threshold=args.threshold, bootstrap=args.bootstrap,
                                     seed=args.seed)  # fmt: skip
-    result = type(result)(result.fit, result.truth, result.form, result.noise, str(args.file))
+    result = dataclasses.replace(result, source=str(args.file))
     potential = recover_potential(data)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "result.json").write_text(json.dumps({**result.to_dict(), "potential": potential.to_dict()}, indent=2))

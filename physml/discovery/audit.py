@@ -12,6 +12,7 @@ it and the simulator's own trajectories with the same settings.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -87,9 +88,6 @@ def audit_surrogate(
     if psi.shape != truth.psi.shape:
         raise ValueError(f"rollouts {psi.shape} and stored trajectories {truth.psi.shape} do not line up")
     model = WaveFunctions(psi, truth.potential, truth.times, truth.axes, truth.hbar, truth.mass, truth.trajectories)
-    source = f"rollouts of {checkpoint} on {path}"
-    audited = discover_schrodinger(model, **fit)
-    audited = Discovery(audited.fit, audited.truth, audited.form, audited.noise, source)
-    data = discover_schrodinger(truth, **fit)
-    data = Discovery(data.fit, data.truth, data.form, data.noise, str(path))
+    audited = dataclasses.replace(discover_schrodinger(model, **fit), source=f"rollouts of {checkpoint} on {path}")
+    data = dataclasses.replace(discover_schrodinger(truth, **fit), source=str(path))
     return Audit(audited, data, str(checkpoint), steps)

@@ -24,6 +24,7 @@ Two forms of the regression:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -204,8 +205,7 @@ def _weak(
     groups = np.repeat(np.arange(len(psi)), theta.shape[0] // len(psi))
     # Only where the wave function lives: elsewhere a test function integrates noise alone, and the potential's
     # walls (V of hundreds where psi ~ 0) multiply it into the V psi columns.
-    mass = integrate(density, 0, zero).reshape(-1) / integrate(np.ones_like(density), 0, zero).reshape(-1)
-    live = mass >= presence * mass.max()
+    live = phi.where(density, presence)
     return theta[live], y[live], groups[live]
 
 
@@ -234,7 +234,7 @@ class Discovery:
         return max(self.errors().values())
 
     def equation(self) -> Any:
-        """The recovered equation as ``sympy.Eq(I * hbar_fit * psi_t, ...)`` with the fitted numbers."""
+        """One ``sympy.Eq(target, fitted terms)`` per target (``u_t``, ``v_t``...), numbers to 6 digits."""
         import sympy
 
         fit = self.fit
@@ -255,6 +255,16 @@ class Discovery:
             "spurious": [{"target": t, "term": term} for t, term in self.spurious()],
             "equations": [str(eq) for eq in self.equation()],
         }
+
+
+def add_noise(values: np.ndarray, noise: float, seed: int) -> np.ndarray:
+    """``values`` plus Gaussian noise of RMS ``noise`` times theirs (split evenly over real and imaginary parts)."""
+    rng = np.random.default_rng(seed + 7919)
+    scale = noise * np.sqrt(np.mean(np.abs(values) ** 2))
+    if np.iscomplexobj(values):
+        scale /= math.sqrt(2)
+        return values + scale * (rng.standard_normal(values.shape) + 1j * rng.standard_normal(values.shape))
+    return values + scale * rng.standard_normal(values.shape)
 
 
 def check_settings(
@@ -326,11 +336,7 @@ def discover_schrodinger(
     if not np.allclose(np.diff(data.times), data.times[1] - data.times[0], rtol=1e-6):
         raise ValueError("the saves are not evenly spaced in time: both forms need uniform saves")
     if noise > 0:
-        rng = np.random.default_rng(seed + 7919)
-        rms = np.sqrt(np.mean(np.abs(data.psi) ** 2))
-        shape = data.psi.shape
-        noisy = data.psi + noise * rms / math.sqrt(2) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
-        data = WaveFunctions(noisy, data.potential, data.times, data.axes, data.hbar, data.mass, data.trajectories)
+        data = dataclasses.replace(data, psi=add_noise(data.psi, noise, seed))
     if form == "weak":
         if degree <= max_order:
             raise ValueError(f"degree = {degree} is invalid: must exceed max_order = {max_order} (test functions "

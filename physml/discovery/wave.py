@@ -16,6 +16,7 @@ to fit ``V / (1 - 2M/r)`` in powers of ``M/r``: ``l(l+1)/r^2 + 2(1-s^2) M/r^3``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -24,16 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from physml.discovery.schrodinger import Discovery, check_settings, file_rows
+from physml.discovery.schrodinger import Discovery, add_noise, check_settings, file_rows
 from physml.discovery.sparse import sparse_fit
-from physml.discovery.weak import TestFunctions
+from physml.discovery.weak import TestFunctions, bumps
 
 __all__ = ["MasterFields", "PotentialFit", "discover_wave_equation", "read_master_fields", "recover_potential"]
 
 TERMS = ("psi", "psi_r", "psi_rr", "psi_rrr", "psi_rrrr", "V psi", "psi^3")
 TRUTH = {("psi_tt", "psi_rr"): 1.0, ("psi_tt", "V psi"): -1.0}
-#: Weights of the 4th-order central second difference (offsets -2..2).
-_SECOND4 = np.array([-1 / 12, 4 / 3, -5 / 2, 4 / 3, -1 / 12])
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,7 @@ def _weak_system(data: MasterFields, tests: tuple[int, int], widths: tuple[int, 
     theta = np.stack([c.reshape(-1) for c in columns], axis=1)
     y = phi.integrate(psi, 2).reshape(-1)[:, None]  # ∫ phi psi_tt = ∫ phi_tt psi
     groups = np.repeat(np.arange(len(psi)), theta.shape[0] // len(psi))
-    energy = phi.integrate(psi**2).reshape(-1) / phi.integrate(np.ones_like(psi)).reshape(-1)
-    live = energy >= presence * energy.max()
+    live = phi.where(psi**2, presence)
     return theta[live], y[live], groups[live]
 
 
@@ -104,10 +102,7 @@ def discover_wave_equation(
         source = str(Path(data))
         data = read_master_fields(data, split=split, trajectories=trajectories)
     if noise > 0:
-        rng = np.random.default_rng(seed + 7919)
-        rms = np.sqrt(np.mean(data.psi**2))
-        data = MasterFields(data.psi + noise * rms * rng.standard_normal(data.psi.shape), data.potential, data.times,
-                            data.r_star, data.parameters)  # fmt: skip
+        data = dataclasses.replace(data, psi=add_noise(data.psi, noise, seed))
     theta, y, groups = _weak_system(data, tests, widths, degree, presence)
     fit = sparse_fit(theta, y, terms=TERMS, targets=["psi_tt"], groups=groups, threshold=threshold,
                      bootstrap=bootstrap, seed=seed)  # fmt: skip
@@ -158,18 +153,19 @@ def recover_potential(
     """``V(r*)`` from ``psi`` alone, given the wave operator (see the module doc).
 
     At each ``r*`` the least-squares ``V`` over ``tests`` time test functions (half-width ``width``
-    saves); ``psi_r*r*`` by a 4th-order central difference. A point is recovered where ``∫ psi^2 dt``
+    saves); ``psi_r*r*`` by the method of lines' 4th-order central difference. A point is recovered where ``∫ psi^2 dt``
     there is at least ``presence`` of its largest value along ``r*``.
     """
     if not isinstance(data, MasterFields):
         data = read_master_fields(data, split=split, trajectories=trajectories)
-    h = data.r_star[1] - data.r_star[0]
+    from physml.simulators.near_horizon.method_of_lines import second_derivative
+
+    if degree <= 2:
+        raise ValueError(f"degree = {degree} is invalid: must exceed the highest derivative taken, 2")
     psi = data.psi
     psi_rr = np.full_like(psi, np.nan)
-    psi_rr[..., 2:-2] = sum(w * psi[..., 2 + k : psi.shape[-1] - 2 + k] for k, w in zip(range(-2, 3), _SECOND4)) / h**2
-    phi = TestFunctions(data.times, (data.r_star,), counts=(tests, 1), widths=(width, 1), degree=degree,
-                        orders=(2, 0))  # fmt: skip
-    weights = phi.time  # (3, L, nt)
+    psi_rr[..., 2:-2] = second_derivative(psi, data.r_star[1] - data.r_star[0])  # the simulator's own stencil
+    weights = bumps(data.times, tests, width, degree, 2)  # (3, L, nt): phi, phi_t, phi_tt
     a = np.einsum("lt,atx->alx", weights[0], psi_rr) - np.einsum("lt,atx->alx", weights[2], psi)
     b = np.einsum("lt,atx->alx", weights[0], psi)  # V b = a, per (trajectory, test function, r*)
     power = (b**2).sum(axis=1)

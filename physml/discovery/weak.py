@@ -78,3 +78,12 @@ class TestFunctions:
         for d, order in enumerate(index):
             out = np.moveaxis(np.tensordot(out, self.space[d][order], axes=([2 + d], [1])), -1, 2 + d)
         return out.reshape(len(field), -1) * self.cell
+
+    def where(self, density: np.ndarray, share: float) -> np.ndarray:
+        """Which test functions see a mean ``density`` of at least ``share`` of the largest such mean.
+
+        ``density`` (e.g. ``|psi|^2``) is ``(trajectories, times, *space)``; the result flattens like
+        :meth:`integrate`'s. Elsewhere a test function integrates noise alone.
+        """
+        mean = self.integrate(density).reshape(-1) / self.integrate(np.ones_like(density)).reshape(-1)
+        return mean >= share * mean.max()

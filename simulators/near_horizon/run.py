@@ -13,7 +13,12 @@ from physml.simulators.errors import UnstableRunError
 from physml.simulators.limits import check_steps
 from physml.simulators.near_horizon.double_null import march_double_null
 from physml.simulators.near_horizon.initial import Pulse
-from physml.simulators.near_horizon.method_of_lines import MAX_COURANT, interpolation_stencil, mol_advance
+from physml.simulators.near_horizon.method_of_lines import (
+    MAX_COURANT,
+    interpolation_stencil,
+    mol_advance,
+    second_derivative,
+)
 from physml.simulators.near_horizon.potentials import Perturbation, radius_from_tortoise
 
 __all__ = [
@@ -368,5 +373,5 @@ def wave_energy(psi: np.ndarray, pi: np.ndarray, potential: np.ndarray, h: float
     sums to ``∫ ψ'² dr*`` up to O(h⁴). Any drift is then the time integrator's.
     """
     inner = slice(2, -2)
-    d2 = (-psi[:-4] + 16 * psi[1:-3] - 30 * psi[2:-2] + 16 * psi[3:-1] - psi[4:]) / (12 * h * h)
+    d2 = second_derivative(psi, h)
     return float(0.5 * h * np.sum(pi[inner] ** 2 - psi[inner] * d2 + potential[inner] * psi[inner] ** 2))
