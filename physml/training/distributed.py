@@ -67,14 +67,18 @@ def init_from_env(device: torch.device) -> tuple[torch.device, bool]:
     return device, True
 
 
-def teardown() -> None:
+def teardown(*, finished: bool = False) -> None:
     """Leave the process group.
 
-    No barrier first: after an error on one rank, a barrier would wait forever
-    for the others; destroying the group instead makes their next collective
-    fail, so the whole job stops.
+    ``finished`` (every rank got here without an error): wait for all of them first, so that no
+    rank tears its connections down while another still uses them (a Gloo peer that vanishes
+    mid-exchange can abort the other process on exit). No barrier after an error: it would wait
+    forever for the ranks that failed; destroying the group makes their next collective fail
+    instead, so the whole job stops.
     """
     if dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -287,11 +287,14 @@ class Trainer:
         ``{"step", "loss"}`` when stopped early. Under ``torchrun``, the process
         group this trainer joined is left at the end.
         """
+        finished = False
         try:
-            return self._train(stop_after)
+            result = self._train(stop_after)
+            finished = True
+            return result
         finally:
             if self._owns_process_group:
-                distributed.teardown()
+                distributed.teardown(finished=finished)
                 self._owns_process_group = False
 
     def _checkpoint(self, log: RunLog) -> None:
