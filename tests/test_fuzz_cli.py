@@ -86,6 +86,8 @@ def commands(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
         "discover isco": "--seeds 1 --generations 5 --points 21 --out OUT",
         "discover audit": "CHECKPOINT DATA --bootstrap 2 --trajectories 2 --out OUT",
         "discover orbits": "--orbits 8 --bootstrap 2 --out OUT",
+        "discover ringdown": "--spins 0 --ells 2 3 --bootstrap 2 --out OUT",
+        "discover critical": "--bracket 0.0448,0.045 --n 400 --rungs 8 --out OUT",
     }
     paths = {"OUT": out, "TRAIN": files["train"], "CHECKPOINT": files["checkpoint"], "DATA": files["data"]}
     paths["NEAR"] = files["near"]
@@ -159,6 +161,7 @@ def check(command: str, files: dict[str, Path], folder: Path, data, monkeypatch)
         argv.remove("--no-progress")
     monkeypatch.setattr("physml.simulators.collapse.critical.evolve", _reach)
     monkeypatch.setattr("physml.demo.build_dataset", _reach)
+    monkeypatch.setattr("physml.discovery.ringdown._fundamental", _reach)
     try:
         code, err = run_cli(argv)
     except ComputationStartedError:
@@ -207,6 +210,7 @@ COMMANDS = [
     "simulate schrodinger", "simulate near-horizon", "simulate bh-image", "simulate collapse", "qnm", "critical",
     "demo", "train", "evaluate", "dataset build", "dataset info", "dataset validate", "dataset list",
     "discover schrodinger", "discover near-horizon", "discover isco", "discover audit", "discover orbits",
+    "discover ringdown", "discover critical",
 ]  # fmt: skip
 for _command in COMMANDS:
     _name = _command.replace(" ", "_").replace("-", "_")

@@ -97,6 +97,7 @@ def sparse_fit(
     terms: list[str] | tuple[str, ...],
     targets: list[str] | tuple[str, ...],
     groups: np.ndarray | None = None,
+    y_error: np.ndarray | None = None,
     threshold: float = 0.01,
     ridge: float = 1e-10,
     bootstrap: int = 50,
@@ -111,6 +112,11 @@ def sparse_fit(
     ----------
     groups
         ``(n,)`` labels of the bootstrap's blocks (e.g. the trajectory of each row); ``None``: rows.
+    y_error
+        Standard error of each value of ``y`` (shape of ``y``, or ``(n,)``). Given, the bootstrap is
+        parametric instead: every fit uses all rows with ``y`` redrawn from its errors. For a few
+        rows measured to a known precision (one per quasinormal mode, say), where dropping rows
+        changes what the library can resolve rather than sampling noise.
     threshold
         STLSQ threshold on unit-scaled coefficients, in ``(0, 1)``.
     bootstrap
@@ -138,8 +144,8 @@ def sparse_fit(
     scale = np.sqrt(np.mean(y**2, axis=0))
     scale = np.where(scale > 0, scale, 1.0)
 
-    def fit(rows: np.ndarray | slice) -> np.ndarray:
-        xi = _stlsq(theta[rows] / col, y[rows] / scale, threshold, ridge)  # (m, p), unit-scaled
+    def fit(rows: np.ndarray | slice, target: np.ndarray = y) -> np.ndarray:
+        xi = _stlsq(theta[rows] / col, target[rows] / scale, threshold, ridge)  # (m, p), unit-scaled
         return xi * scale[:, None] / col[None, :]
 
     coefficients = fit(slice(None))
@@ -149,8 +155,14 @@ def sparse_fit(
     labels = np.arange(n) if groups is None else np.asarray(groups)
     blocks = [np.flatnonzero(labels == g) for g in np.unique(labels)]
     rng = np.random.default_rng(seed)
-    samples = [fit(np.concatenate([blocks[i] for i in rng.integers(len(blocks), size=len(blocks))]))
-               for _ in range(bootstrap)]  # fmt: skip
+    if y_error is None:
+        samples = [fit(np.concatenate([blocks[i] for i in rng.integers(len(blocks), size=len(blocks))]))
+                   for _ in range(bootstrap)]  # fmt: skip
+    else:
+        sigma = np.broadcast_to(np.asarray(y_error, dtype=np.float64).reshape(n, -1), y.shape)
+        if not (np.isfinite(sigma).all() and (sigma >= 0).all()):
+            raise ValueError("y_error is invalid: need finite standard errors >= 0, one per value of y")
+        samples = [fit(slice(None), y + sigma * rng.standard_normal(y.shape)) for _ in range(bootstrap)]
     stack = np.array(samples) if samples else coefficients[None]
     mean, std = stack.mean(axis=0), stack.std(axis=0) if samples else np.full_like(coefficients, np.nan)
     kept = (stack != 0).mean(axis=0)
@@ -170,6 +182,6 @@ def sparse_fit(
             reasons.append(f"bootstrap spread up to {spread.max():.3g} of a coefficient (> {max_spread:g})")
     settings = {"threshold": threshold, "ridge": ridge, "bootstrap": bootstrap, "seed": seed, "rows": n,
                 "blocks": len(blocks), "max_condition": max_condition, "max_spread": max_spread,
-                "min_kept": min_kept}  # fmt: skip
+                "min_kept": min_kept, "bootstrap_kind": "blocks" if y_error is None else "y_error"}  # fmt: skip
     return SparseFit(tuple(terms), tuple(targets), coefficients, mean, std, kept, residual, condition,
                      not reasons, "; ".join(reasons), settings)  # fmt: skip

@@ -1,4 +1,5 @@
-"""Figures of collapse runs and of critical behaviour: a run at a glance, the mass-scaling law, the echoes."""
+"""Figures of collapse runs and of critical behaviour: a run at a glance, the mass-scaling law, the echoes,
+and the fitted laws of ``physml discover critical``."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from physml.datasets.simulate import SimulatedRun
+    from physml.discovery.critical import CriticalLaws
     from physml.simulators.collapse.critical import EchoEstimate, MassScaling
     from physml.simulators.collapse.run import CollapseRun
 
-__all__ = ["plot_echoes", "plot_mass_scaling", "plot_run"]
+__all__ = ["plot_critical_laws", "plot_echoes", "plot_mass_scaling", "plot_run"]
 
 
 def _figure(size: tuple[float, float]) -> Figure:
@@ -103,4 +105,41 @@ def plot_echoes(run: CollapseRun, estimate: EchoEstimate, path: str | os.PathLik
     title = f"Δ ≈ {estimate.period:.3f}" if np.isfinite(estimate.period) else "too few echoes for Δ"
     ax.set_title(f"{run.data.describe()}: {title}", fontsize=8)
     ax.legend()
+    return _finish(figure, path)
+
+
+def plot_critical_laws(laws: CriticalLaws, path: str | os.PathLike[str] | None = None) -> Figure:
+    """Left: ``ln M - γx - c`` of the line + wiggle fit against ``x = ln(p - p*)``, with the fitted wiggle and
+    the plain line's residuals. Right: ``ln(T* - T_k) + kΔ_published/2`` of the zeros of the central field of
+    both ends of the bracket against ``k``, with each fitted echo law (flat where Δ is the published one).
+    Returns the figure (saved to ``path`` when given).
+    """
+    from physml.simulators.collapse.critical import REFERENCE_ECHOING_PERIOD
+
+    s = laws.scaling
+    figure = _figure((11.0, 4.8))
+    left, right = figure.subplots(1, 2)
+    x, y = np.log(s.offsets), np.log(s.masses)
+    fine = np.linspace(x.min(), x.max(), 400)
+    line = np.polyfit(x, y, 1)
+    left.plot(x, y - np.polyval(line, x), "x", color="0.6", ms=4, label=f"line residuals (γ = {s.line_gamma:.4f})")
+    left.plot(x, y - s.gamma * x - s.intercept, "o", ms=4, label="ln M − γx − c (line + wiggle)")
+    label = f"wiggle: ϖ = {s.period:.3f} ± {s.period_error:.3f}, Δ = 2γϖ = {s.delta:.3f} ± {s.delta_error:.3f}"
+    left.plot(fine, s.wiggle(fine), "-", label=label + ("" if s.identifiable else " (not identifiable)"))
+    left.set(xlabel="x = ln(p − p*)", ylabel="ln M residual", title=f"γ = {s.gamma:.4f} ± {s.gamma_error:.4f}")
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    for law, marker, name in ((laws.echoes, "o", "subcritical"), (laws.echoes_check, "s", "supercritical")):
+        if law is None or not np.isfinite(law.delta):
+            continue
+        k = np.arange(len(law.zeros))
+        detrend = 0.5 * REFERENCE_ECHOING_PERIOD * k
+        (dots,) = right.plot(k, np.log(law.t_star - law.zeros) + detrend, marker, label=f"{name} end")
+        right.plot(k, np.log(law.scale) - 0.5 * law.delta * k + detrend, "-", color=dots.get_color(),
+                   label=f"Δ = {law.delta:.4f} ± {law.delta_error:.4f}")  # fmt: skip
+    right.set(xlabel="zero k of φ(T, 0)", ylabel=f"ln(T* − T_k) + {REFERENCE_ECHOING_PERIOD} k / 2",
+              title="echo law T* − T_k = B exp(−kΔ/2), detrended")  # fmt: skip
+    if right.lines:
+        right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    else:
+        right.text(0.5, 0.5, f"no echo law:\n{laws.echoes.reason}", ha="center", transform=right.transAxes)
     return _finish(figure, path)

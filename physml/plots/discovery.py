@@ -10,7 +10,7 @@ import numpy as np
 
 from physml.plots import pyplot, save
 
-__all__ = ["plot_coefficients", "plot_potential"]
+__all__ = ["plot_coefficients", "plot_potential", "plot_ringdown_laws"]
 
 
 def plot_coefficients(result: Any, path: str | os.PathLike[str]) -> Path:
@@ -48,5 +48,43 @@ def plot_potential(fit: Any, parameters: list[dict[str, Any]], path: str | os.Pa
     ax.set(
         xlabel="r* [M]", ylabel="V [1/M^2]", title="V(r*) recovered from psi (points) against the simulator's (lines)"
     )
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def plot_ringdown_laws(laws: Any, tails: Any, path: str | os.PathLike[str]) -> Path:
+    """Quasinormal frequencies against ``1/L`` (measured, fitted law, large-``l`` expansion) and tail exponents."""
+    import math
+
+    from physml.discovery.ringdown import TERMS, eikonal_expansion, library
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13.0, 3.8), constrained_layout=True)
+    table = laws.table
+    fine_l = np.linspace(2.0, max(8.0, float(table.l.max())), 200)
+    for s in sorted(set(table.s.tolist())):
+        on = table.s == s
+        big_l = table.l[on] + 0.5
+        w = math.sqrt(27) * table.omega[on]
+        theta = library(np.full_like(fine_l, s), fine_l)
+        fitted = [theta @ np.array([laws.coefficient(part, t)[0] for t in TERMS]) for part in ("Re", "Im")]
+        expansion = math.sqrt(27) * np.array([eikonal_expansion(s, ell) for ell in fine_l])
+        (dots,) = axes[0].plot(1 / big_l, w.real - big_l, "o", ms=4, label=f"s = {s}")
+        axes[0].plot(1 / (fine_l + 0.5), fitted[0] - (fine_l + 0.5), color=dots.get_color(), lw=1.0)
+        axes[0].plot(1 / (fine_l + 0.5), expansion.real - (fine_l + 0.5), ":", color=dots.get_color(), lw=1.0)
+        axes[1].plot(1 / big_l**2, w.imag, "o", ms=4, color=dots.get_color())
+        axes[1].plot(1 / (fine_l + 0.5) ** 2, fitted[1], color=dots.get_color(), lw=1.0)
+        axes[1].plot(1 / (fine_l + 0.5) ** 2, expansion.imag, ":", color=dots.get_color(), lw=1.0)
+    axes[0].set(xlabel="1 / (l + 1/2)", ylabel="Re √27 Mω − (l + 1/2)", title="real part")
+    axes[1].set(xlabel="1 / (l + 1/2)²", ylabel="Im √27 Mω", title="measured (o), fitted (—), expansion (···)")
+    axes[0].legend(fontsize=7)
+    ax = axes[2]
+    ax.errorbar(tails.l + 0.08 * (tails.s - 1), tails.exponent, yerr=tails.error, fmt="o", ms=4, capsize=2,
+                label="measured (offset by s)")  # fmt: skip
+    ells = np.arange(0, int(tails.l.max()) + 1)
+    law = tails.integer_law()
+    written = " ".join(f"{c:+d}" if t == "1" else f"{c:+d} {t}" for t, c in law.items()) or "none"
+    ax.plot(ells, law.get("1", 0) + law.get("l", 0) * ells, "k-", lw=1.0, label=f"integer law p = {written} (s = 0)")
+    ax.set(xlabel="l", ylabel="tail exponent p (psi ~ t^p)", title="late-time tails at fixed r")
     ax.legend(fontsize=7)
     return save(fig, path)
