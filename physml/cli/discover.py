@@ -250,8 +250,9 @@ def _orbits(args: argparse.Namespace) -> int:
 
 
 def _register_critical(kinds: argparse._SubParsersAction) -> None:
-    from physml.cli.arguments import add_progress, pair
+    from physml.cli.critical import add_search_arguments
     from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
+    from physml.discovery.critical import MIN_RUNGS
 
     critical = add_command(
         kinds,
@@ -270,12 +271,7 @@ def _register_critical(kinds: argparse._SubParsersAction) -> None:
         epilog="example (docs/discovery.md: 40 holes over 20.7 e-folds, Delta from wiggle and echoes; ~3 min):\n"
         "  physml discover critical --bracket 0.0448,0.0450 --rungs 40 --out runs/discover-critical",
     )
-    critical.add_argument("--bracket", type=pair, required=True,
-                          help="P_LOW,P_HIGH: an amplitude that disperses and one that forms a black hole")  # fmt: skip
-    critical.add_argument("--tolerance", type=number, default=1e-12, help="relative bracket to stop at (1e-12)")
-    critical.add_argument("--ladder", type=pair, default=(1e-2, 1e-11),
-                          help="largest and smallest (p - p*)/p* of the mass ladder (default: 1e-2,1e-11)")  # fmt: skip
-    critical.add_argument("--rungs", type=integer, default=40, help="black holes on the ladder, >= 8 (default: 40)")
+    add_search_arguments(critical, rungs=40, fewest=MIN_RUNGS)
     critical.add_argument("--out", type=path, required=True, help="output directory (result.json, critical.png)")
     add_shell_and_grid_arguments(critical, n=400, stretch=6.0)
     add_progress(critical)
@@ -285,31 +281,17 @@ def _register_critical(kinds: argparse._SubParsersAction) -> None:
 def _critical(args: argparse.Namespace) -> int:
     import math
 
-    import numpy as np
-
+    from physml.cli.critical import search_and_ladder
     from physml.discovery.critical import MIN_RUNGS, discover_critical_laws
     from physml.plots.collapse import plot_critical_laws
-    from physml.simulators.collapse import RadialGrid, Refinement, ShellData, find_critical_amplitude, mass_scaling
 
-    if args.rungs < MIN_RUNGS:
-        raise ValueError(f"rungs = {args.rungs!r} is invalid: the line + wiggle needs >= {MIN_RUNGS} black holes")
-    largest, smallest = args.ladder
-    if not 0 < smallest < largest:
-        raise ValueError(f"ladder = {args.ladder!r} is invalid: need LARGEST,SMALLEST with 0 < SMALLEST < LARGEST")
-    grid = RadialGrid(n=args.n, r_max=args.r_max, stretch=args.stretch)
-    data = ShellData(args.profile, args.bracket[1], args.center, args.width, args.direction)
-    options = {"t_final": args.t_final, "cfl": args.cfl, "dissipation": args.dissipation, "refinement": Refinement()}
-    search = find_critical_amplitude(grid, data, p_low=args.bracket[0], p_high=args.bracket[1],
-                                     tolerance=args.tolerance, progress=args.progress, **options)  # fmt: skip
-    scaling = mass_scaling(grid, data, search.p_star, offsets=np.geomspace(largest, smallest, args.rungs),
-                           progress=args.progress, **options)  # fmt: skip
+    search, scaling = search_and_ladder(args, fewest=MIN_RUNGS)
     laws = discover_critical_laws(search, scaling)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "result.json").write_text(json.dumps(laws.to_dict(), indent=2))
     plot_critical_laws(laws, args.out / "critical.png")
     s, e = laws.scaling, laws.echoes
-    print(f"p* = {search.p_star:.15g}  (relative bracket {search.relative_bracket:.1e}, {len(search.history)} runs); "
-          f"{len(s.masses)} black holes over {s.efolds:.1f} e-folds of p - p*")  # fmt: skip
+    print(f"{len(s.masses)} black holes over {s.efolds:.1f} e-folds of p - p*")
     print(f"line:          gamma = {s.line_gamma:.5f} ± {s.line_gamma_error:.5f}  (residual RMS {s.line_rms:.2g})")
     print(f"line + wiggle: gamma = {s.gamma:.5f} ± {s.gamma_error:.5f}, varpi = {s.period:.3f} ± {s.period_error:.3f}, "
           f"A = {s.amplitude:.4f} ± {s.amplitude_error:.4f}  (residual RMS {s.rms:.2g}, F = {s.f_statistic:.3g}, "
