@@ -148,6 +148,10 @@ def test_cli_help_and_rungs_check(capsys):
     with pytest.raises(SystemExit) as info:
         main(["discover", "critical", "--bracket", "0.0448,0.0450", "--rungs", "5", "--out", "x"])
     assert info.value.code == 2 and "rungs = 5 is invalid" in capsys.readouterr().err
+    from physml.cli.discover import CRITICAL_MIN_RUNGS
+    from physml.discovery.critical import MIN_RUNGS
+
+    assert CRITICAL_MIN_RUNGS == MIN_RUNGS  # the help's number is the fit's
 
 
 def test_cli_runs_a_coarse_search_and_says_what_it_cannot_fit(tmp_path, capsys):

@@ -13,6 +13,8 @@ __all__ = ["register"]
 
 #: The run made when no file is given: a shipped build config, fine in time.
 DEFAULT_RUN = "discovery-schrodinger-1d"
+#: ``physml.discovery.critical.MIN_RUNGS``, for the help without importing numpy (a test keeps them equal).
+CRITICAL_MIN_RUNGS = 8
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -252,7 +254,6 @@ def _orbits(args: argparse.Namespace) -> int:
 def _register_critical(kinds: argparse._SubParsersAction) -> None:
     from physml.cli.critical import add_search_arguments
     from physml.cli.families.collapse import UNITS, add_shell_and_grid_arguments
-    from physml.discovery.critical import MIN_RUNGS
 
     critical = add_command(
         kinds,
@@ -271,7 +272,7 @@ def _register_critical(kinds: argparse._SubParsersAction) -> None:
         epilog="example (docs/discovery.md: 40 holes over 20.7 e-folds, Delta from wiggle and echoes; ~3 min):\n"
         "  physml discover critical --bracket 0.0448,0.0450 --rungs 40 --out runs/discover-critical",
     )
-    add_search_arguments(critical, rungs=40, fewest=MIN_RUNGS)
+    add_search_arguments(critical, rungs=40, fewest=CRITICAL_MIN_RUNGS)
     critical.add_argument("--out", type=path, required=True, help="output directory (result.json, critical.png)")
     add_shell_and_grid_arguments(critical, n=400, stretch=6.0)
     add_progress(critical)
