@@ -1,10 +1,12 @@
 """Physics-constraint losses: terms that penalise predictions the equations forbid.
 
 A constraint is a callable ``(state, prediction, context) -> loss`` on physical
-(denormalised) fields, registered by name so that a training config weights
-terms by name (``{"schrodinger_residual": 0.1, ...}``) and logs each one. Each
-dataset family adds its own (wave-equation residual, Hamiltonian constraint)
-by registering more; the trainer does not change.
+(denormalised) fields, registered by name and dataset family so that a training
+config weights terms by name (``{"schrodinger_residual": 0.1, ...}``) and logs
+each one, and a config naming a term its family cannot compute fails at start-up.
+Schrödinger's are here; near-horizon's (:mod:`physml.models.physics_near_horizon`)
+and collapse's (:mod:`physml.models.physics_collapse`) register themselves from
+their modules, imported at the end of this one.
 
 Schrödinger terms, for ``i hbar dpsi/dt = H psi`` with ``H = -hbar^2/(2m) lap + V``
 on a periodic box, between the last input state ``psi0`` and the prediction
@@ -32,20 +34,37 @@ import torch
 
 from physml.kernels.torch_spectral import laplacian
 
-__all__ = ["CONSTRAINTS", "SchrodingerContext", "energy", "hamiltonian", "register_constraint"]
+__all__ = [
+    "CONSTRAINTS",
+    "SchrodingerContext",
+    "constraints_for",
+    "energy",
+    "hamiltonian",
+    "register_constraint",
+]
 
 #: Registered constraint terms: name -> callable(state, prediction, context) -> (B,) losses.
 CONSTRAINTS: dict[str, Callable[..., torch.Tensor]] = {}
+#: The names each dataset family can compute.
+_FAMILIES: dict[str, list[str]] = {}
 
 
-def register_constraint(name: str) -> Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]:
-    """Decorator: make a constraint term available to training configs by ``name``."""
+def register_constraint(
+    name: str, family: str = "schrodinger"
+) -> Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]:
+    """Decorator: make a constraint term of ``family``'s data available to training configs by ``name``."""
 
     def decorate(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
         CONSTRAINTS[name] = fn
+        _FAMILIES.setdefault(family, []).append(name)
         return fn
 
     return decorate
+
+
+def constraints_for(family: str) -> list[str]:
+    """The constraint names registered for a dataset family (empty when it has none)."""
+    return sorted(_FAMILIES.get(family, []))
 
 
 @dataclass(frozen=True)
@@ -126,3 +145,7 @@ def energy_conservation(psi0: torch.Tensor, psi1: torch.Tensor, context: Schrodi
     kinetic = -(hbar**2) / (2 * mass) * _integral((psi0.conj() * laplacian(psi0, context.lengths)).real, context)
     kinetic = kinetic / _integral(psi0.abs() ** 2, context)
     return ((e1 - e0) / torch.maximum(e0.abs(), kinetic.abs())) ** 2
+
+
+# The other families' terms register themselves on import (they use register_constraint above).
+from physml.models import physics_collapse, physics_near_horizon  # noqa: E402, F401

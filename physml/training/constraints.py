@@ -1,7 +1,9 @@
 """Physics terms in training: turn a batch and a prediction into the fields a family's constraints take.
 
 Each family that offers constraints registers an adapter here; the trainer asks
-for the adapter of the dataset's family and never looks inside.
+for the adapter of the dataset's family and never looks inside. A config naming
+a term its family cannot compute fails when the trainer starts, naming the
+family's terms.
 """
 
 from __future__ import annotations
@@ -11,18 +13,47 @@ from typing import Any
 
 import torch
 
-from physml.models.physics import CONSTRAINTS, SchrodingerContext, energy
+from physml.models.physics import CONSTRAINTS, SchrodingerContext, constraints_for, energy
+from physml.models.physics_collapse import CollapseContext
+from physml.models.physics_near_horizon import WaveContext
 
-__all__ = ["ADAPTERS", "SchrodingerAdapter", "constraint_adapter", "invariants_adapter"]
+__all__ = [
+    "ADAPTERS",
+    "CollapseAdapter",
+    "NearHorizonAdapter",
+    "SchrodingerAdapter",
+    "constraint_adapter",
+    "invariants_adapter",
+]
+
+
+def _family(dataset: Any) -> str:
+    return dataset.info.family or dataset.info.dataset_name
+
+
+def _check_names(dataset: Any, names: Sequence[str]) -> None:
+    """``ValueError`` naming the terms ``dataset``'s family cannot compute, and the ones it can."""
+    family = _family(dataset)
+    valid = constraints_for(family)
+    unknown = sorted(set(names) - set(valid))
+    if unknown:
+        offer = f"choose data or one of {valid}" if valid else "it has no physics losses: use data only"
+        raise ValueError(f"losses {unknown} are invalid for family {family!r}: {offer}")
+
+
+def _constant(dataset: Any, batch: dict[str, Any], index: int) -> torch.Tensor:
+    """Constant field ``index`` of a batch in physical units, ``(B, *space)``."""
+    constant = batch["constant_fields"].double()
+    if dataset.constant_normalization is not None:
+        constant = dataset.constant_normalization.denormalize(constant, channel_dim=1)
+    return constant[:, index]
 
 
 class SchrodingerAdapter:
     """Complex ``psi`` (physical units) from the ``psi_real``/``psi_imag`` channels, ``V`` from the constants."""
 
     def __init__(self, dataset: Any, names: Sequence[str]) -> None:
-        unknown = sorted(set(names) - set(CONSTRAINTS))
-        if unknown:
-            raise ValueError(f"losses {unknown} are invalid: choose data or one of {sorted(CONSTRAINTS)}")
+        _check_names(dataset, names)
         channels, constants = list(dataset.channel_names), list(dataset.constant_channel_names)
         if not {"psi_real", "psi_imag"} <= set(channels) or "potential" not in constants:
             raise ValueError(
@@ -39,13 +70,9 @@ class SchrodingerAdapter:
 
     def context(self, batch: dict[str, Any]) -> SchrodingerContext:
         """Potential (physical units), time step, box and constants of a batch."""
-        constant = batch["constant_fields"].double()
-        normalization = self.dataset.constant_normalization
-        if normalization is not None:
-            constant = normalization.denormalize(constant, channel_dim=1)
         params = batch["parameters"]
         return SchrodingerContext(
-            potential=constant[:, self.potential],
+            potential=_constant(self.dataset, batch, self.potential),
             dt=(batch["output_time"][:, 0] - batch["input_time"][:, -1]).double(),
             lengths=self.dataset.lengths,
             hbar=params["hbar"].double() if "hbar" in params else 1.0,
@@ -66,9 +93,67 @@ class SchrodingerAdapter:
         return {"norm": density.flatten(1).sum(1) * context.cell_volume, "energy": energy(psi, context)}
 
 
+class NearHorizonAdapter:
+    """``psi`` (physical units) at ``t - Δt``, ``t`` (the last two inputs) and ``t + Δt`` (the prediction), ``V``
+    from the constants: the wave equation's terms need three time levels (``n_input >= 2``)."""
+
+    def __init__(self, dataset: Any, names: Sequence[str]) -> None:
+        _check_names(dataset, names)
+        channels, constants = list(dataset.channel_names), list(dataset.constant_channel_names)
+        if "psi" not in channels or "potential" not in constants or list(dataset.axes) != ["r_star"]:
+            raise ValueError(
+                "near-horizon physics losses need psi on a 1D r_star grid among the fields and potential among the "
+                f"constant fields; this run has fields {channels} and constant fields {constants}"
+            )
+        if names and dataset.n_input < 2:
+            raise ValueError(
+                f"n_input = {dataset.n_input} is invalid for losses {list(names)}: the wave equation's terms need "
+                "the two states before the prediction (n_input >= 2)"
+            )
+        self.dataset, self.names = dataset, list(names)
+        self.psi, self.potential = channels.index("psi"), constants.index("potential")
+        r_star = dataset.axes["r_star"]
+        self.dr = float(r_star[1] - r_star[0])
+
+    def _psi(self, fields: torch.Tensor, channel_dim: int) -> torch.Tensor:
+        return self.dataset.denormalize(fields.double(), channel_dim=channel_dim).select(channel_dim, self.psi)
+
+    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each named term (mean over the batch) for the first predicted step."""
+        dt = float(batch["output_time"][0, 0] - batch["input_time"][0, -1])
+        context = WaveContext(potential=_constant(self.dataset, batch, self.potential), dt=dt, dr=self.dr)
+        state = self._psi(batch["input_fields"][:, -2:], channel_dim=2)  # (B, 2, n)
+        psi = self._psi(prediction, channel_dim=1)
+        return {name: CONSTRAINTS[name](state, psi, context).mean().float() for name in self.names}
+
+
+class CollapseAdapter:
+    """The predicted ``a``, ``alpha``, ``Phi``, ``Pi`` (physical units) on the stored radii."""
+
+    NEEDS = ("a", "alpha", "Phi", "Pi")
+
+    def __init__(self, dataset: Any, names: Sequence[str]) -> None:
+        _check_names(dataset, names)
+        channels = list(dataset.channel_names)
+        if not set(self.NEEDS) <= set(channels) or list(dataset.axes) != ["r"]:
+            raise ValueError(f"collapse physics losses need {list(self.NEEDS)} on the radial grid r among the "
+                             f"fields; this run has {channels}")  # fmt: skip
+        self.dataset, self.names = dataset, list(names)
+        self.context = CollapseContext(torch.as_tensor(dataset.axes["r"], dtype=torch.float64),
+                                       {name: channels.index(name) for name in self.NEEDS})  # fmt: skip
+
+    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each named term (mean over the batch) on the first predicted state."""
+        fields = self.dataset.denormalize(prediction.double(), channel_dim=1)
+        context = CollapseContext(self.context.r.to(fields.device), self.context.channels)
+        return {name: CONSTRAINTS[name](None, fields, context).mean().float() for name in self.names}
+
+
 #: Adapters by dataset family.
 ADAPTERS: dict[str, Callable[[Any, Sequence[str]], Callable[..., dict[str, torch.Tensor]]]] = {
-    "schrodinger": SchrodingerAdapter
+    "schrodinger": SchrodingerAdapter,
+    "near_horizon": NearHorizonAdapter,
+    "collapse": CollapseAdapter,
 }
 
 
@@ -76,10 +161,8 @@ def constraint_adapter(dataset: Any, names: Sequence[str]) -> Callable[..., dict
     """The adapter computing physics terms ``names`` for ``dataset``'s family (``None`` when there are none)."""
     if not names:
         return None
-    family = dataset.info.family or dataset.info.dataset_name
-    if family not in ADAPTERS:
-        raise ValueError(f"physics losses {list(names)} are not available for family {family!r}")
-    return ADAPTERS[family](dataset, names)
+    _check_names(dataset, names)
+    return ADAPTERS[_family(dataset)](dataset, names)
 
 
 def invariants_adapter(dataset: Any) -> Any | None:
@@ -88,8 +171,8 @@ def invariants_adapter(dataset: Any) -> Any | None:
     ``None`` for families without an adapter, or when the run's channels cannot
     express them (e.g. the potential withheld from the model).
     """
-    family = dataset.info.family or dataset.info.dataset_name
-    if family not in ADAPTERS:
+    family = _family(dataset)
+    if family not in ADAPTERS or not hasattr(ADAPTERS[family], "invariants"):
         return None
     try:
         return ADAPTERS[family](dataset, [])
