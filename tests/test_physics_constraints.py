@@ -115,3 +115,27 @@ def test_training_with_a_near_horizon_term_logs_it(files, tmp_path):
     trainer.train()
     log = (tmp_path / "run" / "log.csv").read_text()
     assert "near_horizon_residual" in log and "near_horizon_energy" in log
+
+
+def test_evaluation_scores_the_constraints_along_rollouts(files, tmp_path):
+    """The report carries each term per rollout step for every model and for the simulator's own states."""
+    from physml.training import Trainer, evaluate_checkpoints, train_config_from_dict
+
+    config = {
+        "data": {"path": str(files["near"]), "n_input": 2, "constant_fields": ["potential"], "batch_size": 8,
+                 "normalize": "rms"},
+        "model": {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}, "residual": True},
+        "epochs": 1, "optim": {"warmup_steps": 1}, "device": "cpu", "checkpoint_every": 1000,
+    }  # fmt: skip
+    Trainer(train_config_from_dict(config), tmp_path / "run", progress=False).train()
+    metrics = evaluate_checkpoints({"fno": tmp_path / "run" / "best.pt"}, files["near"], split="train", rollout=4,
+                                   out=tmp_path / "eval")  # fmt: skip
+    for label in ("fno", "persistence"):
+        rollout = metrics["models"][label]["rollout"]
+        for name in ("near_horizon_residual", "near_horizon_energy"):
+            assert len(rollout[f"constraint_{name}_per_step"]) == 4
+    persistence, fno = (metrics["models"][k]["rollout"] for k in ("persistence", "fno"))
+    truth = persistence["constraint_truth_near_horizon_residual_per_step"]
+    assert max(truth) < 1e-5 < min(persistence["constraint_near_horizon_residual_per_step"])
+    assert fno["constraint_truth_near_horizon_residual_per_step"] == truth  # one yardstick for every model
+    assert (tmp_path / "eval" / "constraints.png").stat().st_size > 10_000

@@ -11,7 +11,7 @@ import numpy as np
 
 from physml.plots import pyplot, save
 
-__all__ = ["plot_comparison", "plot_drift", "plot_rollout_error", "plot_spacetime", "plot_spectra"]
+__all__ = ["plot_comparison", "plot_constraints", "plot_drift", "plot_rollout_error", "plot_spacetime", "plot_spectra"]
 
 
 def plot_rollout_error(metrics: dict[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -43,6 +43,23 @@ def plot_drift(metrics: dict[str, Any], invariants: Sequence[str], path: str | o
         title = f"{name} drift" + (f" ({', '.join(exact)}: none)" if exact else "")
         ax.set(xlabel="rollout step", ylabel=f"mean |{name} - {name}(0)| / |{name}(0)|", title=title)
         ax.legend()
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def plot_constraints(metrics: dict[str, Any], terms: Sequence[str], path: str | os.PathLike[str]) -> Path:
+    """Each physics-constraint term along the rollouts (the simulator's own states dashed), one panel each."""
+    plt = pyplot()
+    steps = np.arange(1, metrics["rollout_steps"] + 1)
+    fig, axes = plt.subplots(1, len(terms), figsize=(5 * len(terms), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], terms):
+        for label, m in metrics["models"].items():
+            values = np.asarray(m["rollout"][f"constraint_{name}_per_step"])
+            ax.semilogy(steps, np.maximum(values, 1e-300), marker="o", ms=3, label=label)
+        truth = next(iter(metrics["models"].values()))["rollout"][f"constraint_truth_{name}_per_step"]
+        ax.semilogy(steps, np.maximum(truth, 1e-300), "k--", lw=1.0, label="simulator")
+        ax.set(xlabel="rollout step", ylabel="mean over trajectories", title=name)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return save(fig, path)
 

@@ -24,6 +24,7 @@ __all__ = [
     "SchrodingerAdapter",
     "constraint_adapter",
     "invariants_adapter",
+    "rollout_constraints",
 ]
 
 
@@ -49,7 +50,20 @@ def _constant(dataset: Any, batch: dict[str, Any], index: int) -> torch.Tensor:
     return constant[:, index]
 
 
-class SchrodingerAdapter:
+class _Adapter:
+    """What every family's adapter shares: the training call (each named term, mean over the batch)."""
+
+    names: list[str]
+
+    def terms(self, batch: dict[str, Any], prediction: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each named term (mean over the batch) for the first predicted step."""
+        return {name: value.mean().float() for name, value in self.terms(batch, prediction, self.names).items()}
+
+
+class SchrodingerAdapter(_Adapter):
     """Complex ``psi`` (physical units) from the ``psi_real``/``psi_imag`` channels, ``V`` from the constants."""
 
     def __init__(self, dataset: Any, names: Sequence[str]) -> None:
@@ -79,12 +93,12 @@ class SchrodingerAdapter:
             mass=params["mass"].double() if "mass" in params else 1.0,
         )
 
-    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each named term (mean over the batch) for the first predicted step."""
+    def terms(self, batch: dict[str, Any], prediction: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Each of ``names`` per sample, ``(B,)``, between the last input state and ``prediction``."""
         context = self.context(batch)
         psi0 = self._psi(batch["input_fields"][:, -1])
         psi1 = self._psi(prediction)
-        return {name: CONSTRAINTS[name](psi0, psi1, context).mean().float() for name in self.names}
+        return {name: CONSTRAINTS[name](psi0, psi1, context) for name in names}
 
     def invariants(self, batch: dict[str, Any], state: torch.Tensor) -> dict[str, torch.Tensor]:
         """The conserved quantities of normalised states ``(B, C, *space)``: ``norm`` and ``energy``, ``(B,)`` each."""
@@ -93,7 +107,7 @@ class SchrodingerAdapter:
         return {"norm": density.flatten(1).sum(1) * context.cell_volume, "energy": energy(psi, context)}
 
 
-class NearHorizonAdapter:
+class NearHorizonAdapter(_Adapter):
     """``psi`` (physical units) at ``t - Δt``, ``t`` (the last two inputs) and ``t + Δt`` (the prediction), ``V``
     from the constants: the wave equation's terms need three time levels (``n_input >= 2``)."""
 
@@ -118,16 +132,16 @@ class NearHorizonAdapter:
     def _psi(self, fields: torch.Tensor, channel_dim: int) -> torch.Tensor:
         return self.dataset.denormalize(fields.double(), channel_dim=channel_dim).select(channel_dim, self.psi)
 
-    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each named term (mean over the batch) for the first predicted step."""
+    def terms(self, batch: dict[str, Any], prediction: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Each of ``names`` per sample, ``(B,)``, on the last two inputs and ``prediction``."""
         dt = float(batch["output_time"][0, 0] - batch["input_time"][0, -1])
         context = WaveContext(potential=_constant(self.dataset, batch, self.potential), dt=dt, dr=self.dr)
         state = self._psi(batch["input_fields"][:, -2:], channel_dim=2)  # (B, 2, n)
         psi = self._psi(prediction, channel_dim=1)
-        return {name: CONSTRAINTS[name](state, psi, context).mean().float() for name in self.names}
+        return {name: CONSTRAINTS[name](state, psi, context) for name in names}
 
 
-class CollapseAdapter:
+class CollapseAdapter(_Adapter):
     """The predicted ``a``, ``alpha``, ``Phi``, ``Pi`` (physical units) on the stored radii."""
 
     NEEDS = ("a", "alpha", "Phi", "Pi")
@@ -142,11 +156,11 @@ class CollapseAdapter:
         self.context = CollapseContext(torch.as_tensor(dataset.axes["r"], dtype=torch.float64),
                                        {name: channels.index(name) for name in self.NEEDS})  # fmt: skip
 
-    def __call__(self, batch: dict[str, Any], prediction: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each named term (mean over the batch) on the first predicted state."""
+    def terms(self, batch: dict[str, Any], prediction: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Each of ``names`` per sample, ``(B,)``, on ``prediction`` (the constraints hold on every slice)."""
         fields = self.dataset.denormalize(prediction.double(), channel_dim=1)
         context = CollapseContext(self.context.r.to(fields.device), self.context.channels)
-        return {name: CONSTRAINTS[name](None, fields, context).mean().float() for name in self.names}
+        return {name: CONSTRAINTS[name](None, fields, context) for name in names}
 
 
 #: Adapters by dataset family.
@@ -178,3 +192,34 @@ def invariants_adapter(dataset: Any) -> Any | None:
         return ADAPTERS[family](dataset, [])
     except ValueError:
         return None
+
+
+def rollout_constraints(dataset: Any) -> Callable[[dict[str, Any], torch.Tensor], dict[str, torch.Tensor]] | None:
+    """Every constraint term of ``dataset``'s family along a rollout, or ``None`` when it has none it can compute.
+
+    The returned callable takes a batch and normalised states ``(B, steps, C, *space)`` that follow its input
+    window, and gives each term per sample and step, ``(B, steps)``: step ``s`` is scored with the
+    ``n_input`` states before it (inputs, then earlier predictions) as its window.
+    """
+    names = constraints_for(_family(dataset))
+    if not names or _family(dataset) not in ADAPTERS:
+        return None
+    try:
+        adapter = ADAPTERS[_family(dataset)](dataset, names)
+    except ValueError:  # the run's channels cannot express them (e.g. the potential withheld)
+        return None
+
+    def along(batch: dict[str, Any], states: torch.Tensor) -> dict[str, torch.Tensor]:
+        n_input = batch["input_fields"].shape[1]
+        sequence = torch.cat([batch["input_fields"].to(states), states], dim=1)
+        times = torch.cat([batch["input_time"], batch["output_time"]], dim=1)
+        out: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+        for step in range(states.shape[1]):
+            window = {**batch, "input_fields": sequence[:, step : step + n_input],
+                      "input_time": times[:, step : step + n_input],
+                      "output_time": times[:, step + n_input : step + n_input + 1]}  # fmt: skip
+            for name, value in adapter.terms(window, sequence[:, step + n_input], names).items():
+                out[name].append(value)
+        return {name: torch.stack(values, dim=1) for name, values in out.items()}
+
+    return along

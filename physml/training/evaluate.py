@@ -22,7 +22,7 @@ from physml.models.metrics import band_errors, correlation, crps, first_below, n
 from physml.models.registry import model_name
 from physml.training.conditioning import Conditioning, modality_transforms
 from physml.training.config import train_config_from_dict
-from physml.training.constraints import invariants_adapter
+from physml.training.constraints import invariants_adapter, rollout_constraints
 from physml.training.trainer import resolve_device
 
 __all__ = ["Surrogate", "evaluate_checkpoints", "load_surrogate"]
@@ -155,11 +155,14 @@ def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device
 
 @torch.no_grad()
 def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: torch.device) -> dict[str, Any]:
-    """nRMSE per rollout step, drift of the conserved quantities, and the first trajectory for plots."""
+    """nRMSE per rollout step, drift of the conserved quantities, the family's constraint terms along the rollout
+    (and on the truth, for scale), and the first trajectory for plots."""
     physics = invariants_adapter(dataset)
+    constraints = rollout_constraints(dataset)
     errors: list[torch.Tensor] = []
     correlations: list[torch.Tensor] = []
     drifts: dict[str, list[torch.Tensor]] = {}
+    violations: dict[str, list[torch.Tensor]] = {}
     example = None
     for batch in DataLoader(dataset, batch_size=16):
         fields, constant = _to(device, batch)
@@ -177,6 +180,10 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
                 scale = value.abs().clamp(min=1e-12)
                 drift = torch.stack([(a[name] - value).abs() / scale for a in along], dim=1)
                 drifts.setdefault(name, []).append(drift)
+        if constraints is not None:  # (B, steps) per term, for the model and for the simulator's own states
+            for who, states in (("", predicted), ("truth_", batch["output_fields"].double())):
+                for name, value in constraints(batch, states).items():
+                    violations.setdefault(f"{who}{name}", []).append(value)
         if example is None:
             example = {"truth": truth[0].numpy(), "prediction": dataset.denormalize(predicted[0]).numpy()}
     errors_all, correlations_all = torch.cat(errors), torch.cat(correlations)  # (trajectories, steps)
@@ -191,6 +198,8 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         result[f"{name}_drift_per_step"] = drift.mean(0).tolist()
         result[f"{name}_drift_final_mean"] = float(drift[:, -1].mean())
         result[f"{name}_drift_max"] = float(drift.max())
+    for name, values in violations.items():  # constraint terms along the rollout, mean over trajectories
+        result[f"constraint_{name}_per_step"] = torch.cat(values).mean(0).tolist()
     result["example"] = example
     return result
 

@@ -36,9 +36,10 @@ def summary_table(metrics: dict[str, Any]) -> str:
 
 
 def write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any], *, channels: Sequence[str]) -> None:
-    """Write ``metrics.json``, ``rollout_error.png``, ``drift.png``, ``spacetime.png``, ``spectra.png`` (1D) and
-    ``report.md`` to ``out`` (figures: :mod:`physml.plots.evaluation`)."""
-    from physml.plots.evaluation import plot_drift, plot_rollout_error, plot_spacetime, plot_spectra
+    """Write ``metrics.json``, ``rollout_error.png``, ``drift.png``, ``constraints.png`` (the family's physics
+    terms along the rollouts), ``spacetime.png``, ``spectra.png`` (1D) and ``report.md`` to ``out`` (figures:
+    :mod:`physml.plots.evaluation`)."""
+    from physml.plots.evaluation import plot_constraints, plot_drift, plot_rollout_error, plot_spacetime, plot_spectra
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -49,6 +50,11 @@ def write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any], *
     if invariants:
         plot_drift(metrics, invariants, out / "drift.png")
     figures = ["rollout_error.png", *(["drift.png"] if invariants else [])]
+    terms = [k.removeprefix("constraint_").removesuffix("_per_step") for k in next(iter(models.values()))["rollout"]
+             if k.startswith("constraint_") and not k.startswith("constraint_truth_")]  # fmt: skip
+    if terms:
+        plot_constraints(metrics, terms, out / "constraints.png")
+        figures.append("constraints.png")
     label = next(iter(models))
     example = examples[label]
     if example["truth"].ndim == 3:  # 1D fields (steps, C, X): space-time diagrams and spectra
