@@ -71,17 +71,28 @@ def main() -> None:
         checkpoints[name] = args.out / name / "best.pt"
         print(f"{name}: {result}, {seconds[name]:.0f} s (0 if it was already trained)")
     metrics = evaluate_checkpoints(checkpoints, base.data.path, rollout=args.rollout, out=args.out / "eval")
+    first = metrics["models"]["persistence"]["rollout"]
+    drifts = [k.removesuffix("_drift_final_mean") for k in first if k.endswith("_drift_final_mean")]
+    terms = [k.removeprefix("constraint_").removesuffix("_per_step") for k in first
+             if k.startswith("constraint_") and not k.startswith("constraint_truth_")]  # fmt: skip
+    steps = metrics["rollout_steps"]
+
+    def ends(values: list[float]) -> str:
+        return f"{values[0]:.2g} / {values[-1]:.2g}"
+
     for name in [*args.variants, "persistence"]:
         m = metrics["models"][name]
         one, roll = m["one_step"], m["rollout"]
         rows.append([
             name, f"{params.get(name, 0):,}", f"{seconds.get(name, 0):.0f}", f"{one['nrmse']:.3g}",
             f"{metrics['gain_over_persistence'][name]:.1f}x", f"{roll['nrmse_final']:.3g}",
-            f"{roll['norm_drift_final_mean']:.2g}", f"{roll['energy_drift_final_mean']:.2g}",
+            *(f"{roll[f'{d}_drift_final_mean']:.2g}" for d in drifts),
+            *(ends(roll[f"constraint_{t}_per_step"]) for t in terms),
         ])  # fmt: skip
-    steps = metrics["rollout_steps"]
+    truth = [ends(first[f"constraint_truth_{t}_per_step"]) for t in terms]
+    rows.append(["simulator", "", "", "", "", "", *("" for _ in drifts), *truth])
     header = ["variant", "parameters", "train s", "one-step nRMSE", "gain", f"rollout nRMSE ({steps})",
-              f"norm drift ({steps})", f"energy drift ({steps})"]  # fmt: skip
+              *(f"{d} drift ({steps})" for d in drifts), *(f"{t}, step 1 / {steps}" for t in terms)]  # fmt: skip
     print(f"\n{base.data.path}, test split, epochs {base.epochs}\n")
     print(markdown_table(header, rows))
 

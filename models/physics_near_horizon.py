@@ -18,7 +18,7 @@ spacings ``Δr*``.
 ``near_horizon_residual``
     ``Σ R² / Σ ((ψ_N + ψ_S)² + (ψ_E + ψ_W)²)/2`` over the interior points.
 ``near_horizon_energy``
-    ``((E₊ - E₋) / E₋)²`` of the staggered wave energy
+    ``((E₊ - E₋) / E₋)²`` (``E₋`` floored at 1 % of the batch mean) of the staggered wave energy
     ``E_{n+½} = ∫ [((ψ_{n+1} - ψ_n)/Δt)² + (ψ_r² + Vψ²)_{n, n+1 averaged}] dr*``
     between the steps before and after ``t``: conserved while no wave crosses the
     domain's ends, up to the ``O((ωΔt)²)`` error of the time difference (median
@@ -88,7 +88,9 @@ def wave_energy(earlier: torch.Tensor, later: torch.Tensor, context: WaveContext
 
 @register_constraint("near_horizon_energy", family="near_horizon")
 def energy_drift(state: torch.Tensor, prediction: torch.Tensor, context: WaveContext) -> torch.Tensor:
-    """``((E₊ - E₋) / E₋)²`` per sample (module doc)."""
+    """``((E₊ - E₋) / E₋)²`` per sample (module doc); ``E₋`` floored at 1 % of the batch's mean, so a window
+    whose wave has left the domain (``E₋ → 0``) weighs its change against the energies around it, not zero."""
     before = wave_energy(state[:, -2], state[:, -1], context)
     after = wave_energy(state[:, -1], prediction, context)
-    return ((after - before) / before.abs().clamp_min(torch.finfo(before.dtype).tiny)) ** 2
+    floor = (0.01 * before.abs().mean()).clamp_min(torch.finfo(before.dtype).tiny)
+    return ((after - before) / torch.maximum(before.abs(), floor)) ** 2

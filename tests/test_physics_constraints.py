@@ -139,3 +139,18 @@ def test_evaluation_scores_the_constraints_along_rollouts(files, tmp_path):
     assert max(truth) < 1e-5 < min(persistence["constraint_near_horizon_residual_per_step"])
     assert fno["constraint_truth_near_horizon_residual_per_step"] == truth  # one yardstick for every model
     assert (tmp_path / "eval" / "constraints.png").stat().st_size > 10_000
+    # 21 saves, 2 inputs: 19 steps at most. Longer is refused, not cut short.
+    trained = {"fno": tmp_path / "run" / "best.pt"}
+    with pytest.raises(ValueError, match=r"rollout = 25 is invalid: .* a rollout has 1 \.\. 19 steps"):
+        evaluate_checkpoints(trained, files["near"], split="train", rollout=25)
+    assert evaluate_checkpoints(trained, files["near"], split="train")["rollout_steps"] == 19
+
+
+def test_a_static_family_is_not_rolled_out(files, tiny_images, tmp_path, capsys):
+    from physml.cli import main
+
+    checkpoint = tmp_path / "any.pt"
+    checkpoint.write_bytes(b"not read: the file is refused first")
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate", str(checkpoint), str(tiny_images), "--rollout", "3", "--out", str(tmp_path / "e")])
+    assert stop.value.code == 2 and "nothing to roll out" in capsys.readouterr().err

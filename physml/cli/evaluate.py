@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", action="append", choices=("train", "val", "test", "extrapolation"),
                         help="held-out split (default: test); repeat it to score several, each in --out/SPLIT, "
                              "with a comparison figure --out/comparison.png")  # fmt: skip
-    parser.add_argument("--rollout", type=integer, default=20, help="autoregressive steps (default: 20)")
+    parser.add_argument("--rollout", type=integer, default=None,
+                        help="autoregressive steps, at most what the file's trajectories hold after the input window "
+                             "(default: 20, or all of them if fewer)")  # fmt: skip
     parser.add_argument("--out", type=path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     parser.add_argument("--audit", action="store_true",
@@ -124,7 +126,7 @@ def _labelled(text: str) -> tuple[str | None, Path]:
 def _evaluate(args: argparse.Namespace) -> int:
     from physml.training.evaluate import evaluate_checkpoints
 
-    if args.rollout < 1:
+    if args.rollout is not None and args.rollout < 1:
         raise ValueError(f"--rollout = {args.rollout} is invalid: must be >= 1")
     given = [args.checkpoint, *args.baseline]
     checkpoints: list[Path] | dict[str, Path] = [path for _, path in given]
@@ -139,6 +141,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     from physml.datasets import is_static
 
     if is_static(args.data):  # one image per trajectory: score generators against the simulator
+        if args.rollout is not None:
+            raise ValueError(
+                f"--rollout = {args.rollout} is invalid for {args.data}: a static family holds one state per "
+                "trajectory, so there is nothing to roll out (generators are scored instead)"
+            )
         return _generators(args, dict(zip(labels_of(given), [p for _, p in given])), splits, sampling)
     results = {}
     for split in splits:

@@ -25,7 +25,10 @@ from physml.training.config import train_config_from_dict
 from physml.training.constraints import invariants_adapter, rollout_constraints
 from physml.training.trainer import resolve_device
 
-__all__ = ["Surrogate", "evaluate_checkpoints", "load_surrogate"]
+__all__ = ["DEFAULT_ROLLOUT", "Surrogate", "evaluate_checkpoints", "load_surrogate"]
+
+#: Rollout steps evaluated when none are asked for (fewer when the file's trajectories are shorter).
+DEFAULT_ROLLOUT = 20
 
 
 @dataclasses.dataclass
@@ -235,7 +238,7 @@ def evaluate_checkpoints(
     data_path: str | os.PathLike[str],
     *,
     split: str = "test",
-    rollout: int = 20,
+    rollout: int | None = None,
     out: str | os.PathLike[str] | None = None,
     device: str = "auto",
     samples: int = 0,
@@ -250,7 +253,8 @@ def evaluate_checkpoints(
         ``physml train`` checkpoints, by label (a sequence is labelled by model
         name). The first one sets the windows (``n_input``) every model is scored on.
     rollout
-        Autoregressive steps (at most what the trajectories hold after the input window).
+        Autoregressive steps, 1 .. what the trajectories hold after the input window (more is an error);
+        ``None``: :data:`DEFAULT_ROLLOUT`, or as many as the trajectories hold if fewer.
     out
         Directory for ``metrics.json``, the plots and ``report.md``; nothing is written when ``None``.
     samples
@@ -291,7 +295,13 @@ def evaluate_checkpoints(
     one_step = first.windows(data_path, split=split, transforms=transforms)
     if len(one_step) == 0:
         raise ValueError(f"{data_path} has no {split!r} windows to evaluate on")
-    steps = min(rollout, one_step.info.n_times - first.data["n_input"])
+    available = one_step.info.n_times - first.data["n_input"]
+    if rollout is not None and not 1 <= rollout <= available:
+        raise ValueError(
+            f"rollout = {rollout!r} is invalid: {data_path} holds {one_step.info.n_times} saves per trajectory, so "
+            f"after the {first.data['n_input']} input state(s) a rollout has 1 .. {available} steps"
+        )
+    steps = min(DEFAULT_ROLLOUT, available) if rollout is None else rollout
     rollouts = first.windows(
         data_path, split=split, n_output=steps, window_stride=one_step.info.n_times, transforms=transforms
     )
