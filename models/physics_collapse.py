@@ -16,7 +16,10 @@ index, so ``f' = (df/di) / (dr/di)`` with fourth-order differences in the index
 of that stencil on the coarse stored grid: they shrink 4–10 times each time the
 stored spacing halves (``tests/test_physics_constraints.py``).
 
-The state is ``(B, C, n)`` physical fields; ``context`` says which channel is which.
+The state is ``(B, C, n)`` physical fields; ``context`` says which channel is which. Where a horizon
+forms the stored grid stops resolving the collapse and the simulator's own states violate both by
+O(1); the training adapter (``physml.training.constraints.CollapseAdapter``) scores only slices
+whose input is below the simulator's ``FORMING`` compactness.
 """
 
 from __future__ import annotations

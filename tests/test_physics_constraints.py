@@ -78,6 +78,11 @@ def test_the_polar_areal_constraints_hold_to_truncation_error_and_catch_wrong_st
         tilted[:, channels.index("alpha")] *= 1 + 0.05 * torch.linspace(0, 1, truth.shape[-1])  # a wrong lapse
         assert _terms(adapter, batch, steeper)["collapse_hamiltonian"] > 30 * measured[stride]["collapse_hamiltonian"]
         assert _terms(adapter, batch, tilted)["collapse_slicing"] > 1000 * measured[stride]["collapse_slicing"]
+        # A slice forming a horizon (2m/r = 1 - 1/a^2 >= 0.6) is not scored: the stored grid cannot resolve it.
+        forming = data.denormalize(batch["input_fields"].double().clone(), channel_dim=2)
+        forming[:, -1, channels.index("a")] = 2.0
+        held = {**batch, "input_fields": data.normalization.normalize(forming, channel_dim=2).float()}
+        assert all(v == 0 for v in _terms(adapter, held, steeper).values())
     # Mean squares of a stencil's truncation error: halving the stored spacing cuts them >= 16x (second order in
     # the residual; measured 58x and 150x, the stencil's fourth order blunted by the steep shells).
     for name in names:

@@ -157,10 +157,19 @@ class CollapseAdapter(_Adapter):
                                        {name: channels.index(name) for name in self.NEEDS})  # fmt: skip
 
     def terms(self, batch: dict[str, Any], prediction: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Each of ``names`` per sample, ``(B,)``, on ``prediction`` (the constraints hold on every slice)."""
+        """Each of ``names`` per sample, ``(B,)``, on ``prediction`` (the constraints hold on every slice).
+
+        Samples whose last input state is forming a horizon (compactness ``2m/r = 1 - 1/a²`` at or above the
+        simulator's ``FORMING``) score 0: there the stored grid no longer resolves the collapse (the
+        simulator's own states violate both constraints by O(1)), and a held final state is not a solution.
+        """
+        from physml.simulators.collapse.detection import FORMING
+
         fields = self.dataset.denormalize(prediction.double(), channel_dim=1)
         context = CollapseContext(self.context.r.to(fields.device), self.context.channels)
-        return {name: CONSTRAINTS[name](None, fields, context) for name in names}
+        state = self.dataset.denormalize(batch["input_fields"][:, -1].double(), channel_dim=1).to(fields.device)
+        calm = ((1 - 1 / context.field(state, "a") ** 2).amax(-1) < FORMING).to(fields.dtype)
+        return {name: CONSTRAINTS[name](None, fields, context) * calm for name in names}
 
 
 #: Adapters by dataset family.
