@@ -159,3 +159,16 @@ def test_a_static_family_is_not_rolled_out(files, tiny_images, tmp_path, capsys)
     with pytest.raises(SystemExit) as stop:
         main(["evaluate", str(checkpoint), str(tiny_images), "--rollout", "3", "--out", str(tmp_path / "e")])
     assert stop.value.code == 2 and "nothing to roll out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe, data", [("fno-near-horizon-1d", "near"), ("fno-collapse-1d", 2)])
+def test_the_shipped_recipes_train_on_a_tiny_build(files, tmp_path, recipe, data):
+    import dataclasses
+
+    from physml.training import Trainer, load_train_config
+
+    config = load_train_config(recipe)
+    config = dataclasses.replace(config, epochs=1, data=dataclasses.replace(config.data, path=str(files[data])))
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    result = trainer.train()
+    assert result["step"] >= 1 and (tmp_path / "run" / "best.pt").exists()

@@ -53,11 +53,11 @@ def plot_constraints(metrics: dict[str, Any], terms: Sequence[str], path: str | 
     steps = np.arange(1, metrics["rollout_steps"] + 1)
     fig, axes = plt.subplots(1, len(terms), figsize=(5 * len(terms), 3.5), squeeze=False)
     for ax, name in zip(axes[0], terms):
-        for label, m in metrics["models"].items():
-            values = np.asarray(m["rollout"][f"constraint_{name}_per_step"])
-            ax.semilogy(steps, np.maximum(values, 1e-300), marker="o", ms=3, label=label)
-        truth = next(iter(metrics["models"].values()))["rollout"][f"constraint_truth_{name}_per_step"]
-        ax.semilogy(steps, np.maximum(truth, 1e-300), "k--", lw=1.0, label="simulator")
+        for label, m in metrics["models"].items():  # a log axis cannot show zero (a copied state conserves E)
+            values = np.asarray(m["rollout"][f"constraint_{name}_per_step"], dtype=float)
+            ax.semilogy(steps, np.where(values > 0, values, np.nan), marker="o", ms=3, label=label)
+        truth = np.asarray(next(iter(metrics["models"].values()))["rollout"][f"constraint_truth_{name}_per_step"])
+        ax.semilogy(steps, np.where(truth > 0, truth, np.nan), "k--", lw=1.0, label="simulator")
         ax.set(xlabel="rollout step", ylabel="mean over trajectories", title=name)
         ax.legend(fontsize=7)
     fig.tight_layout()
