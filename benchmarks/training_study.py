@@ -29,6 +29,7 @@ from pathlib import Path
 from _report import machine, markdown_table
 
 from physml.training import Trainer, evaluate_checkpoints, load_train_config
+from physml.training.report import constraint_terms
 
 VARIANTS = ("shipped", "no-physics", "real-channels", "complex")
 
@@ -73,8 +74,7 @@ def main() -> None:
     metrics = evaluate_checkpoints(checkpoints, base.data.path, rollout=args.rollout, out=args.out / "eval")
     first = metrics["models"]["persistence"]["rollout"]
     drifts = [k.removesuffix("_drift_final_mean") for k in first if k.endswith("_drift_final_mean")]
-    terms = [k.removeprefix("constraint_").removesuffix("_per_step") for k in first
-             if k.startswith("constraint_") and not k.startswith("constraint_truth_")]  # fmt: skip
+    terms = constraint_terms(first)
     steps = metrics["rollout_steps"]
 
     def ends(values: list[float]) -> str:

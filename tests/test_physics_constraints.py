@@ -106,16 +106,20 @@ def test_a_term_the_family_cannot_compute_is_refused_naming_the_valid_ones(files
         constraint_adapter(images, ["near_horizon_residual"])
 
 
-def test_training_with_a_near_horizon_term_logs_it(files, tmp_path):
-    from physml.training import Trainer, train_config_from_dict
-
-    config = {
+def _tiny_fno(files, **extra) -> dict:
+    """A one-epoch FNO run on the tiny pulses, two inputs and the potential."""
+    return {
         "data": {"path": str(files["near"]), "n_input": 2, "constant_fields": ["potential"], "batch_size": 8,
                  "normalize": "rms"},
         "model": {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}, "residual": True},
-        "losses": {"data": 1.0, "near_horizon_residual": 0.1, "near_horizon_energy": 0.1},
-        "epochs": 1, "optim": {"warmup_steps": 1}, "device": "cpu", "checkpoint_every": 1000,
+        "epochs": 1, "optim": {"warmup_steps": 1}, "device": "cpu", "checkpoint_every": 1000, **extra,
     }  # fmt: skip
+
+
+def test_training_with_a_near_horizon_term_logs_it(files, tmp_path):
+    from physml.training import Trainer, train_config_from_dict
+
+    config = _tiny_fno(files, losses={"data": 1.0, "near_horizon_residual": 0.1, "near_horizon_energy": 0.1})
     trainer = Trainer(train_config_from_dict(config), tmp_path / "run", progress=False)
     trainer.train()
     log = (tmp_path / "run" / "log.csv").read_text()
@@ -126,13 +130,7 @@ def test_evaluation_scores_the_constraints_along_rollouts(files, tmp_path):
     """The report carries each term per rollout step for every model and for the simulator's own states."""
     from physml.training import Trainer, evaluate_checkpoints, train_config_from_dict
 
-    config = {
-        "data": {"path": str(files["near"]), "n_input": 2, "constant_fields": ["potential"], "batch_size": 8,
-                 "normalize": "rms"},
-        "model": {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}, "residual": True},
-        "epochs": 1, "optim": {"warmup_steps": 1}, "device": "cpu", "checkpoint_every": 1000,
-    }  # fmt: skip
-    Trainer(train_config_from_dict(config), tmp_path / "run", progress=False).train()
+    Trainer(train_config_from_dict(_tiny_fno(files)), tmp_path / "run", progress=False).train()
     metrics = evaluate_checkpoints({"fno": tmp_path / "run" / "best.pt"}, files["near"], split="train", rollout=4,
                                    out=tmp_path / "eval")  # fmt: skip
     for label in ("fno", "persistence"):

@@ -239,11 +239,7 @@ def _orbits(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "result.json").write_text(json.dumps(laws.to_dict(), indent=2))
     for fit in (laws.kepler, laws.precession):
-        i = 0
-        terms = " + ".join(
-            f"({c:+.7g} ± {fit.std[i, fit.terms.index(t)]:.2g}) {t}" for t, c in fit.support(fit.targets[0]).items()
-        )
-        print(f"{fit.targets[0]} = {terms}")
+        print(f"{fit.targets[0]} = {_terms(fit, value='+.7g', spread='.2g')}")
     print("known law: " + ", ".join(f"{k} (error {100 * v:.3g} %)" for k, v in laws.errors().items()))
     print("second order of the advance (fitted / Schwarzschild): "
           + ", ".join(f"{t}: {f:.4g} / {v:.4g}" for t, (f, v) in laws.second_order().items()))  # fmt: skip
@@ -354,10 +350,11 @@ def _ringdown(args: argparse.Namespace) -> int:
     return 0
 
 
-def _terms(fit) -> str:
-    """``(c ± std) term + ...`` of a one-target fit."""
+def _terms(fit, *, value: str = "+.6g", spread: str = ".1g") -> str:
+    """``(c ± std) term + ...`` of a one-target fit, each number in the given format."""
     target = fit.targets[0]
-    return " + ".join(f"({c:+.6g} ± {fit.std[0, fit.terms.index(t)]:.1g}) {t}" for t, c in fit.support(target).items())
+    return " + ".join(f"({c:{value}} ± {fit.std[0, fit.terms.index(t)]:{spread}}) {t}"
+                      for t, c in fit.support(target).items())  # fmt: skip
 
 
 def _audit(args: argparse.Namespace) -> int:

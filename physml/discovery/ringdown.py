@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from physml.discovery.sparse import SparseFit, check_count, sparse_fit
+from physml.discovery.sparse import SparseFit, sparse_fit
 
 __all__ = [
     "QNMLaws",
@@ -308,7 +308,6 @@ def measure_tails(cases: Sequence[tuple[int, int]] = ((0, 0), (0, 1), (1, 1), (0
 
 def discover_tail_law(tails: TailLaw, *, threshold: float = 0.01, bootstrap: int = 200, seed: int = 0) -> TailLaw:
     """Fit the exponents over ``{1, l, s}`` (bootstrap from their error bounds)."""
-    check_count("bootstrap", bootstrap, 0, 1000)
     if len(tails.exponent) < 4:
         raise ValueError(f"tails hold {len(tails.exponent)} exponents: a law over 3 terms needs at least 4")
     theta = np.stack([np.ones(len(tails.l)), tails.l.astype(float), tails.s.astype(float)], axis=1)

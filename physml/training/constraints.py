@@ -210,11 +210,12 @@ def rollout_constraints(dataset: Any) -> Callable[[dict[str, Any], torch.Tensor]
     window, and gives each term per sample and step, ``(B, steps)``: step ``s`` is scored with the
     ``n_input`` states before it (inputs, then earlier predictions) as its window.
     """
-    names = constraints_for(_family(dataset))
-    if not names or _family(dataset) not in ADAPTERS:
+    family = _family(dataset)
+    names = constraints_for(family)
+    if not names or family not in ADAPTERS:
         return None
     try:
-        adapter = ADAPTERS[_family(dataset)](dataset, names)
+        adapter = ADAPTERS[family](dataset, names)
     except ValueError:  # the run's channels cannot express them (e.g. the potential withheld)
         return None
 

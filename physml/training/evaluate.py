@@ -158,8 +158,8 @@ def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device
 
 @torch.no_grad()
 def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: torch.device) -> dict[str, Any]:
-    """nRMSE per rollout step, drift of the conserved quantities, the family's constraint terms along the rollout
-    (and on the truth, for scale), and the first trajectory for plots."""
+    """nRMSE per rollout step, drift of the conserved quantities, the family's constraint terms along the rollout,
+    and the first trajectory for plots."""
     physics = invariants_adapter(dataset)
     constraints = rollout_constraints(dataset)
     errors: list[torch.Tensor] = []
@@ -183,10 +183,9 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
                 scale = value.abs().clamp(min=1e-12)
                 drift = torch.stack([(a[name] - value).abs() / scale for a in along], dim=1)
                 drifts.setdefault(name, []).append(drift)
-        if constraints is not None:  # (B, steps) per term, for the model and for the simulator's own states
-            for who, states in (("", predicted), ("truth_", batch["output_fields"].double())):
-                for name, value in constraints(batch, states).items():
-                    violations.setdefault(f"{who}{name}", []).append(value)
+        if constraints is not None:  # (B, steps) per term
+            for name, value in constraints(batch, predicted).items():
+                violations.setdefault(name, []).append(value)
         if example is None:
             example = {"truth": truth[0].numpy(), "prediction": dataset.denormalize(predicted[0]).numpy()}
     errors_all, correlations_all = torch.cat(errors), torch.cat(correlations)  # (trajectories, steps)
@@ -205,6 +204,20 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         result[f"constraint_{name}_per_step"] = torch.cat(values).mean(0).tolist()
     result["example"] = example
     return result
+
+
+@torch.no_grad()
+def _simulator_constraints(dataset: WindowDataset) -> dict[str, list[float]]:
+    """The family's constraint terms on the simulator's own states along the rollout windows: one yardstick,
+    computed once, that every model's report carries beside its own."""
+    constraints = rollout_constraints(dataset)
+    if constraints is None:
+        return {}
+    values: dict[str, list[torch.Tensor]] = {}
+    for batch in DataLoader(dataset, batch_size=16):
+        for name, value in constraints(batch, batch["output_fields"].double()).items():
+            values.setdefault(name, []).append(value)
+    return {f"constraint_truth_{name}_per_step": torch.cat(v).mean(0).tolist() for name, v in values.items()}
 
 
 @torch.no_grad()
@@ -317,10 +330,11 @@ def evaluate_checkpoints(
     for label in generative:
         surrogates[label].model.configure_sampling(**(sampling or {}))
         metrics.setdefault("sampling", {})[label] = dataclasses.asdict(surrogates[label].model.sampling)
+    simulator = _simulator_constraints(rollouts)
     for label, surrogate in surrogates.items():
         surrogate.model.to(torch_device)
         torch.manual_seed(seed)
-        result = _rollout(surrogate, rollouts, steps, torch_device)
+        result = {**_rollout(surrogate, rollouts, steps, torch_device), **simulator}
         examples[label] = result.pop("example")
         metrics["models"][label] = {
             "checkpoint": str(checkpoints[label]) if label in checkpoints else None,

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["summary_table", "write_report"]
+__all__ = ["constraint_terms", "summary_table", "write_report"]
+
+
+def constraint_terms(rollout: dict[str, Any]) -> list[str]:
+    """The physics-constraint terms a model's rollout metrics carry (``constraint_<name>_per_step``)."""
+    return [k.removeprefix("constraint_").removesuffix("_per_step") for k in rollout
+            if k.startswith("constraint_") and not k.startswith("constraint_truth_")]  # fmt: skip
 
 
 def summary_table(metrics: dict[str, Any]) -> str:
@@ -50,8 +56,7 @@ def write_report(out: Path, metrics: dict[str, Any], examples: dict[str, Any], *
     if invariants:
         plot_drift(metrics, invariants, out / "drift.png")
     figures = ["rollout_error.png", *(["drift.png"] if invariants else [])]
-    terms = [k.removeprefix("constraint_").removesuffix("_per_step") for k in next(iter(models.values()))["rollout"]
-             if k.startswith("constraint_") and not k.startswith("constraint_truth_")]  # fmt: skip
+    terms = constraint_terms(next(iter(models.values()))["rollout"])
     if terms:
         plot_constraints(metrics, terms, out / "constraints.png")
         figures.append("constraints.png")
