@@ -34,7 +34,7 @@ from _report import machine, markdown_table
 from torch.utils.data import DataLoader
 
 from physml.models.metrics import crps, nrmse, spread_skill
-from physml.training.evaluate import Surrogate, load_surrogate
+from physml.training.surrogate import Surrogate, load_surrogate
 
 
 def one_step(surrogate: Surrogate, data: Path, split: str, batch: int, repeats: int) -> tuple[float, float]:

@@ -15,6 +15,18 @@ an MLP and added to the noise embedding (class conditioning as in image
 diffusion); in training each sample drops it with probability
 ``parameter_dropout``, so the model also learns the unconditional case that
 classifier-free guidance needs.
+
+With ``coordinates`` the grid's coordinates (``-1 .. 1`` along each axis)
+enter as extra input channels. A convolution cannot tell where it is on the
+grid; a deterministic generator of static fields (``data.n_input = 0``: a
+metric image from the black hole's parameters) has no other input to locate
+the horizon or the shadow by, so it needs them (``in_channels`` may then be 0).
+
+With ``patch = p > 1`` the U-Net works on a grid ``p`` times coarser: each
+``p``-wide patch (``p × p`` in 2D) is folded into channels on the way in and
+unfolded on the way out (space-to-depth and its inverse, as in pixel-shuffle
+super-resolution), so every pixel keeps its own output at ``1 / p^ndim`` of
+the cost. It is what makes a 128² generator cheap on a CPU.
 """
 
 from __future__ import annotations
@@ -54,21 +66,35 @@ class UNetConfig:
     noise_embedding: bool = False
     parameter_dim: int = 0
     parameter_dropout: float = 0.0
+    coordinates: bool = False
+    patch: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_size", tuple(self.field_size))
         object.__setattr__(self, "multipliers", tuple(self.multipliers))
+        if isinstance(self.patch, bool) or not isinstance(self.patch, int) or self.patch < 1:
+            raise ValueError(f"UNetConfig.patch = {self.patch!r} is invalid: must be an integer >= 1")
+        if not isinstance(self.coordinates, bool):
+            raise ValueError(f"UNetConfig.coordinates = {self.coordinates!r} is invalid: true or false")
         for name in ("in_channels", "out_channels", "width", "n_blocks", "groups"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"UNetConfig.{name} = {getattr(self, name)!r} is invalid: must be an integer >= 1")
+            least = 0 if name == "in_channels" and self.coordinates else 1  # the coordinates may be the whole input
+            if (
+                isinstance(getattr(self, name), bool)
+                or not isinstance(getattr(self, name), int)
+                or (getattr(self, name) < least)
+            ):
+                raise ValueError(
+                    f"UNetConfig.{name} = {getattr(self, name)!r} is invalid: must be an integer >= "
+                    f"{least}{' (coordinates = false: the input is all the model sees)' if least else ''}"
+                )
         if not self.multipliers or not all(isinstance(m, int) and m >= 1 for m in self.multipliers):
             raise ValueError(f"UNetConfig.multipliers = {self.multipliers!r} is invalid: one integer >= 1 per level")
-        step = 2 ** (len(self.multipliers) - 1)
+        step = self.patch * 2 ** (len(self.multipliers) - 1)
         if len(self.field_size) not in (1, 2) or not all(isinstance(n, int) and n % step == 0 and n >= step
                                                          for n in self.field_size):  # fmt: skip
             raise ValueError(
                 f"UNetConfig.field_size = {self.field_size!r} is invalid: (X,) or (X, Y), each a multiple of "
-                f"2 ** (levels - 1) = {step}"
+                f"patch * 2 ** (levels - 1) = {step}"
             )
         for m in self.multipliers:
             if (self.width * m) % self.groups:
@@ -137,7 +163,9 @@ class UNet(nn.Module):
             if config.parameter_dim
             else None
         )
-        self.lift = conv(config.in_channels, widths[0], 3, padding=1, padding_mode=config.padding)
+        fold = config.patch**config.ndim  # channels per patch
+        lifted = (config.in_channels + (config.ndim if config.coordinates else 0)) * fold
+        self.lift = conv(lifted, widths[0], 3, padding=1, padding_mode=config.padding)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
         c = widths[0]
@@ -163,7 +191,7 @@ class UNet(nn.Module):
                 self.upsample.append(conv(c, widths[level - 1], 3, padding=1, padding_mode=config.padding))
                 c = widths[level - 1]
         self.norm = nn.GroupNorm(config.groups, c)
-        self.head = conv(c, config.out_channels, 3, padding=1, padding_mode=config.padding)
+        self.head = conv(c, config.out_channels * fold, 3, padding=1, padding_mode=config.padding)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -178,7 +206,9 @@ class UNet(nn.Module):
             )
         check_noise(noise, x.shape[0], cfg.noise_embedding, "unet")
         emb = self._embedding(x, noise, parameters)
-        h = self.lift(x)  # (B, C_in, *space) -> (B, width, *space)
+        if cfg.coordinates:
+            x = torch.cat([x, self._coordinates(x)], dim=1)
+        h = self.lift(_fold(x, cfg.patch))  # (B, C_in, *space) -> (B, width, *space / patch)
         saved = []
         for level, blocks in enumerate(self.down):
             for block in blocks:
@@ -194,7 +224,14 @@ class UNet(nn.Module):
             if i < len(self.upsample):
                 h = F.interpolate(h, scale_factor=2, mode="nearest")  # double the grid
                 h = self.upsample[i](h)
-        return self.head(F.gelu(self.norm(h)))  # (B, width, *space) -> (B, C_out, *space)
+        return _unfold(self.head(F.gelu(self.norm(h))), cfg.patch)  # -> (B, C_out, *space)
+
+    def _coordinates(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, ndim, *space)``: each axis's pixel centres scaled to ``[-1, 1]``."""
+        sizes = self.config.field_size
+        axes = [torch.linspace(-1 + 1 / n, 1 - 1 / n, n, device=x.device, dtype=x.dtype) for n in sizes]
+        grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))  # (ndim, *space)
+        return grid.expand(x.shape[0], *grid.shape)
 
     def _embedding(
         self, x: torch.Tensor, noise: torch.Tensor | None, parameters: torch.Tensor | None
@@ -219,3 +256,23 @@ class UNet(nn.Module):
         if self.training and cfg.parameter_dropout > 0:
             extra = extra * (torch.rand(B, 1, device=x.device) >= cfg.parameter_dropout)
         return emb + extra
+
+
+def _fold(x: torch.Tensor, p: int) -> torch.Tensor:
+    """``(B, C, *space) -> (B, C p^d, *space / p)``: each patch's pixels as channels (space-to-depth)."""
+    if p == 1:
+        return x
+    if x.ndim == 4:
+        return F.pixel_unshuffle(x, p)
+    B, C, X = x.shape
+    return x.reshape(B, C, X // p, p).permute(0, 1, 3, 2).reshape(B, C * p, X // p)
+
+
+def _unfold(x: torch.Tensor, p: int) -> torch.Tensor:
+    """The inverse of :func:`_fold`."""
+    if p == 1:
+        return x
+    if x.ndim == 4:
+        return F.pixel_shuffle(x, p)
+    B, Cp, X = x.shape
+    return x.reshape(B, Cp // p, p, X).permute(0, 1, 3, 2).reshape(B, Cp // p, X * p)

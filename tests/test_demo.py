@@ -19,7 +19,7 @@ def test_demo_writes_data_runs_metrics_plots_and_a_report(tmp_path, capsys):
     out = tmp_path / "demo"
     assert _demo(out) == 0
     printed = capsys.readouterr().out
-    assert "one-step gain over persistence: fno" in printed and "| persistence |" in printed
+    assert "one-step gain over persistence: resnet" in printed and "| persistence |" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["models"]) == {"fno", "resnet", "persistence"}
     for model in metrics["models"].values():
@@ -44,8 +44,9 @@ def test_demo_refuses_bad_sizes(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_full_demo_beats_persistence_five_times(tmp_path):
+def test_the_full_demo_headlines_its_best_model(tmp_path):
     from physml.demo import run_demo
 
     metrics = run_demo(tmp_path / "demo", progress=False)
-    assert metrics["gain_over_persistence"]["fno"] >= 5
+    gains = metrics["gain_over_persistence"]  # measured: resnet 19.9x, fno 5.0x (docs/surrogates.md)
+    assert gains["resnet"] >= 10 and gains["fno"] >= 2 and gains["resnet"] > 2 * gains["fno"]

@@ -173,9 +173,10 @@ def test_a_tiny_image_generator_trains_and_is_scored_against_the_ray_tracer(tiny
 
     assert summary["images"] == int((read_info(tiny_images).splits == "test").sum()) > 0
     assert summary["seconds_per_image"] > 0
-    assert metrics["ray_trace_seconds_per_image"] > 0 and summary["speedup_over_ray_tracing"] > 0
+    assert metrics["simulator"] == "ray tracing"
+    assert metrics["simulator_seconds_per_image"] > 0 and summary["speedup_over_simulator"] > 0
     traced = [r["diameter_true"] for r in metrics["models"]["run"]["images"]]
     assert all(math.isfinite(d) and 6.0 < d < 20.0 for d in traced)  # every traced image has its dark region
-    assert (out / "generated_vs_traced.png").stat().st_size > 0 and "speed-up" in (out / "report.md").read_text()
+    assert (out / "generated_vs_simulated.png").stat().st_size > 0 and "speed-up" in (out / "report.md").read_text()
     with pytest.raises(ValueError, match="unroll"):
         Trainer(train_config_from_dict({**raw, "unroll": 2}), tmp_path / "x", progress=False)

@@ -170,3 +170,25 @@ def test_the_shipped_recipes_train_on_a_tiny_build(files, tmp_path, recipe, data
     trainer = Trainer(config, tmp_path / "run", progress=False)
     result = trainer.train()
     assert result["step"] >= 1 and (tmp_path / "run" / "best.pt").exists()
+
+
+def test_the_fate_of_a_collapse_rollout_is_read_from_its_peak_compactness(files, tmp_path):
+    import math
+
+    from physml.training import evaluate_checkpoints
+    from physml.training.fate import rollout_fate
+
+    data = WindowDataset(files[2], n_input=1, n_output=2, fields=["a", "alpha", "Phi", "Pi"])
+    fate = rollout_fate(data)
+    states = torch.ones(2, 3, 4, 16)  # a = 1 everywhere: flat space, 2m/r = 0
+    states[1, 2, 0, 5] = 1 / math.sqrt(1 - 0.7)  # 2m/r = 1 - 1/a^2 = 0.7 at one radius of the last step
+    assert fate.peak(states).tolist() == pytest.approx([0.0, 0.7])
+    assert fate.stored(_batch(data), 2).dtype == torch.bool
+    assert rollout_fate(WindowDataset(files["near"], n_input=1)) is None  # other families have no fate
+    # Through the evaluation: the rule, applied to the simulator's own states, agrees with the stored flags.
+    test_the_shipped_recipes_train_on_a_tiny_build(files, tmp_path, "fno-collapse-1d", 2)
+    rollout = evaluate_checkpoints({"fno": tmp_path / "run" / "best.pt"}, files[2], split="train", rollout=7,
+                                   trace=1)["models"]["fno"]["rollout"]  # fmt: skip
+    assert rollout["fate_rule_on_simulator_accuracy"] == 1.0
+    assert len(rollout["fate_peak_compactness"]) == len(rollout["fate_black_hole_stored"]) > 0
+    assert 0 <= rollout["fate_accuracy"] <= 1 and rollout["speedup_over_simulator"] > 0

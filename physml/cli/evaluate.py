@@ -18,9 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "split: one-step nRMSE, VRMSE and low/mid/high Fourier-band errors; rollout nRMSE per step; drift of the "
         "family's conserved quantities (norm and energy for Schrödinger) along rollouts. Writes metrics.json, "
         "PNG plots (rollout error, drift, space-time diagrams, spectra) and report.md to --out. On a file of "
-        "static black-hole images (bh_images), a generator trained with data.n_input = 0 is scored instead against "
-        "the ray tracer: dark-region (shadow) diameter and centroid errors, pixel nRMSE of log intensity, time per "
-        "image against ray tracing, and a grid of generated against traced images.",
+        "static fields, a generator trained with data.n_input = 0 is scored instead against the simulator, with the "
+        "family's physics: for black-hole images (bh_images) the dark region's (shadow's) diameter and centroid and "
+        "the pixel nRMSE of log intensity; for spacetime slices (spacetime) the horizon's polar and equatorial "
+        "radii against the closed form and the Kretschmann scalar's peak; both with the time per image against the "
+        "simulator's and a grid of generated against simulated images.",
     )
     parser.add_argument("checkpoint", type=_labelled, metavar="[LABEL=]CHECKPOINT",
                         help="a checkpoint written by physml train (best.pt or last.pt); LABEL names it in the "
@@ -40,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--audit", action="store_true",
                         help="Schrödinger data: also run PDE-FIND on each model's rollouts over the whole file "
                              "and on the simulator's (physml discover audit), a table in the report")  # fmt: skip
+    parser.add_argument("--trace", type=integer, default=8, metavar="N",
+                        help="simulate N of the split's trajectories again (ray tracing for bh_images) with the "
+                             "dataset's own simulator, over the span the rollouts cover, and print each model's "
+                             "speed-up over it beside its error (default: 8; 0: no timing)")  # fmt: skip
     generative = parser.add_argument_group("generative models (diffusion)")
     generative.add_argument("--samples", type=integer, default=0, metavar="N",
                             help="draw N one-step samples per window and score the ensemble: spread, skill, "
@@ -63,9 +69,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="refinement steps of a PDE-Refiner model, 0 .. its trained K (0: the plain "
                                  "prediction)")  # fmt: skip
     generative.add_argument("--seed", type=integer, default=0, help="seed of the sampling noise (default: 0)")
-    generative.add_argument("--trace", type=integer, default=8, metavar="N",
-                            help="image generators: ray-trace N of the split's images again to time the simulator "
-                                 "against generation (default: 8; 0: no timing)")  # fmt: skip
     parser.set_defaults(handler=_evaluate)
 
 
@@ -152,7 +155,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         out = args.out if len(splits) == 1 else args.out / split
         results[split] = evaluate_checkpoints(
             checkpoints, args.data, split=split, rollout=args.rollout, out=out, device=args.device,
-            samples=args.samples, sampling=sampling, seed=args.seed,
+            samples=args.samples, sampling=sampling, seed=args.seed, trace=args.trace,
         )  # fmt: skip
         if args.audit:
             _audit(checkpoints, args, split, out)

@@ -23,6 +23,7 @@ example config (YAML):
   epochs: 20
   unroll: 1           # > 1: train on autoregressive rollouts
   pushforward: false  # with unroll > 1: gradient through the last step only
+  input_noise: 0.0    # > 0: Gaussian noise of this std on the (normalised) inputs of training steps
   seed: 0
   device: auto        # cuda when available (bf16 autocast), else cpu"""
 

@@ -56,7 +56,7 @@ def audit_surrogate(
     """
     from physml.datasets import read_info
     from physml.discovery.schrodinger import check_settings
-    from physml.training.evaluate import load_surrogate
+    from physml.training.surrogate import load_surrogate
     from physml.training.trainer import resolve_device
 
     known = ("form", "noise", "max_order", "threshold", "bootstrap", "seed")

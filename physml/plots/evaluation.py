@@ -11,7 +11,15 @@ import numpy as np
 
 from physml.plots import pyplot, save
 
-__all__ = ["plot_comparison", "plot_constraints", "plot_drift", "plot_rollout_error", "plot_spacetime", "plot_spectra"]
+__all__ = [
+    "plot_comparison",
+    "plot_constraints",
+    "plot_drift",
+    "plot_generated_fields",
+    "plot_rollout_error",
+    "plot_spacetime",
+    "plot_spectra",
+]
 
 
 def plot_rollout_error(metrics: dict[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -79,6 +87,46 @@ def plot_spacetime(
         ax.set(title=f"{title}: {channel}", xlabel="x (grid index)")
     fig.colorbar(im, ax=axes, shrink=0.8)
     axes[0].set_ylabel("rollout step")
+    return save(fig, path)
+
+
+def plot_generated_fields(
+    truth: np.ndarray,
+    generated: dict[str, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    trajectories: list[int],
+    path: str | os.PathLike[str],
+    *,
+    label: str,
+    names: tuple[str, str] = ("x", "y"),
+    columns: int = 6,
+) -> Path:
+    """Stored 2D fields (top row) above each generator's fields of the same parameters, on one colour scale.
+
+    ``truth`` and each ``generated[label]`` are ``(N, X, Y)`` on the axes ``x``, ``y``; the first ``columns``
+    are drawn.
+    """
+    plt = pyplot()
+    n = min(columns, len(truth))
+    rows = [("simulator", truth), *generated.items()]
+    dx, dy = x[1] - x[0], y[1] - y[0]
+    extent = (x[0] - dx / 2, x[-1] + dx / 2, y[0] - dy / 2, y[-1] + dy / 2)
+    low, high = float(truth[:n].min()), float(truth[:n].max())
+    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n + 0.8, 2.1 * len(rows)), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for r, (name, images) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            shown = ax.imshow(images[c].T, origin="lower", extent=extent, cmap="magma", vmin=low, vmax=high)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+            if r == 0:
+                ax.set_title(f"trajectory {trajectories[c]}", fontsize=8)
+    axes[-1, 0].set_xlabel(f"{names[0]} (horizontal), {names[1]} (up)", fontsize=7)
+    fig.colorbar(shown, ax=axes, shrink=0.8, label=label)
     return save(fig, path)
 
 

@@ -9,7 +9,8 @@ from physml.training.config import (
     train_config_from_dict,
 )
 from physml.training.data import field_format, training_samples
-from physml.training.evaluate import Surrogate, evaluate_checkpoints, load_surrogate
+from physml.training.evaluate import evaluate_checkpoints
+from physml.training.surrogate import Surrogate, load_surrogate
 from physml.training.trainer import Trainer, resolve_device
 
 __all__ = [

@@ -8,133 +8,29 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
 
-from physml.datasets.samples import Normalization, WindowDataset
-from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
+from physml.datasets.samples import WindowDataset
 from physml.models.metrics import band_errors, correlation, crps, first_below, nrmse, spread_skill, vrmse
 from physml.models.registry import model_name
-from physml.training.conditioning import Conditioning, modality_transforms
-from physml.training.config import train_config_from_dict
+from physml.training.conditioning import modality_transforms
 from physml.training.constraints import invariants_adapter, rollout_constraints
+from physml.training.fate import rollout_fate
+from physml.training.surrogate import Surrogate, load_surrogate, persistence_like
 from physml.training.trainer import resolve_device
 
 __all__ = ["DEFAULT_ROLLOUT", "Surrogate", "evaluate_checkpoints", "load_surrogate"]
 
 #: Rollout steps evaluated when none are asked for (fewer when the file's trajectories are shorter).
 DEFAULT_ROLLOUT = 20
-
-
-@dataclasses.dataclass
-class Surrogate:
-    """A trained model with the format it was trained with: what predicts the next state of a window.
-
-    Attributes
-    ----------
-    model
-        The network, in eval mode.
-    format
-        How windows become its inputs and its outputs the next state.
-    data
-        The training run's data config (``n_input``, ``fields``, ``normalize``...), for reading windows alike.
-    normalization
-        The training file's normalisation (``fields``, ``constant``: shift and scale per channel):
-        every file is read in these units. ``None`` (checkpoints of earlier versions): each file's own.
-    """
-
-    model: nn.Module
-    format: FieldFormat
-    data: dict[str, Any]
-    conditioning: Conditioning = dataclasses.field(default_factory=Conditioning)
-    seed: int = 0
-    normalization: Mapping[str, Any] | None = None
-
-    def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
-        """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images)."""
-        data, cond = self.data, self.conditioning
-        if "transforms" not in kwargs:  # (setdefault would build them, reading the file, even when given)
-            kwargs["transforms"] = modality_transforms(
-                path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False
-            )
-        dataset = WindowDataset(
-            path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
-            constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
-        )  # fmt: skip
-        if self.normalization is not None and data["normalize"] is not None:
-            for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
-                own, trained = getattr(dataset, attribute), self.normalization.get(part)
-                if own is not None and trained is not None:
-                    norm = Normalization.from_dict(trained)
-                    if norm.scale.shape != own.scale.shape:
-                        raise ValueError(f"{path} has {len(own.scale)} {part} channels; the model was trained on "
-                                         f"{len(norm.scale)}")  # fmt: skip
-                    setattr(dataset, attribute, norm)
-        return dataset
-
-    def context(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        """The model's text and image inputs from a batch of :meth:`windows`."""
-        return self.conditioning(batch, next(iter(self.model.parameters()), torch.empty(0)).device)
-
-    @torch.no_grad()
-    def rollout(
-        self,
-        fields: torch.Tensor,
-        constant: torch.Tensor | None,
-        n_steps: int,
-        batch: Mapping[str, Any] | None = None,
-    ) -> torch.Tensor:
-        """``n_steps`` autoregressive predictions ``(B, n_steps, C, *space)`` from windows ``(B, T, C, *space)``.
-
-        ``batch``: the windows' batch, for a model that also reads their descriptions or images.
-        """
-        if batch is None and self.conditioning.modalities:
-            raise ValueError(
-                f"batch is None, but this model reads {list(self.conditioning.modalities)}: pass the windows' batch "
-                "(or {} to run it without them, if it was trained to)"
-            )
-        device = next(iter(self.model.parameters()), torch.empty(0)).device
-        constant = None if constant is None else constant.to(device)
-        context = None if batch is None else self.context(batch)
-        return self.format.rollout(self.model, fields.to(device), constant, n_steps, context)
-
-
-def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> Surrogate:
-    """The model of a ``physml train`` checkpoint (``best.pt`` or ``last.pt``) with its format, on ``device``."""
-    model, extra = load_checkpoint(checkpoint, device=device)
-    if "config" not in extra or "format" not in extra:
-        raise ValueError(f"{checkpoint} was not written by physml train: it has no training config or format")
-    try:
-        config = train_config_from_dict(extra["config"])
-        fmt = FieldFormat(**extra["format"])
-        conditioning = Conditioning.from_dict(extra.get("conditioning"))
-        _check_fit(model, fmt, config.data.n_input)
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError) as exc:
-        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: {type(exc).__name__}: {exc}") from None
-    normalization = extra.get("normalization")
-    if normalization is not None and not isinstance(normalization, dict):
-        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: normalization is not a mapping")
-    return Surrogate(model.eval(), fmt, dataclasses.asdict(config.data), conditioning, config.seed, normalization)
-
-
-def _check_fit(model: nn.Module, fmt: FieldFormat, n_input: int) -> None:
-    """The format must feed the model the channels it was built for, from the windows the run read."""
-    channels = {"in_channels": fmt.in_channels, "out_channels": fmt.out_channels}
-    wrong = {k: (getattr(model.config, k), v) for k, v in channels.items() if getattr(model.config, k, v) != v}
-    if wrong or fmt.n_input != n_input:
-        raise ValueError(f"format {fmt} does not fit the model ({wrong}) or data.n_input = {n_input}")
-
-
-def persistence_like(surrogate: Surrogate) -> Surrogate:
-    """Persistence ("nothing changes") reading the same windows as ``surrogate``."""
-    fmt = dataclasses.replace(surrogate.format, residual=False)
-    model = build_model("persistence", PersistenceConfig(fmt.in_channels, fmt.out_channels, fmt.latest))
-    return Surrogate(model.eval(), fmt, surrogate.data, seed=surrogate.seed)
+#: Trajectories rolled out together (and timed together: the surrogate's cost per trajectory at this batch).
+ROLLOUT_BATCH = 16
 
 
 def _to(device: torch.device, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -156,6 +52,13 @@ def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device
     return {name: float(torch.cat(values).mean()) for name, values in rows.items()}
 
 
+def _clock(device: torch.device) -> float:
+    """``time.perf_counter()`` once the device's queued work is done."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 @torch.no_grad()
 def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: torch.device) -> dict[str, Any]:
     """nRMSE per rollout step, drift of the conserved quantities, the family's constraint terms along the rollout,
@@ -166,10 +69,18 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
     correlations: list[torch.Tensor] = []
     drifts: dict[str, list[torch.Tensor]] = {}
     violations: dict[str, list[torch.Tensor]] = {}
+    fate = rollout_fate(dataset)
+    fates: dict[str, list[torch.Tensor]] = {"peak": [], "peak_truth": [], "stored": []}
     example = None
-    for batch in DataLoader(dataset, batch_size=16):
+    seconds = 0.0
+    loader = DataLoader(dataset, batch_size=ROLLOUT_BATCH)
+    warm = next(iter(loader))  # one untimed step first: the first call allocates and plans
+    surrogate.format.rollout(surrogate.model, *_to(device, warm), 1, surrogate.context(warm))
+    for batch in loader:
         fields, constant = _to(device, batch)
+        start = _clock(device)
         predicted = surrogate.format.rollout(surrogate.model, fields, constant, steps, surrogate.context(batch))
+        seconds += _clock(device) - start
         predicted = predicted.cpu().double()
         truth = dataset.denormalize(batch["output_fields"].double())
         errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, s]), truth[:, s]).mean(1)
@@ -186,11 +97,16 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         if constraints is not None:  # (B, steps) per term
             for name, value in constraints(batch, predicted).items():
                 violations.setdefault(name, []).append(value)
+        if fate is not None:  # the peak compactness a rollout and the simulator reach, and the stored fate
+            fates["peak"].append(fate.peak(predicted))
+            fates["peak_truth"].append(fate.peak(batch["output_fields"]))
+            fates["stored"].append(fate.stored(batch, steps))
         if example is None:
             example = {"truth": truth[0].numpy(), "prediction": dataset.denormalize(predicted[0]).numpy()}
     errors_all, correlations_all = torch.cat(errors), torch.cat(correlations)  # (trajectories, steps)
     per_step = errors_all.mean(0)
     result: dict[str, Any] = {"nrmse_per_step": per_step.tolist(), "nrmse_final": float(per_step[-1])}
+    result["seconds_per_trajectory"] = seconds / len(errors_all)
     # Stability, per trajectory then averaged; a trajectory that never crosses counts the whole horizon.
     result["correlation_per_step"] = correlations_all.mean(0).tolist()
     result["steps_correlation_above_0.8"] = float(first_below(correlations_all, 0.8).double().mean())
@@ -202,6 +118,8 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         result[f"{name}_drift_max"] = float(drift.max())
     for name, values in violations.items():  # constraint terms along the rollout, mean over trajectories
         result[f"constraint_{name}_per_step"] = torch.cat(values).mean(0).tolist()
+    if fate is not None:
+        result |= fate.summary(fates)
     result["example"] = example
     return result
 
@@ -257,8 +175,9 @@ def evaluate_checkpoints(
     samples: int = 0,
     sampling: Mapping[str, Any] | None = None,
     seed: int = 0,
+    trace: int = 0,
 ) -> dict[str, Any]:
-    """Errors of trained models, and of persistence, on ``split`` of ``data_path``.
+    """Errors of trained models, and of persistence, on ``split`` of ``data_path``; speed against the simulator.
 
     Parameters
     ----------
@@ -278,6 +197,9 @@ def evaluate_checkpoints(
         with (see :meth:`~physml.models.Diffusion.configure_sampling`); the trained defaults otherwise.
     seed
         Seeds the random draws of generative models, each model from the same seed.
+    trace
+        Simulate this many of the split's trajectories again, over the rollouts' span, to time the
+        simulator against each model's rollouts (:mod:`~physml.training.payoff`); 0: no timing.
 
     Returns
     -------
@@ -286,8 +208,11 @@ def evaluate_checkpoints(
         errors) and ``rollout`` (nRMSE and correlation per step, steps until the
         correlation drops below 0.8 and until the nRMSE exceeds 0.5, norm/energy
         drift where the family defines them), and ``ensemble`` for generative models
-        with ``samples``; ``gain_over_persistence``: persistence's one-step nRMSE over each model's.
+        with ``samples``; ``gain_over_persistence``: persistence's one-step nRMSE over each model's;
+        with ``trace``, ``simulator_seconds_per_trajectory`` and each rollout's ``speedup_over_simulator``.
     """
+    if isinstance(trace, bool) or not isinstance(trace, int) or trace < 0:
+        raise ValueError(f"trace = {trace!r} is invalid: must be an integer >= 0")
     if isinstance(samples, bool) or not isinstance(samples, int) or not 0 <= samples <= 4096:
         raise ValueError(f"samples = {samples!r} is invalid: must be an integer 0 .. 4096")
     torch_device = resolve_device(device)
@@ -318,7 +243,13 @@ def evaluate_checkpoints(
     rollouts = first.windows(
         data_path, split=split, n_output=steps, window_stride=one_step.info.n_times, transforms=transforms
     )
-    metrics: dict[str, Any] = {"split": split, "data": str(data_path), "rollout_steps": steps, "models": {}}
+    metrics: dict[str, Any] = {
+        "split": split,
+        "data": str(data_path),
+        "rollout_steps": steps,
+        "rollout_batch": ROLLOUT_BATCH,
+        "models": {},
+    }
     examples = {}
     generative = [label for label, s in surrogates.items() if getattr(s.model, "generative", False)]
     if not generative and (sampling or samples > 1):
@@ -343,6 +274,15 @@ def evaluate_checkpoints(
         }
         if label in generative and samples > 1:
             metrics["models"][label]["ensemble"] = _ensemble(surrogate, one_step, samples, torch_device)
+    if trace > 0:
+        from physml.training.payoff import simulator_seconds
+
+        chosen = [int(t) for t in rollouts.trajectories[:trace]]
+        per_trajectory = simulator_seconds(data_path, chosen, first.data["n_input"] + steps)
+        metrics["simulator_seconds_per_trajectory"] = per_trajectory
+        for label, m in metrics["models"].items():
+            if label != "persistence":  # copying a state costs nothing worth a ratio
+                m["rollout"]["speedup_over_simulator"] = per_trajectory / m["rollout"]["seconds_per_trajectory"]
     floor = metrics["models"]["persistence"]["one_step"]["nrmse"]
     metrics["gain_over_persistence"] = {
         label: floor / max(m["one_step"]["nrmse"], 1e-300) for label, m in metrics["models"].items()

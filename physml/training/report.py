@@ -18,19 +18,38 @@ def constraint_terms(rollout: dict[str, Any]) -> list[str]:
 
 def summary_table(metrics: dict[str, Any]) -> str:
     """A Markdown table: one row per model, one-step and rollout errors and drift."""
+    timed = "simulator_seconds_per_trajectory" in metrics
     drift = [k.removesuffix("_drift_max") for k in next(iter(metrics["models"].values()))["rollout"]
              if k.endswith("_drift_max")]  # fmt: skip
     header = ["model", "one-step nRMSE", "one-step VRMSE", "low / mid / high band error",
               f"rollout nRMSE (step {metrics['rollout_steps']})", "steps with correlation > 0.8",
-              "gain over persistence", *(f"max {name} drift" for name in drift)]  # fmt: skip
+              "steps with nRMSE < 0.5", "gain over persistence", *(f"max {name} drift" for name in drift),
+              *(["ms per trajectory", "speed-up over the simulator"] if timed else [])]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for label, m in metrics["models"].items():
         one, roll = m["one_step"], m["rollout"]
         cells = [label, f"{one['nrmse']:.3g}", f"{one['vrmse']:.3g}",
                  f"{one['low']:.2g} / {one['mid']:.2g} / {one['high']:.2g}", f"{roll['nrmse_final']:.3g}",
-                 f"{roll['steps_correlation_above_0.8']:.1f}", f"{metrics['gain_over_persistence'][label]:.1f}x",
+                 f"{roll['steps_correlation_above_0.8']:.1f}", f"{roll['steps_nrmse_below_0.5']:.1f}",
+                 f"{metrics['gain_over_persistence'][label]:.1f}x",
                  *(f"{roll[f'{name}_drift_max']:.2g}" for name in drift)]  # fmt: skip
+        if timed:
+            speed = roll.get("speedup_over_simulator")
+            cells += [f"{1e3 * roll['seconds_per_trajectory']:.3g}", "-" if speed is None else f"{speed:.2g}x"]
         lines.append("| " + " | ".join(cells) + " |")
+    fates = {label: m["rollout"] for label, m in metrics["models"].items() if "fate_accuracy" in m["rollout"]}
+    if fates:
+        first = next(iter(fates.values()))
+        lines += ["", f"Fate from the rollout (black hole when the peak compactness 2m/r reaches "
+                  f"{first['fate_threshold']}), against the stored flag; {first['fate_black_holes']} of "
+                  f"{len(first['fate_black_hole_stored'])} trajectories form one. The same rule on the simulator's "
+                  f"own states: {100 * first['fate_rule_on_simulator_accuracy']:.0f} % right.", "",
+                  "| model | fate right |", "| --- | --- |"]  # fmt: skip
+        lines += [f"| {label} | {100 * r['fate_accuracy']:.0f} % |" for label, r in fates.items()]
+    if timed:
+        lines += ["", f"Simulator: {1e3 * metrics['simulator_seconds_per_trajectory']:.3g} ms per trajectory over the "
+                  f"same {metrics['rollout_steps']} saves, one after another; models: rollouts of "
+                  f"{metrics['rollout_batch']} trajectories at a time."]  # fmt: skip
     ensembles = {label: m["ensemble"] for label, m in metrics["models"].items() if "ensemble" in m}
     if ensembles:
         lines += ["", "| model | samples | spread | skill (RMSE of the mean) | spread / skill | CRPS / RMS |",

@@ -182,6 +182,8 @@ class Trainer:
             if self.physics is not None:  # on the clean state the denoiser's output implies
                 terms.update(self.physics(batch, self.format.state(fields, denoised.estimate.float())))
             return terms
+        if self.config.input_noise > 0 and self.model.training:  # noise injection: training steps only
+            fields = fields + self.config.input_noise * torch.randn_like(fields)
         predictions = []
         with autocast:
             for step in range(self.config.unroll):

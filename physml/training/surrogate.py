@@ -1,0 +1,129 @@
+"""A trained surrogate as evaluation reads it: the model, the format and units it was trained with.
+
+:func:`load_surrogate` restores one from a ``physml train`` checkpoint (``weights_only`` loading, every
+stored value checked); :func:`persistence_like` is the "nothing changes" baseline reading the same
+windows. Both :mod:`~physml.training.evaluate` and :mod:`~physml.training.generation` score these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from physml.datasets.samples import Normalization, WindowDataset
+from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
+from physml.training.conditioning import Conditioning, modality_transforms
+from physml.training.config import train_config_from_dict
+
+__all__ = ["Surrogate", "load_surrogate", "persistence_like"]
+
+
+@dataclasses.dataclass
+class Surrogate:
+    """A trained model with the format it was trained with: what predicts the next state of a window.
+
+    Attributes
+    ----------
+    model
+        The network, in eval mode.
+    format
+        How windows become its inputs and its outputs the next state.
+    data
+        The training run's data config (``n_input``, ``fields``, ``normalize``...), for reading windows alike.
+    normalization
+        The training file's normalisation (``fields``, ``constant``: shift and scale per channel):
+        every file is read in these units. ``None`` (checkpoints of earlier versions): each file's own.
+    """
+
+    model: nn.Module
+    format: FieldFormat
+    data: dict[str, Any]
+    conditioning: Conditioning = dataclasses.field(default_factory=Conditioning)
+    seed: int = 0
+    normalization: Mapping[str, Any] | None = None
+
+    def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
+        """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images)."""
+        data, cond = self.data, self.conditioning
+        if "transforms" not in kwargs:  # (setdefault would build them, reading the file, even when given)
+            kwargs["transforms"] = modality_transforms(
+                path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False
+            )
+        dataset = WindowDataset(
+            path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
+            constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
+        )  # fmt: skip
+        if self.normalization is not None and data["normalize"] is not None:
+            for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
+                own, trained = getattr(dataset, attribute), self.normalization.get(part)
+                if own is not None and trained is not None:
+                    norm = Normalization.from_dict(trained)
+                    if norm.scale.shape != own.scale.shape:
+                        raise ValueError(f"{path} has {len(own.scale)} {part} channels; the model was trained on "
+                                         f"{len(norm.scale)}")  # fmt: skip
+                    setattr(dataset, attribute, norm)
+        return dataset
+
+    def context(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The model's text and image inputs from a batch of :meth:`windows`."""
+        return self.conditioning(batch, next(iter(self.model.parameters()), torch.empty(0)).device)
+
+    @torch.no_grad()
+    def rollout(
+        self,
+        fields: torch.Tensor,
+        constant: torch.Tensor | None,
+        n_steps: int,
+        batch: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """``n_steps`` autoregressive predictions ``(B, n_steps, C, *space)`` from windows ``(B, T, C, *space)``.
+
+        ``batch``: the windows' batch, for a model that also reads their descriptions or images.
+        """
+        if batch is None and self.conditioning.modalities:
+            raise ValueError(
+                f"batch is None, but this model reads {list(self.conditioning.modalities)}: pass the windows' batch "
+                "(or {} to run it without them, if it was trained to)"
+            )
+        device = next(iter(self.model.parameters()), torch.empty(0)).device
+        constant = None if constant is None else constant.to(device)
+        context = None if batch is None else self.context(batch)
+        return self.format.rollout(self.model, fields.to(device), constant, n_steps, context)
+
+
+def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> Surrogate:
+    """The model of a ``physml train`` checkpoint (``best.pt`` or ``last.pt``) with its format, on ``device``."""
+    model, extra = load_checkpoint(checkpoint, device=device)
+    if "config" not in extra or "format" not in extra:
+        raise ValueError(f"{checkpoint} was not written by physml train: it has no training config or format")
+    try:
+        config = train_config_from_dict(extra["config"])
+        fmt = FieldFormat(**extra["format"])
+        conditioning = Conditioning.from_dict(extra.get("conditioning"))
+        _check_fit(model, fmt, config.data.n_input)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: {type(exc).__name__}: {exc}") from None
+    normalization = extra.get("normalization")
+    if normalization is not None and not isinstance(normalization, dict):
+        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: normalization is not a mapping")
+    return Surrogate(model.eval(), fmt, dataclasses.asdict(config.data), conditioning, config.seed, normalization)
+
+
+def _check_fit(model: nn.Module, fmt: FieldFormat, n_input: int) -> None:
+    """The format must feed the model the channels it was built for, from the windows the run read."""
+    channels = {"in_channels": fmt.in_channels, "out_channels": fmt.out_channels}
+    wrong = {k: (getattr(model.config, k), v) for k, v in channels.items() if getattr(model.config, k, v) != v}
+    if wrong or fmt.n_input != n_input:
+        raise ValueError(f"format {fmt} does not fit the model ({wrong}) or data.n_input = {n_input}")
+
+
+def persistence_like(surrogate: Surrogate) -> Surrogate:
+    """Persistence ("nothing changes") reading the same windows as ``surrogate``."""
+    fmt = dataclasses.replace(surrogate.format, residual=False)
+    model = build_model("persistence", PersistenceConfig(fmt.in_channels, fmt.out_channels, fmt.latest))
+    return Surrogate(model.eval(), fmt, surrogate.data, seed=surrogate.seed)
