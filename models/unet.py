@@ -77,16 +77,11 @@ class UNetConfig:
         if not isinstance(self.coordinates, bool):
             raise ValueError(f"UNetConfig.coordinates = {self.coordinates!r} is invalid: true or false")
         for name in ("in_channels", "out_channels", "width", "n_blocks", "groups"):
+            value = getattr(self, name)
             least = 0 if name == "in_channels" and self.coordinates else 1  # the coordinates may be the whole input
-            if (
-                isinstance(getattr(self, name), bool)
-                or not isinstance(getattr(self, name), int)
-                or (getattr(self, name) < least)
-            ):
-                raise ValueError(
-                    f"UNetConfig.{name} = {getattr(self, name)!r} is invalid: must be an integer >= "
-                    f"{least}{' (coordinates = false: the input is all the model sees)' if least else ''}"
-                )
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                hint = " (coordinates = false: the input is all the model sees)" if name == "in_channels" else ""
+                raise ValueError(f"UNetConfig.{name} = {value!r} is invalid: must be an integer >= {least}{hint}")
         if not self.multipliers or not all(isinstance(m, int) and m >= 1 for m in self.multipliers):
             raise ValueError(f"UNetConfig.multipliers = {self.multipliers!r} is invalid: one integer >= 1 per level")
         step = self.patch * 2 ** (len(self.multipliers) - 1)

@@ -239,3 +239,16 @@ def test_a_nan_on_one_rank_stops_every_rank_at_the_same_step(tiny_dataset, tmp_p
         _, err = rank.communicate(timeout=300)  # a rank left waiting in a collective would hang: fail instead
         assert rank.returncode == 1 and err.count(expected) == 1, err[-3000:]
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")[1]["step"] == single.value.step - 1
+
+
+def test_a_checkpoint_from_before_a_config_key_existed_still_resumes(tiny_dataset, tmp_path):
+    """A key added since (here input_noise, at its default) is not a change of config; a changed value is."""
+    from pathlib import Path
+
+    from physml.training.guards import resume_lr
+
+    current = config(tiny_dataset).to_dict()
+    older = {k: v for k, v in current.items() if k != "input_noise"}
+    assert resume_lr(older, current, lr_given=False, last=Path("last.pt")) == current["optim"]["lr"]
+    with pytest.raises(ValueError, match="written by another training config"):
+        resume_lr({**older, "input_noise": 0.1}, current, lr_given=False, last=Path("last.pt"))

@@ -75,7 +75,8 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
     seconds = 0.0
     loader = DataLoader(dataset, batch_size=ROLLOUT_BATCH)
     warm = next(iter(loader))  # one untimed step first: the first call allocates and plans
-    surrogate.format.rollout(surrogate.model, *_to(device, warm), 1, surrogate.context(warm))
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # leaves the seeded draws alone
+        surrogate.format.rollout(surrogate.model, *_to(device, warm), 1, surrogate.context(warm))
     for batch in loader:
         fields, constant = _to(device, batch)
         start = _clock(device)
@@ -278,11 +279,15 @@ def evaluate_checkpoints(
         from physml.training.payoff import simulator_seconds
 
         chosen = [int(t) for t in rollouts.trajectories[:trace]]
-        per_trajectory = simulator_seconds(data_path, chosen, first.data["n_input"] + steps)
-        metrics["simulator_seconds_per_trajectory"] = per_trajectory
-        for label, m in metrics["models"].items():
-            if label != "persistence":  # copying a state costs nothing worth a ratio
-                m["rollout"]["speedup_over_simulator"] = per_trajectory / m["rollout"]["seconds_per_trajectory"]
+        try:
+            per_trajectory = simulator_seconds(data_path, chosen, first.data["n_input"] + steps)
+        except Exception as exc:  # the timing is extra: a simulator that fails loses no score
+            metrics["simulator_timing_error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            metrics["simulator_seconds_per_trajectory"] = per_trajectory
+            for label, m in metrics["models"].items():
+                if label != "persistence":  # copying a state costs nothing worth a ratio
+                    m["rollout"]["speedup_over_simulator"] = per_trajectory / m["rollout"]["seconds_per_trajectory"]
     floor = metrics["models"]["persistence"]["one_step"]["nrmse"]
     metrics["gain_over_persistence"] = {
         label: floor / max(m["one_step"]["nrmse"], 1e-300) for label, m in metrics["models"].items()

@@ -121,8 +121,7 @@ def evaluate_generators(
         if len(dataset) == 0:
             raise ValueError(f"{data} has no {split!r} images to score")
         loader = DataLoader(dataset, batch_size=GENERATION_BATCH)
-        warm = next(iter(DataLoader(dataset, batch_size=2)))
-        generate(surrogate, warm, seed=seed)  # untimed: the first call initialises what later calls reuse
+        generate(surrogate, next(iter(loader)), seed=seed)  # untimed: the first call allocates what later reuse
         rows, generated, truths, seconds, done = [], [], [], 0.0, 0
         for i, batch in enumerate(loader):
             if dev.type == "cuda":

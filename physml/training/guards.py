@@ -66,7 +66,7 @@ def resume_lr(saved: Any, current: Mapping[str, Any], *, lr_given: bool, last: P
     ``optim.lr``; a different rate needs ``lr_given`` (``--lr``), so that
     rerunning a command never changes the rate silently in either direction.
     """
-    if _without_lr(saved) != _without_lr(current):
+    if _without_lr(_filled(saved)) != _without_lr(_filled(current)):
         raise ValueError(f"{last} was written by another training config; use a new --out or delete it")
     old, new = saved["optim"]["lr"], current["optim"]["lr"]
     if old != new and not lr_given:
@@ -75,6 +75,17 @@ def resume_lr(saved: Any, current: Mapping[str, Any], *, lr_given: bool, last: P
             f"or --lr {new} to take the config's"
         )
     return old
+
+
+def _filled(config: Any) -> Any:
+    """``config`` with every default filled in, so that a key added to the config since it was saved (at its
+    default) does not count as a change; as given when it does not parse."""
+    from physml.training.config import train_config_from_dict
+
+    try:
+        return train_config_from_dict(config).to_dict()
+    except (ValueError, TypeError, AttributeError):
+        return config
 
 
 def _without_lr(config: Any) -> Any:

@@ -35,7 +35,7 @@ def summary_table(metrics: dict[str, Any]) -> str:
                  *(f"{roll[f'{name}_drift_max']:.2g}" for name in drift)]  # fmt: skip
         if timed:
             speed = roll.get("speedup_over_simulator")
-            cells += [f"{1e3 * roll['seconds_per_trajectory']:.3g}", "-" if speed is None else f"{speed:.2g}x"]
+            cells += [f"{1e3 * roll['seconds_per_trajectory']:.1f}", "-" if speed is None else f"{speed:.1f}x"]
         lines.append("| " + " | ".join(cells) + " |")
     fates = {label: m["rollout"] for label, m in metrics["models"].items() if "fate_accuracy" in m["rollout"]}
     if fates:
@@ -47,7 +47,7 @@ def summary_table(metrics: dict[str, Any]) -> str:
                   "| model | fate right |", "| --- | --- |"]  # fmt: skip
         lines += [f"| {label} | {100 * r['fate_accuracy']:.0f} % |" for label, r in fates.items()]
     if timed:
-        lines += ["", f"Simulator: {1e3 * metrics['simulator_seconds_per_trajectory']:.3g} ms per trajectory over the "
+        lines += ["", f"Simulator: {1e3 * metrics['simulator_seconds_per_trajectory']:.1f} ms per trajectory over the "
                   f"same {metrics['rollout_steps']} saves, one after another; models: rollouts of "
                   f"{metrics['rollout_batch']} trajectories at a time."]  # fmt: skip
     ensembles = {label: m["ensemble"] for label, m in metrics["models"].items() if "ensemble" in m}

@@ -99,9 +99,10 @@ class SpacetimeScores:
         out: dict[str, float] = {"images": len(rows)}
         keys = [k for k in rows[0] if "error" in k or k.startswith(("pixel_nrmse", "kretschmann_peak_shift"))]
         for key in keys:
-            values = np.array([r[key] for r in rows], dtype=np.float64)
-            out[f"{key}_median"] = float(np.nanmedian(values))
-            out[f"{key}_max"] = float(np.nanmax(values))
+            values = np.array([r[key] for r in rows], dtype=np.float64)  # NaN where an image has no horizon
+            finite = np.isfinite(values).any()
+            out[f"{key}_median"] = float(np.nanmedian(values)) if finite else float("nan")
+            out[f"{key}_max"] = float(np.nanmax(values)) if finite else float("nan")
         return out
 
     @staticmethod

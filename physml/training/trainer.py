@@ -120,6 +120,11 @@ class Trainer:
                 f"unroll = {config.unroll} is invalid for {config.model.name}: a generative model trains on "
                 "one step (it learns the distribution of the next state, not a rollout); use unroll = 1"
             )
+        if getattr(self.model, "generative", False) and config.input_noise > 0:
+            raise ValueError(
+                f"input_noise = {config.input_noise} is invalid for {config.model.name}: a generative model "
+                "already trains on noised states (its own noise levels); use input_noise = 0"
+            )
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
