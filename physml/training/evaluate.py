@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from physml.models.registry import model_name
 from physml.training.conditioning import modality_transforms
 from physml.training.constraints import invariants_adapter, rollout_constraints
 from physml.training.fate import rollout_fate
+from physml.training.payoff import clock, simulator_seconds
 from physml.training.surrogate import Surrogate, load_surrogate, persistence_like
 from physml.training.trainer import resolve_device
 
@@ -52,13 +52,6 @@ def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device
     return {name: float(torch.cat(values).mean()) for name, values in rows.items()}
 
 
-def _clock(device: torch.device) -> float:
-    """``time.perf_counter()`` once the device's queued work is done."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
 @torch.no_grad()
 def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: torch.device) -> dict[str, Any]:
     """nRMSE per rollout step, drift of the conserved quantities, the family's constraint terms along the rollout,
@@ -79,9 +72,9 @@ def _rollout(surrogate: Surrogate, dataset: WindowDataset, steps: int, device: t
         surrogate.format.rollout(surrogate.model, *_to(device, warm), 1, surrogate.context(warm))
     for batch in loader:
         fields, constant = _to(device, batch)
-        start = _clock(device)
+        start = clock(device)
         predicted = surrogate.format.rollout(surrogate.model, fields, constant, steps, surrogate.context(batch))
-        seconds += _clock(device) - start
+        seconds += clock(device) - start
         predicted = predicted.cpu().double()
         truth = dataset.denormalize(batch["output_fields"].double())
         errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, s]), truth[:, s]).mean(1)
@@ -276,8 +269,6 @@ def evaluate_checkpoints(
         if label in generative and samples > 1:
             metrics["models"][label]["ensemble"] = _ensemble(surrogate, one_step, samples, torch_device)
     if trace > 0:
-        from physml.training.payoff import simulator_seconds
-
         chosen = [int(t) for t in rollouts.trajectories[:trace]]
         try:
             per_trajectory = simulator_seconds(data_path, chosen, first.data["n_input"] + steps)

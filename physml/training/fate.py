@@ -25,13 +25,11 @@ __all__ = ["CollapseFate", "rollout_fate"]
 class CollapseFate:
     """Peak compactness along state sequences, and the stored fate at a rollout's last save."""
 
-    def __init__(self, dataset: Any) -> None:
+    def __init__(self, dataset: Any, flags: np.ndarray) -> None:
         from physml.simulators.collapse.detection import FORMING
 
-        self.dataset, self.threshold = dataset, FORMING
+        self.dataset, self.threshold, self.flags = dataset, FORMING, flags  # flags: (trajectories, saves)
         self.a = list(dataset.channel_names).index("a")
-        with h5py.File(dataset.path, "r") as f:
-            self.flags = np.asarray(f["scalars"]["black_hole"][...]) > 0  # (trajectories, saves)
 
     def peak(self, states: torch.Tensor) -> torch.Tensor:
         """``(B,)`` largest ``1 - 1/a²`` over steps and radii of normalised states ``(B, steps, C, r)``."""
@@ -66,4 +64,4 @@ def rollout_fate(dataset: Any) -> CollapseFate | None:
     with h5py.File(dataset.path, "r") as f:
         if "black_hole" not in f.get("scalars", {}):
             return None
-    return CollapseFate(dataset)
+        return CollapseFate(dataset, np.asarray(f["scalars"]["black_hole"][...]) > 0)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from physml.datasets.descriptions import read_parameters
 from physml.datasets.samples import Normalization
 from physml.datasets.static import StaticDataset
 from physml.training.conditioning import modality_transforms
+from physml.training.payoff import clock, simulator_seconds
 from physml.training.surrogate import Surrogate, load_surrogate
 from physml.training.trainer import resolve_device
 
@@ -124,13 +124,9 @@ def evaluate_generators(
         generate(surrogate, next(iter(loader)), seed=seed)  # untimed: the first call allocates what later reuse
         rows, generated, truths, seconds, done = [], [], [], 0.0, 0
         for i, batch in enumerate(loader):
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            start = time.perf_counter()
+            start = clock(dev)
             fields = generate(surrogate, batch, seed=seed * 1_000_003 + i)
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            seconds += time.perf_counter() - start
+            seconds += clock(dev) - start
             gen = dataset.physical(fields.cpu().double(), channel_dim=1).numpy()
             true = dataset.physical(batch["output_fields"][:, 0].double(), channel_dim=1).numpy()
             for g, t in zip(gen, true):
@@ -154,7 +150,7 @@ def evaluate_generators(
     trajectories = [int(t) for t in dataset.trajectories]
     metrics["simulator"] = scores.simulator
     if trace > 0 and trajectories:
-        per_image = scores.simulate_seconds(data, trajectories[:trace])
+        per_image = simulator_seconds(data, trajectories[:trace], 1)  # the family's simulate: one image each
         metrics["simulator_seconds_per_image"] = per_image
         for m in metrics["models"].values():
             m["summary"]["speedup_over_simulator"] = per_image / m["summary"]["seconds_per_image"]

@@ -5,8 +5,11 @@ with the family's own ``simulate`` (what ``physml dataset build`` ran, checks
 and observables included), over the span the rollouts cover, one trajectory
 after another; the surrogates are timed on their rollouts of the whole split
 (:data:`~physml.training.evaluate.ROLLOUT_BATCH` trajectories at a time). The
-ratio is the speed-up printed beside each model's error. The first simulation
-runs outside the clock (Numba compiles there).
+ratio is the speed-up printed beside each model's error. Generators of static
+fields (:mod:`~physml.training.generation`) are timed against the same
+``simulate``, one image per trajectory (ray tracing for ``bh_images``, the closed
+forms for ``spacetime``). The first simulation runs outside the clock (Numba
+compiles there).
 """
 
 from __future__ import annotations
@@ -16,8 +19,16 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
-__all__ = ["simulator_seconds"]
+__all__ = ["clock", "simulator_seconds"]
+
+
+def clock(device: torch.device) -> float:
+    """``time.perf_counter()`` once the device's queued work is done (what timing a model on a GPU needs)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
 
 
 def simulator_seconds(path: str | os.PathLike[str], trajectories: Sequence[int], n_saves: int) -> float:

@@ -15,8 +15,6 @@ parameters by :func:`~physml.simulators.bh_images.measure.dark_region`:
 from __future__ import annotations
 
 import math
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -75,21 +73,6 @@ class BlackHoleImageScores:
                 out[f"{key}_within_3pct"] = float(np.mean(values <= GOAL))  # NaN counts as a miss
         out["no_dark_region"] = int(sum(not math.isfinite(r["diameter_generated"]) for r in rows))
         return out
-
-    @staticmethod
-    def simulate_seconds(path: str | os.PathLike[str], trajectories: list[int]) -> float:
-        """Seconds per image to ray-trace ``trajectories`` of ``path`` again, as the dataset build did."""
-        from physml.datasets import get_family, read_info, read_parameters
-        from physml.datasets.families.bh_images import TOLERANCE
-        from physml.simulators.bh_images import render
-
-        info = read_info(path)
-        family, rows = get_family(info.family), read_parameters(info)
-        render(family.scene(rows[trajectories[0]]), tolerance=TOLERANCE)  # compile outside the clock
-        start = time.perf_counter()
-        for t in trajectories:
-            render(family.scene(rows[t]), tolerance=TOLERANCE)
-        return (time.perf_counter() - start) / len(trajectories)
 
     header = ("diameter error (median / mean)", "within 3 %", "centroid error / D (median / mean)", "within 3 %",
               "pixel nRMSE of log I (median)")  # fmt: skip

@@ -23,8 +23,6 @@ black hole:
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -104,20 +102,6 @@ class SpacetimeScores:
             out[f"{key}_median"] = float(np.nanmedian(values)) if finite else float("nan")
             out[f"{key}_max"] = float(np.nanmax(values)) if finite else float("nan")
         return out
-
-    @staticmethod
-    def simulate_seconds(path: str | os.PathLike[str], trajectories: list[int]) -> float:
-        """Seconds per slice for the family's ``simulate`` (closed forms and the Ricci check), as the build ran it."""
-        from physml.datasets import get_family, read_info, read_parameters
-
-        info = read_info(path)
-        family, rows = get_family(info.family), read_parameters(info)
-        times = np.zeros(1)
-        family.simulate(rows[trajectories[0]], times)  # the symbolic derivation is compiled on first use
-        start = time.perf_counter()
-        for t in trajectories:
-            family.simulate(rows[t], times)
-        return (time.perf_counter() - start) / len(trajectories)
 
     header = ("horizon r+ error, generated (median / max)", "stored mask",
               "equatorial radius error (median / max)", "Kretschmann peak error, dex (median / max)",
