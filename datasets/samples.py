@@ -272,6 +272,11 @@ class WindowDataset(Dataset):
         return torch.from_numpy(np.stack(arrays, axis=axis).astype(np.float64, copy=False))
 
     @property
+    def step_time(self) -> float:
+        """Time between consecutive saves of a window (``time_stride`` saves), from the file's first ones."""
+        return float(self._time[self.time_stride] - self._time[0])
+
+    @property
     def lengths(self) -> tuple[float, ...]:
         """Periodic box length per spatial axis (points times spacing)."""
         return tuple(float(len(x) * (x[1] - x[0])) for x in self.axes.values())

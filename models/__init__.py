@@ -1,5 +1,5 @@
-"""Surrogate models: neural operators, a U-Net, a multimodal transformer, diffusion and baselines behind one registry,
-physics-constraint losses, and self-describing checkpoints.
+"""Surrogate models: neural operators, a U-Net, a multimodal transformer, diffusion, neural ODEs and baselines
+behind one registry, physics-constraint losses, and self-describing checkpoints.
 
 Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
 keyword-only ``text`` and ``image``) and is built from its config dataclass (:func:`build_model`), so
@@ -14,6 +14,7 @@ from physml.models.diffusion import Diffusion, DiffusionConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
+from physml.models.neural_ode import HamiltonianODE, HamiltonianODEConfig, NeuralODE, NeuralODEConfig
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
 from physml.models.spectral_conv import SpectralConv
@@ -30,8 +31,12 @@ __all__ = [
     "DiffusionConfig",
     "FNOConfig",
     "FieldFormat",
+    "HamiltonianODE",
+    "HamiltonianODEConfig",
     "MultimodalConfig",
     "MultimodalTransformer",
+    "NeuralODE",
+    "NeuralODEConfig",
     "Persistence",
     "PersistenceConfig",
     "RMSNorm",

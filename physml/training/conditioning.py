@@ -176,7 +176,7 @@ def modality_transforms(
 def data_params(
     name: str, dataset: WindowDataset, conditioning: Conditioning, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Config values a model takes from the data: grid shape, vocabulary, text context, image shape.
+    """Config values a model takes from the data: grid shape, time step, vocabulary, text context, image shape.
 
     Only for keys its config declares (a field-only model takes none); a value the run's config gives
     must agree with the data.
@@ -189,6 +189,10 @@ def data_params(
         )
     sample = dataset[0]
     derived: dict[str, Any] = {"field_size": tuple(sample["input_fields"].shape[2:])}
+    from physml.datasets.samples import WindowDataset  # (static datasets have no time step)
+
+    if "time_scale" in known and isinstance(dataset, WindowDataset):  # one step: the save interval x time_stride
+        derived |= {"time_scale": dataset.step_time, "n_input": dataset.n_input}
     if "modalities" in known:
         derived["modalities"] = conditioning.modalities
         if "missing_ok" in known and "missing_ok" not in params:  # trained to do without any of them

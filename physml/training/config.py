@@ -35,11 +35,13 @@ class DataConfig:
     see :class:`~physml.datasets.WindowDataset`). ``n_input = 0`` generates a file's
     static fields from the conditioning alone (:class:`~physml.datasets.StaticDataset`,
     e.g. black-hole images from their descriptions); ``log_fields`` (field -> floor) then
-    learns those fields as ``log10(max(field, floor))``.
+    learns those fields as ``log10(max(field, floor))``. ``time_stride`` reads every
+    ``time_stride``-th save (e.g. 2: train on every other save, withholding the ones between).
     """
 
     path: str
     n_input: int = 1
+    time_stride: int = 1
     fields: tuple[str, ...] | None = None
     constant_fields: tuple[str, ...] | None = None
     normalize: str | None = "rms"
@@ -51,7 +53,7 @@ class DataConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.path, str | os.PathLike) or not str(self.path):
             raise ValueError(f"data.path = {self.path!r} is invalid: must be a file path")
-        for name, low in (("n_input", 0), ("batch_size", 1), ("num_workers", 0)):
+        for name, low in (("n_input", 0), ("time_stride", 1), ("batch_size", 1), ("num_workers", 0)):
             _integer(f"data.{name}", getattr(self, name), low)
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)

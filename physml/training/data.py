@@ -28,7 +28,8 @@ def training_samples(config: TrainConfig, split: str | None, *, transforms: list
                          "(no time steps); use n_input = 0 to generate them from the conditioning")  # fmt: skip
     return WindowDataset(
         data.path, split=split, transforms=transforms, n_input=data.n_input, n_output=config.unroll,
-        fields=data.fields, constant_fields=data.constant_fields, normalize=data.normalize, in_memory=data.in_memory,
+        time_stride=data.time_stride, fields=data.fields, constant_fields=data.constant_fields,
+        normalize=data.normalize, in_memory=data.in_memory,
     )  # fmt: skip
 
 

@@ -48,8 +48,12 @@ class Surrogate:
     normalization: Mapping[str, Any] | None = None
 
     def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
-        """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images)."""
+        """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images).
+
+        One model step is the run's ``data.time_stride`` saves; pass ``time_stride`` to read others.
+        """
         data, cond = self.data, self.conditioning
+        kwargs.setdefault("time_stride", data.get("time_stride", 1))
         if "transforms" not in kwargs:  # (setdefault would build them, reading the file, even when given)
             kwargs["transforms"] = modality_transforms(
                 path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False

@@ -125,6 +125,8 @@ class Trainer:
                 f"input_noise = {config.input_noise} is invalid for {config.model.name}: a generative model "
                 "already trains on noised states (its own noise levels); use input_noise = 0"
             )
+        if getattr(self.model, "continuous", False):
+            self._check_continuous()
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
@@ -190,6 +192,13 @@ class Trainer:
         if self.config.input_noise > 0 and self.model.training:  # noise injection: training steps only
             fields = fields + self.config.input_noise * torch.randn_like(fields)
         predictions = []
+        if getattr(self.model, "continuous", False):  # one solve to every target time the file gives
+            times = batch["output_time"] - batch["input_time"][:, -1:]  # (B, unroll), any spacing
+            stacked = model(self.format.inputs(fields, constant), times=times).float()  # (B, unroll, C, *space)
+            terms = {"data": F.mse_loss(stacked, batch["output_fields"])} if "data" in self.config.losses else {}
+            if self.physics is not None:
+                terms.update(self.physics(batch, stacked[:, 0]))
+            return terms
         with autocast:
             for step in range(self.config.unroll):
                 prediction = self.format.predict(model, fields, constant, context).float()  # (B, C, *space)
@@ -207,6 +216,16 @@ class Trainer:
         if self.physics is not None:
             terms.update(self.physics(batch, predictions[0]))
         return terms
+
+    def _check_continuous(self) -> None:
+        """A continuous-time model integrates the state itself from one input step, through every target."""
+        config = self.config
+        for key, value, wanted, why in (
+            ("model.residual", config.model.residual, False, "the ODE's solution is the next state itself"),
+            ("pushforward", config.pushforward, False, "one solve reaches every target time with full gradient"),
+        ):
+            if value != wanted:
+                raise ValueError(f"{key} = {value!r} is invalid for {config.model.name}: must be {wanted!r} ({why})")
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         return sum(self.config.losses[name] * value for name, value in terms.items())
