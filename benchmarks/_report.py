@@ -10,6 +10,9 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
+import torch
+from torch.profiler import ProfilerActivity, profile
+
 
 def machine() -> str:
     """CPU model, usable cores and library versions, for the record."""
@@ -58,3 +61,27 @@ def best_of(runs: dict[str, Callable[[], object]], n_calls: int, repeats: int, *
                 runs[name]()
             best[name] = min(best[name], (time.perf_counter() - start) / n_calls)
     return best
+
+
+def peak_bytes(run: Callable[[], None], device: torch.device) -> int:
+    """Peak bytes allocated during ``run()`` above the level before it.
+
+    CUDA: ``torch.cuda.max_memory_allocated``. CPU: the running total of the allocations and frees
+    ``torch.profiler`` records with ``profile_memory=True`` (tensor allocations, not resident memory).
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        run()
+        return torch.cuda.max_memory_allocated(device) - before
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    events = sorted(
+        (e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"), key=lambda e: e.start_ns()
+    )
+    level = peak = 0
+    for event in events:  # allocations count positive, frees negative
+        level += event.nbytes()
+        peak = max(peak, level)
+    return peak

@@ -38,10 +38,9 @@ import os
 from collections.abc import Callable
 
 import torch
-from _report import best_of, machine, markdown_table
+from _report import best_of, machine, markdown_table, peak_bytes
 from torch import nn
 from torch.nn import functional as F
-from torch.profiler import ProfilerActivity, profile
 
 from physml.models import MultimodalConfig, MultimodalTransformer
 
@@ -79,26 +78,6 @@ def training_step(
             torch.cuda.synchronize(device)
 
     return step
-
-
-def peak_bytes(run: Callable[[], None], device: torch.device) -> int:
-    """Peak bytes allocated during ``run()`` above the level before it (see the module docstring)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        before = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        run()
-        return torch.cuda.max_memory_allocated(device) - before
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        run()
-    events = sorted(
-        (e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"), key=lambda e: e.start_ns()
-    )
-    level = peak = 0
-    for event in events:  # allocations count positive, frees negative
-        level += event.nbytes()
-        peak = max(peak, level)
-    return peak
 
 
 def make_batch(n_tokens: int, batch_size: int, device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:

@@ -209,7 +209,9 @@ def ode_config(path, **changes):
 
 def test_training_fits_every_target_time_and_the_checkpoint_predicts_between_them(tiny_dataset, tmp_path):
     from physml.training import Trainer
-    from physml.training.surrogate import load_surrogate
+    from physml.training.continuous import dense_errors, invariant_drift
+    from physml.training.evaluate import evaluate_checkpoints
+    from physml.training.surrogate import load_surrogate, persistence_like
 
     trainer = Trainer(ode_config(tiny_dataset), tmp_path / "run", progress=False)
     assert trainer.model.config.time_scale == pytest.approx(2 * 0.1)  # every other save of t_final 0.5 / 5
@@ -227,6 +229,21 @@ def test_training_fits_every_target_time_and_the_checkpoint_predicts_between_the
     error = (dense - batch["output_fields"]).square().mean((0, 2, 3))
     persistence = (batch["input_fields"][:, -1:] - batch["output_fields"]).square().mean((0, 2, 3))
     assert (error < 0.7 * persistence).all(), (error, persistence)  # withheld times as well as trained ones
+    scores = dense_errors(surrogate, tiny_dataset, split="train", saves=4)  # the same, in physical units
+    assert scores["time_stride"] == 2 and len(scores["per_save"]) == 4 and scores["withheld"] > 0
+    assert scores["ratio"] == pytest.approx(scores["withheld"] / scores["trained"])
+    drift = invariant_drift(surrogate, tiny_dataset, split=None, steps=3)
+    still = invariant_drift(persistence_like(surrogate), tiny_dataset, split=None, steps=3)
+    assert set(drift) == {"norm", "energy"} and all(len(v) == 3 for v in drift.values())
+    assert max(drift["norm"]) > 1e-4 and max(still["norm"]) == max(still["energy"]) == 0  # nothing changes: no drift
+    with pytest.raises(ValueError, match="steps one save interval at a time"):
+        dense_errors(persistence_like(surrogate), tiny_dataset, split="train", saves=4)
+    # evaluation steps two saves at a time too: 5 saves after the first hold 2 steps, not 5
+    metrics = evaluate_checkpoints({"ode": tmp_path / "run" / "best.pt"}, tiny_dataset, split="train", rollout=2)
+    final = {label: m["rollout"]["nrmse_final"] for label, m in metrics["models"].items()}
+    assert final["ode"] < final["persistence"]
+    with pytest.raises(ValueError, match=r"taken every 2 saves, so after the 1 input state.* 1 \.\. 2 steps"):
+        evaluate_checkpoints([tmp_path / "run" / "best.pt"], tiny_dataset, split="train", rollout=3)
 
 
 @pytest.mark.parametrize(

@@ -227,11 +227,16 @@ def evaluate_checkpoints(
     one_step = first.windows(data_path, split=split, transforms=transforms)
     if len(one_step) == 0:
         raise ValueError(f"{data_path} has no {split!r} windows to evaluate on")
-    available = one_step.info.n_times - first.data["n_input"]
+    stride = one_step.time_stride  # a model's step spans its run's time_stride saves: all must agree
+    strides = {label: s.data.get("time_stride", 1) for label, s in surrogates.items() if label != "persistence"}
+    if len(set(strides.values())) > 1:
+        raise ValueError(f"the models step different numbers of saves (data.time_stride {strides}): score them apart")
+    available = (one_step.info.n_times - 1) // stride + 1 - first.data["n_input"]
     if rollout is not None and not 1 <= rollout <= available:
+        every = f" taken every {stride} saves" if stride > 1 else ""
         raise ValueError(
-            f"rollout = {rollout!r} is invalid: {data_path} holds {one_step.info.n_times} saves per trajectory, so "
-            f"after the {first.data['n_input']} input state(s) a rollout has 1 .. {available} steps"
+            f"rollout = {rollout!r} is invalid: {data_path} holds {one_step.info.n_times} saves per trajectory{every}, "
+            f"so after the {first.data['n_input']} input state(s) a rollout has 1 .. {available} steps"
         )
     steps = min(DEFAULT_ROLLOUT, available) if rollout is None else rollout
     rollouts = first.windows(
@@ -271,7 +276,7 @@ def evaluate_checkpoints(
     if trace > 0:
         chosen = [int(t) for t in rollouts.trajectories[:trace]]
         try:
-            per_trajectory = simulator_seconds(data_path, chosen, first.data["n_input"] + steps)
+            per_trajectory = simulator_seconds(data_path, chosen, (first.data["n_input"] - 1 + steps) * stride + 1)
         except Exception as exc:  # the timing is extra: a simulator that fails loses no score
             metrics["simulator_timing_error"] = f"{type(exc).__name__}: {exc}"
         else:

@@ -1,0 +1,150 @@
+"""Neural ODEs measured: interpolation between trained saves, invariant drift far past training, solver cost.
+
+    python benchmarks/neural_ode.py interpolation runs/node-schrodinger-1d/best.pt data/schrodinger-1d.h5 --saves 4
+    python benchmarks/neural_ode.py drift ode=runs/node/best.pt fno=runs/fno/best.pt --data data/schrodinger-1d.h5 \\
+        --steps 50 250 --out docs/figures/neural_ode_drift.png
+    python benchmarks/neural_ode.py cost [--lengths 1 4 16] [--quick]
+
+``interpolation``: a continuous model trained with ``data.time_stride = s`` asked for every save of a span in
+one solve; nRMSE at the saves it trained on against the ones it never saw (:func:`dense_errors`).
+
+``drift``: each model rolled out ``max(--steps)`` steps from the first window of 16 test trajectories; the
+mean relative drift of the norm and the energy at each of ``--steps`` (:func:`invariant_drift`), and a plot.
+
+``cost``: one training step (forward, loss on the final state, backward) of a neural ODE with an FNO vector
+field (width 32, 16 modes, 4 layers; 256 points, batch 16), integrated over L save intervals, by direct
+back-propagation through the solver and by the adjoint, with dopri5 (rtol 1e-3) and rk4 (4 steps per
+interval): seconds per step (best of ``--repeats``, the two timed in turn), peak memory of the step
+(``_report.peak_bytes``) and the vector-field evaluations forward and backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+from _report import best_of, machine, markdown_table, peak_bytes
+
+from physml.models import NeuralODE, NeuralODEConfig
+from physml.training.continuous import dense_errors, invariant_drift
+from physml.training.surrogate import load_surrogate
+
+
+def interpolation(args: argparse.Namespace) -> None:
+    surrogate = load_surrogate(args.checkpoint)
+    result = dense_errors(surrogate, args.data, split=args.split, saves=args.saves)
+    stride = result["time_stride"]
+    print(f"{args.checkpoint}: trained every {stride} saves; {result['windows']} windows of {args.data} "
+          f"({args.split}), {args.saves} saves each\n")  # fmt: skip
+    rows = [[str(k + 1), "trained" if (k + 1) % stride == 0 else "withheld", f"{e:.4f}"]
+            for k, e in enumerate(result["per_save"])]  # fmt: skip
+    print(markdown_table(["save after the input", "in training", "nRMSE"], rows))
+    if result["withheld"] is not None:
+        print(f"\nmean nRMSE: trained saves {result['trained']:.4f}, withheld saves {result['withheld']:.4f}: "
+              f"ratio **{result['ratio']:.2f}**")  # fmt: skip
+
+
+def drift(args: argparse.Namespace) -> None:
+    curves = {}
+    for spec in args.models:
+        name, _, path = spec.rpartition("=")
+        surrogate = load_surrogate(path)
+        curves[name or path] = invariant_drift(surrogate, args.data, split=args.split, steps=max(args.steps))
+    quantities = sorted({q for c in curves.values() for q in c})
+    header = ["model", *(f"{q} drift at step {s}" for q in quantities for s in args.steps)]
+    rows = [[name, *(f"{c[q][s - 1]:.2e}" for q in quantities for s in args.steps)] for name, c in curves.items()]
+    print(markdown_table(header, rows))
+    if args.out:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        fig, axes = plt.subplots(1, len(quantities), figsize=(5 * len(quantities), 3.6), squeeze=False)
+        for ax, q in zip(axes[0], quantities):
+            for name, c in curves.items():
+                ax.semilogy(range(1, len(c[q]) + 1), c[q], label=name)
+            ax.set(xlabel="rollout step", ylabel=f"relative {q} drift", title=f"{q} drift, mean of 16 test rollouts")
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.out, dpi=120)
+        print(f"\nwrote {args.out}")
+
+
+def cost(args: argparse.Namespace) -> None:
+    print(machine())
+    print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f} at the start\n")
+    rows = []
+    x = torch.randn(16, 3, 256, generator=torch.Generator().manual_seed(0))
+    for solver in ("dopri5", "rk4"):
+        for length in args.lengths:
+            models = {}
+            for adjoint in (False, True):
+                torch.manual_seed(0)
+                models[adjoint] = NeuralODE(NeuralODEConfig(
+                    3, 2, field_size=(256,), solver=solver, rtol=1e-3, atol=1e-5, adjoint=adjoint,
+                    net="fno", net_params={"modes": [16], "width": 32, "n_layers": 4}, horizon=1e4,
+                ))  # fmt: skip
+            times = torch.tensor([float(length)])
+
+            def step(model: NeuralODE, times: torch.Tensor = times) -> None:
+                model(x, times=times)[:, -1].square().mean().backward()
+                model.zero_grad(set_to_none=True)
+
+            runs = {adjoint: (lambda m=m: step(m)) for adjoint, m in models.items()}
+            seconds = best_of(runs, 1, args.repeats)
+            peaks, nfe = {}, {}
+            for adjoint, model in models.items():
+                peaks[adjoint] = peak_bytes(runs[adjoint], torch.device("cpu"))
+                model.reset_nfe()
+                with torch.no_grad():
+                    model(x, times=times)
+                forward = model.nfe
+                model.reset_nfe()
+                step(model)
+                nfe[adjoint] = (forward, model.nfe - forward)
+            rows.append([solver, str(length), f"{seconds[False] * 1e3:,.0f}", f"{seconds[True] * 1e3:,.0f}",
+                         f"{seconds[True] / seconds[False]:.2f}×", f"{peaks[False] / 2**20:,.1f}",
+                         f"{peaks[True] / 2**20:,.1f}", f"{nfe[False][0]} / {nfe[False][1]}",
+                         f"{nfe[True][0]} / {nfe[True][1]}"])  # fmt: skip
+    header = ["solver", "save intervals", "direct ms/step", "adjoint ms/step", "adjoint / direct",
+              "direct peak MiB", "adjoint peak MiB", "direct NFE fwd / bwd", "adjoint NFE fwd / bwd"]  # fmt: skip
+    print(markdown_table(header, rows))
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("interpolation", help="error at trained against withheld saves")
+    p.add_argument("checkpoint", help="a continuous model's best.pt")
+    p.add_argument("data", help="the dataset file (every save is read)")
+    p.add_argument("--split", default="test", help="split to score (default: test)")
+    p.add_argument("--saves", type=int, default=4, help="saves after each window's start (default: 4)")
+    p.set_defaults(run=interpolation)
+    p = commands.add_parser("drift", help="norm and energy drift along long rollouts")
+    p.add_argument("models", nargs="+", help="NAME=CHECKPOINT (or a checkpoint path)")
+    p.add_argument("--data", required=True, help="dataset file with the initial states")
+    p.add_argument("--split", default="test", help="split (default: test)")
+    p.add_argument("--steps", type=int, nargs="+", default=[50, 250], help="report steps (default: 50 250)")
+    p.add_argument("--out", default=None, help="write the drift plot here")
+    p.set_defaults(run=drift)
+    p = commands.add_parser("cost", help="direct back-propagation against the adjoint")
+    p.add_argument("--lengths", type=int, nargs="+", default=[1, 4, 16], help="save intervals (default: 1 4 16)")
+    p.add_argument("--repeats", type=int, default=3, help="timed repetitions, best kept (default: 3)")
+    p.add_argument("--quick", action="store_true", help="smoke run: lengths 1 and 2, one repeat")
+    p.set_defaults(run=cost)
+    args = parser.parse_args()
+    if getattr(args, "quick", False):
+        args.lengths, args.repeats = [1, 2], 1
+    for name in ("saves", "repeats"):
+        if getattr(args, name, 1) < 1:
+            parser.error(f"--{name} = {getattr(args, name)} is invalid: must be >= 1")
+    if min(getattr(args, "steps", [1]) + getattr(args, "lengths", [1])) < 1:
+        parser.error("--steps and --lengths must be >= 1")
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

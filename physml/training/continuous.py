@@ -1,0 +1,85 @@
+"""Scores for continuous-time surrogates: error between the saves a model trained on, and drift of the invariants.
+
+:func:`dense_errors` asks a neural ODE for every save within a span, in one solve, from each window's first
+state: with ``data.time_stride = s`` in training, saves whose offset is a multiple of ``s`` were targets and
+the others were withheld, so the two errors side by side measure interpolation in time. :func:`invariant_drift`
+rolls any surrogate (discrete or continuous) far past its training windows and follows the relative change
+of the family's conserved quantities (the Schrödinger norm and energy), which needs no stored truth.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from physml.models.metrics import nrmse
+from physml.training.constraints import invariants_adapter
+from physml.training.surrogate import Surrogate
+
+__all__ = ["dense_errors", "invariant_drift"]
+
+
+@torch.no_grad()
+def dense_errors(
+    surrogate: Surrogate, path: str | os.PathLike[str], *, split: str | None, saves: int, batch_size: int = 16
+) -> dict[str, Any]:
+    """nRMSE (physical units, mean over windows) at each of the ``saves`` saves after a window's first state.
+
+    Windows start every ``saves`` saves. Returns ``per_save`` (list), ``trained`` and ``withheld`` (mean over the
+    offsets that are / are not multiples of the run's ``time_stride``; ``withheld`` is ``None`` at stride 1)
+    and their ratio.
+    """
+    if not getattr(surrogate.model, "continuous", False):
+        raise ValueError(f"{type(surrogate.model).__name__} steps one save interval at a time: it has no dense output")
+    stride = surrogate.data.get("time_stride", 1)
+    dataset = surrogate.windows(path, split=split, n_output=saves, time_stride=1, window_stride=saves)
+    errors = []
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        times = batch["output_time"] - batch["input_time"][:, -1:]  # (B, saves)
+        inputs = surrogate.format.inputs(batch["input_fields"], batch.get("constant_fields"))
+        predicted = surrogate.model(inputs, times=times).double()  # (B, saves, C, *space)
+        truth = dataset.denormalize(batch["output_fields"].double())
+        errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, k]), truth[:, k]).mean(1)
+                                   for k in range(saves)], dim=1))  # fmt: skip
+    per_save = torch.cat(errors).mean(0)  # (saves,)
+    offsets = torch.arange(1, saves + 1)
+    trained = float(per_save[offsets % stride == 0].mean())
+    withheld = float(per_save[offsets % stride != 0].mean()) if stride > 1 else None
+    ratio = None if withheld is None else withheld / trained
+    return {"per_save": per_save.tolist(), "time_stride": stride, "trained": trained, "withheld": withheld,
+            "ratio": ratio, "windows": sum(len(e) for e in errors)}  # fmt: skip
+
+
+@torch.no_grad()
+def invariant_drift(
+    surrogate: Surrogate,
+    path: str | os.PathLike[str],
+    *,
+    split: str | None,
+    steps: int,
+    trajectories: int = 16,
+) -> dict[str, list[float]]:
+    """Mean relative drift ``|I(t) - I(0)| / |I(0)|`` of each conserved quantity over a ``steps``-step rollout.
+
+    One rollout from the first window of each of the first ``trajectories`` trajectories of ``split``; the
+    model steps ``time_stride`` saves at a time. ``ValueError`` if the family conserves nothing the run's
+    channels can express.
+    """
+    dataset = surrogate.windows(path, split=split, n_output=1)
+    physics = invariants_adapter(dataset)
+    if physics is None:
+        raise ValueError(f"{path}: its family has no conserved quantity these channels can express")
+    starts = [i * dataset.windows_per_trajectory for i in range(min(trajectories, len(dataset.trajectories)))]
+    batch = next(iter(DataLoader(torch.utils.data.Subset(dataset, starts), batch_size=len(starts))))
+    predicted = surrogate.rollout(batch["input_fields"], batch.get("constant_fields"), steps, batch).cpu().double()
+    start = physics.invariants(batch, batch["input_fields"][:, -1].double())
+    drift: dict[str, list[float]] = {}
+    for name, value in start.items():
+        scale = value.abs().clamp(min=1e-12)
+        along = torch.stack([(physics.invariants(batch, predicted[:, s])[name] - value).abs() / scale
+                             for s in range(steps)], dim=1)  # fmt: skip
+        drift[name] = along.mean(0).tolist()
+    return drift
