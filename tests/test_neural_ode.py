@@ -262,3 +262,33 @@ def test_the_trainer_refuses_what_a_continuous_model_cannot_use(tiny_dataset, tm
         raw[key] = {**raw[key], **value} if isinstance(value, dict) else value
     with pytest.raises(ValueError, match=match):
         Trainer(train_config_from_dict(raw), tmp_path / "run", progress=False)
+
+
+SMALL_FNO = {"modes": [8], "width": 8, "n_layers": 2}
+
+
+@pytest.mark.parametrize(
+    ("recipe", "shrink"),
+    [
+        ("node-schrodinger-1d", {"net_params": SMALL_FNO}),
+        ("hamiltonian-schrodinger-1d", {"net_params": SMALL_FNO}),
+        ("fno-schrodinger-1d-stride2", SMALL_FNO),
+    ],
+)
+def test_the_continuous_time_recipes_train_on_a_tiny_build(tiny_dataset, tmp_path, recipe, shrink):
+    import dataclasses
+
+    from physml.training import Trainer, load_train_config
+
+    config = load_train_config(recipe)
+    config = dataclasses.replace(
+        config,
+        data=dataclasses.replace(config.data, path=str(tiny_dataset), batch_size=4),
+        model=dataclasses.replace(config.model, params={**config.model.params, **shrink}),
+        optim=dataclasses.replace(config.optim, lr=1e-2, warmup_steps=2),
+        epochs=8,
+    )
+    Trainer(config, tmp_path / "run", progress=False).train()
+    with (tmp_path / "run" / "log.csv").open() as f:
+        losses = [float(row["loss"]) for row in csv.DictReader(f)]
+    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3, losses
