@@ -151,14 +151,16 @@ def leapfrog(
     """
     qs, ps = [q], [p]
     force = dV_dq(q)
-    for gap in (grid[1:] - grid[:-1]).tolist():
-        n = max(1, math.ceil(gap / step_size - 1e-9))
-        h = gap / n
+    for start, end in zip(grid[:-1].tolist(), grid[1:].tolist()):
+        n = max(1, math.ceil((end - start) / step_size - 1e-9))
+        h = (end - start) / n
         for _ in range(n):
             p = p - 0.5 * h * force
             q = q + h * dT_dp(p)
             force = dV_dq(q)
             p = p - 0.5 * h * force
+        if not (torch.isfinite(q).all() and torch.isfinite(p).all()):
+            raise ODEBlowUpError(start, f"the state became non-finite in leapfrog steps of {h:.3g} towards {end:g}")
         qs.append(q)
         ps.append(p)
     return torch.stack(qs), torch.stack(ps)

@@ -160,6 +160,14 @@ def test_a_field_that_blows_up_stops_with_the_time_it_reached():
     assert 1.4 < info.value.time < math.pi / 2 + 0.01  # tan(t) passes 1e3 just before pi / 2
 
 
+def test_a_leapfrog_run_that_blows_up_stops_with_the_time_it_reached():
+    q, p = torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    grid = torch.arange(0.0, 300.0, dtype=torch.float64)  # 23^(2 t) passes 1e308 before t = 120
+    # q'' = -100 q with h = 0.5: w h = 5 > 2, outside leapfrog's stability interval; it grows ~ 23x a step
+    with pytest.raises(ODEBlowUpError, match=r"stopped at t = \d+ .*non-finite in leapfrog steps of 0\.5"):
+        leapfrog(q, p, grid, lambda p: p, lambda q: 100 * q, step_size=0.5)
+
+
 def test_an_adaptive_solve_never_runs_past_its_step_limit():
     stiff = Dynamics(nn.Linear(1, 1, bias=False).double())
     with torch.no_grad():
