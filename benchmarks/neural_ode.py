@@ -3,7 +3,8 @@
     python benchmarks/neural_ode.py interpolation runs/node-schrodinger-1d/best.pt data/schrodinger-1d.h5 --saves 4
     python benchmarks/neural_ode.py drift ode=runs/node/best.pt fno=runs/fno/best.pt --data data/schrodinger-1d.h5 \\
         --steps 50 250 --out docs/figures/neural_ode_drift.png
-    python benchmarks/neural_ode.py cost [--lengths 1 4 16] [--quick]
+    python benchmarks/neural_ode.py cost [--checkpoint runs/node/best.pt --data data/schrodinger-1d.h5] \\
+        [--lengths 1 4 16] [--quick]
 
 ``interpolation``: a continuous model trained with ``data.time_stride = s`` asked for every save of a span in
 one solve; nRMSE at the saves it trained on against the ones it never saw (:func:`dense_errors`).
@@ -11,8 +12,9 @@ one solve; nRMSE at the saves it trained on against the ones it never saw (:func
 ``drift``: each model rolled out ``max(--steps)`` steps from the first window of 16 test trajectories; the
 mean relative drift of the norm and the energy at each of ``--steps`` (:func:`invariant_drift`), and a plot.
 
-``cost``: one training step (forward, loss on the final state, backward) of a neural ODE with an FNO vector
-field (width 32, 16 modes, 4 layers; 256 points, batch 16), integrated over L save intervals, by direct
+``cost``: one training step (forward, loss on the final state, backward) of a neural ODE (``--checkpoint``: a
+trained one on 16 of its test windows; else an untrained FNO field, width 32, 16 modes, 4 layers, on 16 random
+256-point states), integrated over L save intervals, by direct
 back-propagation through the solver and by the adjoint, with dopri5 (rtol 1e-3) and rk4 (4 steps per
 interval): seconds per step (best of ``--repeats``, the two timed in turn), peak memory of the step
 (``_report.peak_bytes``) and the vector-field evaluations forward and backward.
@@ -21,6 +23,7 @@ interval): seconds per step (best of ``--repeats``, the two timed in turn), peak
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
 import torch
@@ -72,23 +75,41 @@ def drift(args: argparse.Namespace) -> None:
         print(f"\nwrote {args.out}")
 
 
+def _models(args: argparse.Namespace, solver: str) -> tuple[dict[bool, NeuralODE], torch.Tensor]:
+    """The direct and adjoint twins (same weights) and a batch of 16 states: a trained model's and its test
+    windows with ``--checkpoint``, else an untrained FNO field on random 256-point states."""
+    if args.checkpoint:
+        surrogate = load_surrogate(args.checkpoint)
+        base = surrogate.model.config
+        windows = surrogate.windows(args.data, split="test")
+        batch = next(iter(torch.utils.data.DataLoader(windows, batch_size=16)))
+        x = surrogate.format.inputs(batch["input_fields"], batch.get("constant_fields"))
+        state = surrogate.model.state_dict()
+    else:
+        fno = {"modes": [16], "width": 32, "n_layers": 4}
+        base = NeuralODEConfig(3, 2, field_size=(256,), net="fno", net_params=fno)
+        x = torch.randn(16, 3, 256, generator=torch.Generator().manual_seed(0))
+        torch.manual_seed(0)
+        state = NeuralODE(base).state_dict()
+    models = {}
+    for adjoint in (False, True):
+        config = dataclasses.replace(base, solver=solver, rtol=1e-3, atol=1e-5, adjoint=adjoint, horizon=1e4)
+        models[adjoint] = NeuralODE(config)
+        models[adjoint].load_state_dict(state)
+    return models, x
+
+
 def cost(args: argparse.Namespace) -> None:
     print(machine())
-    print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f} at the start\n")
+    print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f} at the start")
+    print(f"vector field: {args.checkpoint or 'untrained FNO (width 32, 16 modes, 4 layers), random states'}\n")
     rows = []
-    x = torch.randn(16, 3, 256, generator=torch.Generator().manual_seed(0))
     for solver in ("dopri5", "rk4"):
+        models, x = _models(args, solver)
         for length in args.lengths:
-            models = {}
-            for adjoint in (False, True):
-                torch.manual_seed(0)
-                models[adjoint] = NeuralODE(NeuralODEConfig(
-                    3, 2, field_size=(256,), solver=solver, rtol=1e-3, atol=1e-5, adjoint=adjoint,
-                    net="fno", net_params={"modes": [16], "width": 32, "n_layers": 4}, horizon=1e4,
-                ))  # fmt: skip
-            times = torch.tensor([float(length)])
+            times = torch.tensor([length * models[False].config.time_scale])
 
-            def step(model: NeuralODE, times: torch.Tensor = times) -> None:
+            def step(model: NeuralODE, times: torch.Tensor = times, x: torch.Tensor = x) -> None:
                 model(x, times=times)[:, -1].square().mean().backward()
                 model.zero_grad(set_to_none=True)
 
@@ -133,9 +154,13 @@ def main() -> None:
     p = commands.add_parser("cost", help="direct back-propagation against the adjoint")
     p.add_argument("--lengths", type=int, nargs="+", default=[1, 4, 16], help="save intervals (default: 1 4 16)")
     p.add_argument("--repeats", type=int, default=3, help="timed repetitions, best kept (default: 3)")
+    p.add_argument("--checkpoint", default=None, help="a trained neural_ode's best.pt (default: an untrained field)")
+    p.add_argument("--data", default=None, help="its dataset file, for real states (with --checkpoint)")
     p.add_argument("--quick", action="store_true", help="smoke run: lengths 1 and 2, one repeat")
     p.set_defaults(run=cost)
     args = parser.parse_args()
+    if args.command == "cost" and bool(args.checkpoint) != bool(args.data):
+        parser.error("--checkpoint and --data go together")
     if getattr(args, "quick", False):
         args.lengths, args.repeats = [1, 2], 1
     for name in ("saves", "repeats"):

@@ -246,6 +246,7 @@ def evaluate_checkpoints(
         "split": split,
         "data": str(data_path),
         "rollout_steps": steps,
+        "rollout_saves": (first.data["n_input"] - 1 + steps) * stride + 1,  # the span, in the file's saves
         "rollout_batch": ROLLOUT_BATCH,
         "models": {},
     }
@@ -276,7 +277,7 @@ def evaluate_checkpoints(
     if trace > 0:
         chosen = [int(t) for t in rollouts.trajectories[:trace]]
         try:
-            per_trajectory = simulator_seconds(data_path, chosen, (first.data["n_input"] - 1 + steps) * stride + 1)
+            per_trajectory = simulator_seconds(data_path, chosen, metrics["rollout_saves"])
         except Exception as exc:  # the timing is extra: a simulator that fails loses no score
             metrics["simulator_timing_error"] = f"{type(exc).__name__}: {exc}"
         else:

@@ -48,7 +48,8 @@ def summary_table(metrics: dict[str, Any]) -> str:
         lines += [f"| {label} | {100 * r['fate_accuracy']:.0f} % |" for label, r in fates.items()]
     if timed:
         lines += ["", f"Simulator: {1e3 * metrics['simulator_seconds_per_trajectory']:.1f} ms per trajectory over the "
-                  f"same {metrics['rollout_steps']} saves, one after another; models: rollouts of "
+                  f"same {metrics.get('rollout_saves', metrics['rollout_steps'])} saves, one after another; models: "
+                  f"{metrics['rollout_steps']}-step rollouts of "
                   f"{metrics['rollout_batch']} trajectories at a time."]  # fmt: skip
     ensembles = {label: m["ensemble"] for label, m in metrics["models"].items() if "ensemble" in m}
     if ensembles:
