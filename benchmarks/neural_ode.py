@@ -10,7 +10,8 @@
 one solve; nRMSE at the saves it trained on against the ones it never saw (:func:`dense_errors`).
 
 ``drift``: each model rolled out ``max(--steps)`` steps from the first window of 16 test trajectories; the
-mean relative drift of the norm and the energy at each of ``--steps`` (:func:`invariant_drift`), and a plot.
+mean relative drift of the norm and the energy at each of ``--steps`` (:func:`invariant_drift`; a Hamiltonian
+model's own learned energy too), and a plot.
 
 ``cost``: one training step (forward, loss on the final state, backward) of a neural ODE (``--checkpoint``: a
 trained one on 16 of its test windows; else an untrained FNO field, width 32, 16 modes, 4 layers, on 16 random
@@ -56,7 +57,8 @@ def drift(args: argparse.Namespace) -> None:
         curves[name or path] = invariant_drift(surrogate, args.data, split=args.split, steps=max(args.steps))
     quantities = sorted({q for c in curves.values() for q in c})
     header = ["model", *(f"{q} drift at step {s}" for q in quantities for s in args.steps)]
-    rows = [[name, *(f"{c[q][s - 1]:.2e}" for q in quantities for s in args.steps)] for name, c in curves.items()]
+    rows = [[name, *(f"{c[q][s - 1]:.2e}" if q in c else "—" for q in quantities for s in args.steps)]
+            for name, c in curves.items()]  # fmt: skip
     print(markdown_table(header, rows))
     if args.out:
         import matplotlib
@@ -67,7 +69,8 @@ def drift(args: argparse.Namespace) -> None:
         fig, axes = plt.subplots(1, len(quantities), figsize=(5 * len(quantities), 3.6), squeeze=False)
         for ax, q in zip(axes[0], quantities):
             for name, c in curves.items():
-                ax.semilogy(range(1, len(c[q]) + 1), c[q], label=name)
+                if q in c:
+                    ax.semilogy(range(1, len(c[q]) + 1), c[q], label=name)
             ax.set(xlabel="rollout step", ylabel=f"relative {q} drift", title=f"{q} drift, mean of 16 test rollouts")
             ax.legend()
         fig.tight_layout()

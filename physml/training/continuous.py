@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from physml.models import HamiltonianODE
 from physml.models.metrics import nrmse
 from physml.training.constraints import invariants_adapter
 from physml.training.surrogate import Surrogate
@@ -64,6 +65,7 @@ def invariant_drift(
 ) -> dict[str, list[float]]:
     """Mean relative drift ``|I(t) - I(0)| / |I(0)|`` of each conserved quantity over a ``steps``-step rollout.
 
+    For a :class:`~physml.models.HamiltonianODE` also its own ``learned energy``.
     One rollout from the first window of each of the first ``trajectories`` trajectories of ``split``; the
     model steps ``time_stride`` saves at a time. ``ValueError`` if the family conserves nothing the run's
     channels can express.
@@ -75,11 +77,15 @@ def invariant_drift(
     starts = [i * dataset.windows_per_trajectory for i in range(min(trajectories, len(dataset.trajectories)))]
     batch = next(iter(DataLoader(torch.utils.data.Subset(dataset, starts), batch_size=len(starts))))
     predicted = surrogate.rollout(batch["input_fields"], batch.get("constant_fields"), steps, batch).cpu().double()
-    start = physics.invariants(batch, batch["input_fields"][:, -1].double())
+    states = [batch["input_fields"][:, -1].double(), *predicted.unbind(1)]  # (B, C, *space) each
+    values = {name: torch.stack([physics.invariants(batch, x)[name] for x in states], dim=1)  # (B, steps + 1)
+              for name in physics.invariants(batch, states[0])}  # fmt: skip
+    if isinstance(surrogate.model, HamiltonianODE):  # the energy it learned, which its integrator keeps
+        constant = batch.get("constant_fields")
+        values["learned energy"] = torch.stack([surrogate.model.energy(surrogate.format.inputs(
+            x.float()[:, None], constant)).double() for x in states], dim=1)  # fmt: skip
     drift: dict[str, list[float]] = {}
-    for name, value in start.items():
-        scale = value.abs().clamp(min=1e-12)
-        along = torch.stack([(physics.invariants(batch, predicted[:, s])[name] - value).abs() / scale
-                             for s in range(steps)], dim=1)  # fmt: skip
-        drift[name] = along.mean(0).tolist()
+    for name, value in values.items():
+        relative = (value[:, 1:] - value[:, :1]).abs() / value[:, :1].abs().clamp(min=1e-12)
+        drift[name] = relative.mean(0).tolist()
     return drift
