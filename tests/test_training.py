@@ -123,10 +123,10 @@ def test_input_noise_perturbs_training_steps_only(tiny_dataset, tmp_path):
     trainer = Trainer(config(tiny_dataset, input_noise=0.5), tmp_path / "run", progress=False)
     batch = torch.utils.data.default_collate([trainer.train_set[i] for i in range(4)])
     trainer.model.eval()
-    clean = [float(trainer.losses(batch)["data"]) for _ in range(2)]
+    clean = [float(trainer.losses(batch)["data"].detach()) for _ in range(2)]
     assert clean[0] == clean[1]  # validation: no noise, the same loss every time
     trainer.model.train()
-    noisy = [float(trainer.losses(batch)["data"]) for _ in range(2)]
+    noisy = [float(trainer.losses(batch)["data"].detach()) for _ in range(2)]
     assert noisy[0] != noisy[1] and clean[0] not in noisy  # a new draw of input noise at every training step
 
 
