@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from physml.models.ode_solve import SOLVERS, Dynamics, leapfrog, output_grid, solve
+from physml.models.ode_solve import SOLVERS, Dynamics, leapfrog, output_grid, solve, substeps
 from physml.models.registry import build_model, config_fields, register_model
 
 __all__ = ["HamiltonianODE", "HamiltonianODEConfig", "NeuralODE", "NeuralODEConfig"]
@@ -241,7 +241,7 @@ class HamiltonianODE(_ContinuousModel):
 
     def trajectory(self, state: torch.Tensor, constant: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        steps = sum(max(1, math.ceil(g / cfg.step_size - 1e-9)) for g in (grid[1:] - grid[:-1]).tolist())
+        steps = sum(substeps(g, cfg.step_size) for g in (grid[1:] - grid[:-1]).tolist())
         if steps > cfg.max_steps:
             raise ValueError(
                 f"times up to {float(grid[-1]):g} save intervals need {steps} leapfrog steps of {cfg.step_size:g}: "

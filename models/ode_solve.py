@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["ADAPTIVE", "FIXED", "SOLVERS", "Dynamics", "ODEBlowUpError", "leapfrog", "output_grid", "solve"]
+__all__ = ["ADAPTIVE", "FIXED", "SOLVERS", "Dynamics", "ODEBlowUpError", "leapfrog", "output_grid", "solve", "substeps"]
 
 #: torchdiffeq's adaptive (error-controlled) solvers and its fixed-grid ones.
 ADAPTIVE = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
@@ -137,6 +137,11 @@ def solve(
 Gradient = Callable[[torch.Tensor], torch.Tensor]
 
 
+def substeps(gap: float, step_size: float) -> int:
+    """Equal steps of at most ``step_size`` that span ``gap`` (at least one)."""
+    return max(1, math.ceil(gap / step_size - 1e-9))
+
+
 def leapfrog(
     q: torch.Tensor, p: torch.Tensor, grid: torch.Tensor, dT_dp: Gradient, dV_dq: Gradient, *, step_size: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,7 +157,7 @@ def leapfrog(
     qs, ps = [q], [p]
     force = dV_dq(q)
     for start, end in zip(grid[:-1].tolist(), grid[1:].tolist()):
-        n = max(1, math.ceil((end - start) / step_size - 1e-9))
+        n = substeps(end - start, step_size)
         h = (end - start) / n
         for _ in range(n):
             p = p - 0.5 * h * force

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,26 +60,18 @@ def plot_generated(
     ``truth`` and each ``generated[label]`` are intensities ``(N, X, Y)`` on ``(alpha, beta)``; the first
     ``columns`` images are drawn, each with its dark region's outline (the shadow measure).
     """
+    from physml.plots.evaluation import image_grid
     from physml.simulators.bh_images.measure import DEFAULT_DARK_THRESHOLD
 
-    plt = pyplot()
-    n = min(columns, len(truth))
-    rows = [("ray-traced", truth), *generated.items()]
     da, db = alpha[1] - alpha[0], beta[1] - beta[0]
     extent = (alpha[0] - da / 2, alpha[-1] + da / 2, beta[0] - db / 2, beta[-1] + db / 2)
-    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n + 0.8, 2.1 * len(rows)), squeeze=False,
-                             constrained_layout=True)  # fmt: skip
-    for r, (label, images) in enumerate(rows):
-        for c in range(n):
-            ax, image = axes[r, c], images[c].T  # (alpha, beta) -> rows along beta
-            shown = ax.imshow(np.log10(np.maximum(image, 1e-6)), origin="lower", extent=extent, cmap="afmhot",
-                              vmin=-5.0, vmax=0.0)  # fmt: skip
-            ax.contour(alpha, beta, image, levels=[DEFAULT_DARK_THRESHOLD], colors="c", linewidths=0.5)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, fontsize=8)
-            if r == 0:
-                ax.set_title(f"trajectory {trajectories[c]}", fontsize=8)
-    fig.colorbar(shown, ax=axes, shrink=0.8, label="log10 I")
-    return save(fig, path)
+
+    def draw(ax: Any, image: np.ndarray) -> Any:
+        image = image.T  # (alpha, beta) -> rows along beta
+        shown = ax.imshow(np.log10(np.maximum(image, 1e-6)), origin="lower", extent=extent, cmap="afmhot",
+                          vmin=-5.0, vmax=0.0)  # fmt: skip
+        ax.contour(alpha, beta, image, levels=[DEFAULT_DARK_THRESHOLD], colors="c", linewidths=0.5)
+        return shown
+
+    rows = [("ray-traced", truth), *generated.items()]
+    return image_grid(rows, trajectories, path, draw=draw, label="log10 I", columns=columns)

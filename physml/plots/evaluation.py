@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,40 @@ def plot_spacetime(
     return save(fig, path)
 
 
+def image_grid(
+    rows: list[tuple[str, np.ndarray]],
+    trajectories: list[int],
+    path: str | os.PathLike[str],
+    *,
+    draw: Callable[[Any, np.ndarray], Any],
+    label: str,
+    columns: int = 6,
+    xlabel: str | None = None,
+) -> Path:
+    """One row per source of images ``(N, X, Y)`` (the stored ones first), one column per trajectory.
+
+    ``draw(ax, image)`` shows one ``(X, Y)`` image and returns what the shared colour bar (``label``) reads.
+    """
+    plt = pyplot()
+    n = min(columns, len(rows[0][1]))
+    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n + 0.8, 2.1 * len(rows)), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for r, (name, images) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            shown = draw(ax, images[c])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+            if r == 0:
+                ax.set_title(f"trajectory {trajectories[c]}", fontsize=8)
+    if xlabel is not None:
+        axes[-1, 0].set_xlabel(xlabel, fontsize=7)
+    fig.colorbar(shown, ax=axes, shrink=0.8, label=label)
+    return save(fig, path)
+
+
 def plot_generated_fields(
     truth: np.ndarray,
     generated: dict[str, np.ndarray],
@@ -107,27 +141,16 @@ def plot_generated_fields(
     ``truth`` and each ``generated[label]`` are ``(N, X, Y)`` on the axes ``x``, ``y``; the first ``columns``
     are drawn.
     """
-    plt = pyplot()
-    n = min(columns, len(truth))
-    rows = [("simulator", truth), *generated.items()]
     dx, dy = x[1] - x[0], y[1] - y[0]
     extent = (x[0] - dx / 2, x[-1] + dx / 2, y[0] - dy / 2, y[-1] + dy / 2)
+    n = min(columns, len(truth))
     low, high = float(truth[:n].min()), float(truth[:n].max())
-    fig, axes = plt.subplots(len(rows), n, figsize=(2.1 * n + 0.8, 2.1 * len(rows)), squeeze=False,
-                             constrained_layout=True)  # fmt: skip
-    for r, (name, images) in enumerate(rows):
-        for c in range(n):
-            ax = axes[r, c]
-            shown = ax.imshow(images[c].T, origin="lower", extent=extent, cmap="magma", vmin=low, vmax=high)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(name, fontsize=8)
-            if r == 0:
-                ax.set_title(f"trajectory {trajectories[c]}", fontsize=8)
-    axes[-1, 0].set_xlabel(f"{names[0]} (horizontal), {names[1]} (up)", fontsize=7)
-    fig.colorbar(shown, ax=axes, shrink=0.8, label=label)
-    return save(fig, path)
+
+    def draw(ax: Any, image: np.ndarray) -> Any:
+        return ax.imshow(image.T, origin="lower", extent=extent, cmap="magma", vmin=low, vmax=high)
+
+    return image_grid([("simulator", truth), *generated.items()], trajectories, path, draw=draw, label=label,
+                      columns=columns, xlabel=f"{names[0]} (horizontal), {names[1]} (up)")  # fmt: skip
 
 
 def plot_spectra(

@@ -78,8 +78,8 @@ def invariant_drift(
     batch = next(iter(DataLoader(torch.utils.data.Subset(dataset, starts), batch_size=len(starts))))
     predicted = surrogate.rollout(batch["input_fields"], batch.get("constant_fields"), steps, batch).cpu().double()
     states = [batch["input_fields"][:, -1].double(), *predicted.unbind(1)]  # (B, C, *space) each
-    values = {name: torch.stack([physics.invariants(batch, x)[name] for x in states], dim=1)  # (B, steps + 1)
-              for name in physics.invariants(batch, states[0])}  # fmt: skip
+    along = [physics.invariants(batch, x) for x in states]  # each state's invariants, computed once
+    values = {name: torch.stack([a[name] for a in along], dim=1) for name in along[0]}  # (B, steps + 1)
     if isinstance(surrogate.model, HamiltonianODE):  # the energy it learned, which its integrator keeps
         constant = batch.get("constant_fields")
         values["learned energy"] = torch.stack([surrogate.model.energy(surrogate.format.inputs(
