@@ -3,6 +3,8 @@
     python benchmarks/neural_ode.py interpolation runs/node-schrodinger-1d/best.pt data/schrodinger-1d.h5 --saves 4
     python benchmarks/neural_ode.py drift ode=runs/node/best.pt fno=runs/fno/best.pt --data data/schrodinger-1d.h5 \\
         --steps 50 250 --out docs/figures/neural_ode_drift.png
+    python benchmarks/neural_ode.py qnm ham=runs/hamiltonian-near-horizon-1d/best.pt fno=runs/fno/best.pt \\
+        --data data/near-horizon-1d.h5
     python benchmarks/neural_ode.py cost [--checkpoint runs/node/best.pt --data data/schrodinger-1d.h5] \\
         [--lengths 1 4 16] [--quick]
 
@@ -12,6 +14,12 @@ one solve; nRMSE at the saves it trained on against the ones it never saw (:func
 ``drift``: each model rolled out ``max(--steps)`` steps from the first window of 16 test trajectories; the
 mean relative drift of the norm and the energy at each of ``--steps`` (:func:`invariant_drift`; a Hamiltonian
 model's own learned energy too), and a plot.
+
+``qnm``: each model rolled out from the first window of every ``--split`` trajectory of a ``near-horizon-1d``
+file to its end; the fundamental quasinormal frequency fitted to its waveform at ``r* = --extract-at``, over the
+window of the fit to the simulator's stored field, against that fit (:func:`qnm_readoff`): the median relative
+error of Re ω and Im ω over trajectories and the share within 1 %, for the fit's fundamental and for its mode
+nearest the simulator's. A discrete model rolls out at its ``time_stride``, a continuous one answers every save.
 
 ``cost``: one training step (forward, loss on the final state, backward) of a neural ODE (``--checkpoint``: a
 trained one on 16 of its test windows; else an untrained FNO field, width 32, 16 modes, 4 layers, on 16 random
@@ -32,6 +40,7 @@ from _report import best_of, machine, markdown_table, peak_bytes
 
 from physml.models import NeuralODE, NeuralODEConfig
 from physml.training.continuous import dense_errors, invariant_drift
+from physml.training.readoff import qnm_readoff
 from physml.training.surrogate import load_surrogate
 
 
@@ -138,6 +147,37 @@ def cost(args: argparse.Namespace) -> None:
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 
+def qnm(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    window = None if args.window is None else tuple(args.window)
+    print(f"{args.data} ({args.split}): waveforms at r* = {args.extract_at:g}, fit window "
+          f"{'10 .. 150 M after the peak' if window is None else f'{window[0]:g} .. {window[1]:g} M after the peak'}, "
+          f"{args.n_modes} modes + {args.n_exponentials} exponentials\n")  # fmt: skip
+    rows, details = [], {}
+    for spec in args.models:
+        name, _, path = spec.rpartition("=")
+        found = qnm_readoff(load_surrogate(path), args.data, split=args.split, extract_at=args.extract_at,
+                            window=window, n_modes=args.n_modes, n_exponentials=args.n_exponentials)  # fmt: skip
+        details[name or path] = found
+        for label, errors in (("fundamental", [r.error for r in found]), ("nearest", [r.nearest_error for r in found])):
+            e = np.array(errors)
+            within = float((np.nan_to_num(e, nan=np.inf).max(1) <= 0.01).mean())
+            rows.append([name or path, label, f"{np.nanmedian(e[:, 0]):.2e}", f"{np.nanmedian(e[:, 1]):.2e}",
+                         f"{within:.0%}", str(int(np.isnan(e[:, 0]).sum()))])  # fmt: skip
+    floor = np.array([r.simulator_error for r in next(iter(details.values()))])
+    rows.append(["simulator vs Leaver", "fundamental", f"{np.median(floor[:, 0]):.2e}", f"{np.median(floor[:, 1]):.2e}",
+                 f"{float((floor.max(1) <= 0.01).mean()):.0%}", "0"])  # fmt: skip
+    header = ["model", "mode", "median error Re ω", "median error Im ω", "within 1 % (both)", "no ringing"]
+    print(markdown_table(header, rows))
+    if args.verbose:
+        for name, found in details.items():
+            print(f"\n{name}:")
+            rows = [[str(r.trajectory), f"{r.s}, {r.l}", f"{r.mass:.3f}", f"{r.omega_simulator:.5f}",
+                     f"{r.omega_model:.5f}", f"{r.omega_model_nearest:.5f}"] for r in found]  # fmt: skip
+            print(markdown_table(["trajectory", "s, l", "M", "ω simulator", "ω model", "ω model, nearest"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +194,17 @@ def main() -> None:
     p.add_argument("--steps", type=int, nargs="+", default=[50, 250], help="report steps (default: 50 250)")
     p.add_argument("--out", default=None, help="write the drift plot here")
     p.set_defaults(run=drift)
+    p = commands.add_parser("qnm", help="quasinormal mode read off near-horizon-1d rollouts")
+    p.add_argument("models", nargs="+", help="NAME=CHECKPOINT (or a checkpoint path)")
+    p.add_argument("--data", required=True, help="a near-horizon-1d dataset file")
+    p.add_argument("--split", default="test", help="split (default: test)")
+    p.add_argument("--extract-at", type=float, default=10.0, help="extraction radius r* in M (default: 10)")
+    p.add_argument("--window", type=float, nargs=2, default=None, metavar=("START", "END"),
+                   help="fit window in M after the waveform's peak (default: 10 to the end of the data)")  # fmt: skip
+    p.add_argument("--n-modes", type=int, default=3, help="damped sinusoids fitted (default: 3)")
+    p.add_argument("--n-exponentials", type=int, default=2, help="non-oscillating terms fitted (default: 2)")
+    p.add_argument("--verbose", action="store_true", help="also list each trajectory's frequencies")
+    p.set_defaults(run=qnm)
     p = commands.add_parser("cost", help="direct back-propagation against the adjoint")
     p.add_argument("--lengths", type=int, nargs="+", default=[1, 4, 16], help="save intervals (default: 1 4 16)")
     p.add_argument("--repeats", type=int, default=3, help="timed repetitions, best kept (default: 3)")

@@ -32,12 +32,15 @@ from torch import nn
 
 from physml.models.ode_solve import SOLVERS, Dynamics, leapfrog, output_grid, solve, substeps
 from physml.models.registry import build_model, config_fields, register_model
+from physml.models.wave_operators import ModulatedConv, QuadraticDensity
 
 __all__ = ["HamiltonianODE", "HamiltonianODEConfig", "NeuralODE", "NeuralODEConfig"]
 
 #: Networks that can serve as the vector field or the energy density (field in, field out).
 FIELD_NETS = ("fno", "resnet", "unet")
 _OWN_KEYS = ("in_channels", "out_channels", "field_size", "ndim")
+#: What ``net_params`` may hold for a Hamiltonian model of ``form: quadratic``.
+QUADRATIC_KEYS = ("terms", "kernel_size", "width")
 
 
 @dataclass(frozen=True)
@@ -189,18 +192,70 @@ class NeuralODE(_ContinuousModel):
 
 @dataclass(frozen=True)
 class HamiltonianODEConfig(_ODEConfig):
-    """A :class:`HamiltonianODE`: the energy-density network and whether ``T`` and ``V`` share it.
+    """A :class:`HamiltonianODE`: where the momentum comes from, and the form of the kinetic energy.
 
-    ``shared``: one density ``e_θ`` for both, ``H = Σ e_θ(p) + Σ e_θ(q)`` (exact for Schrödinger, where
-    both halves of ``H`` are ``½⟨·, Ĥ·⟩``); otherwise two networks.
+    ``momentum``: ``"state"`` when the data's channels are ``(q, p)`` (the first half q, e.g. Re ψ and Im ψ);
+    ``"encoded"`` when they hold q only (a wave's ψ) and ``p(0)`` is encoded by a second network from the
+    ``n_input >= 2`` input steps and the constants: the model then returns q.
+    ``kinetic``: ``"learned"`` (a network's density ``T_θ(p)``) or ``"quadratic"`` (``T = ½ Σ p²``: a wave's
+    ``½ ∫ π²``, so that ``p`` is ``q̇`` and the model's wave energy can be read off).
+    ``shared``: one learned density ``e_θ`` for both, ``H = Σ e_θ(p) + Σ e_θ(q)`` (exact for Schrödinger,
+    where both halves of ``H`` are ``½⟨·, Ĥ·⟩``); otherwise two networks.
+    ``form``: ``"network"`` (the densities and the encoder are ``net``) or ``"quadratic"`` (for linear
+    equations: densities quadratic and the encoder linear in the field, their coefficients networks of the
+    constants, :mod:`~physml.models.wave_operators`; ``net_params`` then holds ``terms``, ``kernel_size``,
+    ``width``). ``encoder_params``: overrides of ``net_params`` for the encoder (e.g. a wider stencil).
+    ``absorbing``: grid points at each end of every axis where ``p`` is damped, at a rate rising as the square
+    of the depth to ``absorbing_rate`` (per save interval) at the edge: for data on a window of an open
+    domain, where waves leave (0: none, the system is closed).
     """
 
+    momentum: str = "state"
+    kinetic: str = "learned"
     shared: bool = False
+    form: str = "network"
+    encoder_params: dict[str, Any] = field(default_factory=dict)
+    absorbing: int = 0
+    absorbing_rate: float = 2.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._check(self.out_channels % 2 == 0, "out_channels", "even: the first half is q, the second p")
-        self._check(self.n_input == 1, "n_input", "1: (q, p) is the state")
+        self._check(self.momentum in ("state", "encoded"), "momentum", "'state' or 'encoded'")
+        self._check(self.kinetic in ("learned", "quadratic"), "kinetic", "'learned' or 'quadratic'")
+        if self.momentum == "state":
+            self._check(self.out_channels % 2 == 0, "out_channels", "even: the first half is q, the second p")
+            self._check(self.n_input == 1, "n_input", "1 with momentum 'state': (q, p) is the state")
+        else:
+            self._check(self.n_input >= 2, "n_input", ">= 2 with momentum 'encoded': p(0) is read off the steps")
+        quadratic_t = self.kinetic == "quadratic"
+        self._check(not (self.shared and quadratic_t), "shared", "False with a quadratic kinetic energy")
+        self._check(self.form in ("network", "quadratic"), "form", "'network' or 'quadratic'")
+        self._check(isinstance(self.absorbing, int) and self.absorbing >= 0, "absorbing", "an integer >= 0")
+        shortest = min(self.field_size, default=2 * self.absorbing + 1)
+        self._check(2 * self.absorbing < shortest, "absorbing", f"< half the grid ({shortest} points)")
+        rate = self.absorbing_rate
+        self._check(
+            isinstance(rate, int | float) and math.isfinite(rate) and rate >= 0, "absorbing_rate", "finite, >= 0"
+        )
+        if self.form == "quadratic":
+            for name in ("net_params", "encoder_params"):
+                extra = sorted(set(getattr(self, name)) - set(QUADRATIC_KEYS))
+                self._check(not extra, name, f"free of {extra} with form 'quadratic' (its keys: {QUADRATIC_KEYS})")
+
+    def part(self, role: str, in_channels: int, out_channels: int) -> nn.Module:
+        """A density (``role = "density"``, one output) or the momentum encoder (``"encoder"``), in this form."""
+        params = {**self.net_params, **(self.encoder_params if role == "encoder" else {})}
+        if self.form == "network":
+            return build_model(self.net, {**self.net_config(in_channels, out_channels), **params})
+        fields = self.n_input * self.out_channels if role == "encoder" else self.position_channels
+        ndim = len(self.field_size) or 1
+        if role == "encoder":
+            return ModulatedConv(fields, in_channels - fields, out_channels, ndim=ndim, **params)
+        return QuadraticDensity(fields, in_channels - fields, ndim=ndim, **params)
+
+    @property
+    def position_channels(self) -> int:
+        return self.out_channels // 2 if self.momentum == "state" else self.out_channels
 
 
 @register_model("hamiltonian_ode", HamiltonianODEConfig)
@@ -212,21 +267,42 @@ class HamiltonianODE(_ContinuousModel):
     >>> model = HamiltonianODE(HamiltonianODEConfig(3, 2, net="resnet", net_params={"width": 8}))
     >>> model(torch.randn(4, 3, 32)).shape
     torch.Size([4, 2, 32])
+    >>> wave = HamiltonianODE(HamiltonianODEConfig(3, 1, net="resnet", net_params={"width": 8}, n_input=2,
+    ...                                            momentum="encoded", kinetic="quadratic"))
+    >>> wave(torch.randn(4, 3, 32), times=torch.tensor([0.5, 1.0])).shape  # ψ(t - 1), ψ(t), V -> ψ
+    torch.Size([4, 2, 1, 32])
     """
 
     def __init__(self, config: HamiltonianODEConfig) -> None:
         super().__init__()
         self.config = config
-        half, n_constant = config.out_channels // 2, config.in_channels - config.out_channels
-        self.potential = build_model(config.net, config.net_config(half + n_constant, 1))
-        density = config.net_config(half + n_constant, 1)
-        self.kinetic = self.potential if config.shared else build_model(config.net, density)
+        half = config.position_channels
+        n_constant = config.in_channels - config.n_input * config.out_channels
+        self.potential = config.part("density", half + n_constant, 1)
+        learned = config.kinetic == "learned"
+        self.kinetic = (
+            (self.potential if config.shared else config.part("density", half + n_constant, 1)) if learned else None
+        )
+        encoded = config.momentum == "encoded"
+        self.encoder = config.part("encoder", config.in_channels, half) if encoded else None
 
-    def energy(self, x: torch.Tensor) -> torch.Tensor:
-        """The learned ``H`` per sample ``(B,)`` of states ``x`` (constants appended, as ``forward`` reads)."""
-        half = self.config.out_channels // 2
-        q, p, constant = x[:, :half], x[:, half : 2 * half], x[:, 2 * half :]
-        return self._density(self.potential, q, constant) + self._density(self.kinetic, p, constant)
+    def phase_space(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(q, p, constants)`` of inputs ``x`` as ``forward`` reads them (``p`` encoded where configured)."""
+        c, n = self.config.n_input * self.config.out_channels, self.config.position_channels
+        state, constant = x[:, :c], x[:, c:]
+        if self.encoder is None:
+            return state[:, :n], state[:, n:], constant
+        return state[:, -n:], self.encoder(x), constant
+
+    def energy(self, x: torch.Tensor, p: torch.Tensor | None = None) -> torch.Tensor:
+        """The learned ``H`` per sample ``(B,)`` of inputs ``x`` (constants appended, as ``forward`` reads),
+        with momentum ``p`` when given (an encoded model's ``x`` then holds the positions in its last step)."""
+        q, encoded, constant = self.phase_space(x)
+        p = encoded if p is None else p
+        kinetic = (
+            0.5 * p.flatten(1).square().sum(1) if self.kinetic is None else self._density(self.kinetic, p, constant)
+        )
+        return self._density(self.potential, q, constant) + kinetic
 
     @staticmethod
     def _density(net: nn.Module, part: torch.Tensor, constant: torch.Tensor) -> torch.Tensor:
@@ -239,7 +315,10 @@ class HamiltonianODE(_ContinuousModel):
             (grad,) = torch.autograd.grad(self._density(net, leaf, constant).sum(), leaf, create_graph=training)
         return grad if training else grad.detach()
 
-    def trajectory(self, state: torch.Tensor, constant: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    def flow(
+        self, q: torch.Tensor, p: torch.Tensor, constant: torch.Tensor, grid: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(q, p)`` on ``grid`` (in save intervals, from 0), each ``(G, B, C, *space)``."""
         cfg = self.config
         steps = sum(substeps(g, cfg.step_size) for g in (grid[1:] - grid[:-1]).tolist())
         if steps > cfg.max_steps:
@@ -247,11 +326,23 @@ class HamiltonianODE(_ContinuousModel):
                 f"times up to {float(grid[-1]):g} save intervals need {steps} leapfrog steps of {cfg.step_size:g}: "
                 f"more than max_steps = {cfg.max_steps} (raise max_steps or step_size)"
             )
-        half = cfg.out_channels // 2
-        q, p = leapfrog(
-            state[:, :half], state[:, half:], grid,
-            lambda p: self._gradient(self.kinetic, p, constant),
-            lambda q: self._gradient(self.potential, q, constant),
-            step_size=cfg.step_size,
-        )  # fmt: skip
-        return torch.cat([q, p], dim=2)  # (G, B, C, *space)
+        kinetic = (lambda p: p) if self.kinetic is None else (lambda p: self._gradient(self.kinetic, p, constant))
+        potential = lambda q: self._gradient(self.potential, q, constant)  # noqa: E731
+        damping = self.damping(p.shape[2:]).to(p) if cfg.absorbing else None
+        return leapfrog(q, p, grid, kinetic, potential, step_size=cfg.step_size, damping=damping)
+
+    def damping(self, shape: torch.Size) -> torch.Tensor:
+        """The absorbing layers' rate ``σ`` on a grid of ``shape``: ``absorbing_rate ((w - d) / w)²`` at depth
+        ``d < w = absorbing`` points from an edge, the largest over the axes, 0 inside."""
+        w, rate = self.config.absorbing, self.config.absorbing_rate
+        sigma = torch.zeros(shape, dtype=torch.float64)
+        for axis, n in enumerate(shape):
+            depth = torch.minimum(torch.arange(n), torch.arange(n).flip(0)).double()
+            profile = rate * ((w - depth).clamp(min=0) / w).square()
+            sigma = torch.maximum(sigma, profile.view([-1 if a == axis else 1 for a in range(len(shape))]))
+        return sigma.float()
+
+    def trajectory(self, state: torch.Tensor, constant: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        q, p, constant = self.phase_space(torch.cat([state, constant], dim=1))
+        qs, ps = self.flow(q, p, constant, grid)
+        return qs if self.encoder is not None else torch.cat([qs, ps], dim=2)  # (G, B, C, *space)

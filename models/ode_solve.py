@@ -143,7 +143,14 @@ def substeps(gap: float, step_size: float) -> int:
 
 
 def leapfrog(
-    q: torch.Tensor, p: torch.Tensor, grid: torch.Tensor, dT_dp: Gradient, dV_dq: Gradient, *, step_size: float
+    q: torch.Tensor,
+    p: torch.Tensor,
+    grid: torch.Tensor,
+    dT_dp: Gradient,
+    dV_dq: Gradient,
+    *,
+    step_size: float,
+    damping: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Störmer–Verlet (kick–drift–kick) for ``dq/ds = ∂T/∂p``, ``dp/ds = -∂V/∂q``: ``(q, p)`` on ``grid``.
 
@@ -153,17 +160,24 @@ def leapfrog(
 
     a symplectic, time-reversible map of order 2: the energy error stays bounded (O(h²)) however long the
     run, and a quadratic ``H`` keeps a nearby quadratic form exactly. Returns ``(G, *q.shape)`` each.
+
+    ``damping``: a rate ``σ >= 0`` broadcastable to ``p`` adds ``ṗ = -σ p`` (an absorbing layer where a
+    domain is open), solved exactly and split symmetrically around each step (Strang, still order 2):
+    ``p ← e^{-σh/2} p``, the step, ``p ← e^{-σh/2} p``. Energy then only leaves, where ``σ > 0``.
     """
     qs, ps = [q], [p]
     force = dV_dq(q)
     for start, end in zip(grid[:-1].tolist(), grid[1:].tolist()):
         n = substeps(end - start, step_size)
         h = (end - start) / n
+        decay = None if damping is None else torch.exp(-0.5 * h * damping)
         for _ in range(n):
+            p = p if decay is None else decay * p
             p = p - 0.5 * h * force
             q = q + h * dT_dp(p)
             force = dV_dq(q)
             p = p - 0.5 * h * force
+            p = p if decay is None else decay * p
         if not (torch.isfinite(q).all() and torch.isfinite(p).all()):
             raise ODEBlowUpError(start, f"the state became non-finite in leapfrog steps of {h:.3g} towards {end:g}")
         qs.append(q)

@@ -20,7 +20,19 @@ from physml.models.metrics import nrmse
 from physml.training.constraints import invariants_adapter
 from physml.training.surrogate import Surrogate
 
-__all__ = ["dense_errors", "invariant_drift"]
+__all__ = ["dense_errors", "dense_windows", "invariant_drift"]
+
+
+def dense_windows(surrogate: Surrogate, path: str | os.PathLike[str], *, split: str | None, saves: int,
+                  **kwargs: Any):  # fmt: skip
+    """Windows of ``path`` with every one of the ``saves`` saves after the input as a target.
+
+    The input steps keep the run's spacing (``time_stride`` saves apart, as the model was trained): the
+    windows hold every save in between too, so take ``batch["input_fields"][:, ::time_stride]``.
+    """
+    stride, n_input = surrogate.data.get("time_stride", 1), surrogate.data["n_input"]
+    return surrogate.windows(path, split=split, n_output=saves, time_stride=1, n_input=(n_input - 1) * stride + 1,
+                             **kwargs)  # fmt: skip
 
 
 @torch.no_grad()
@@ -36,11 +48,11 @@ def dense_errors(
     if not getattr(surrogate.model, "continuous", False):
         raise ValueError(f"{type(surrogate.model).__name__} steps one save interval at a time: it has no dense output")
     stride = surrogate.data.get("time_stride", 1)
-    dataset = surrogate.windows(path, split=split, n_output=saves, time_stride=1, window_stride=saves)
+    dataset = dense_windows(surrogate, path, split=split, saves=saves, window_stride=saves)
     errors = []
     for batch in DataLoader(dataset, batch_size=batch_size):
         times = batch["output_time"] - batch["input_time"][:, -1:]  # (B, saves)
-        inputs = surrogate.format.inputs(batch["input_fields"], batch.get("constant_fields"))
+        inputs = surrogate.format.inputs(batch["input_fields"][:, ::stride], batch.get("constant_fields"))
         predicted = surrogate.model(inputs, times=times).double()  # (B, saves, C, *space)
         truth = dataset.denormalize(batch["output_fields"].double())
         errors.append(torch.stack([nrmse(dataset.denormalize(predicted[:, k]), truth[:, k]).mean(1)

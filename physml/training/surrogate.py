@@ -50,7 +50,7 @@ class Surrogate:
     def windows(self, path: str | os.PathLike[str], *, split: str | None, n_output: int = 1, **kwargs: Any):
         """A :class:`WindowDataset` of ``path`` read the way this model was trained on (with its text and images).
 
-        One model step is the run's ``data.time_stride`` saves; pass ``time_stride`` to read others.
+        One model step is the run's ``data.time_stride`` saves; pass ``time_stride`` (and ``n_input``) to read others.
         """
         data, cond = self.data, self.conditioning
         kwargs.setdefault("time_stride", data.get("time_stride", 1))
@@ -59,7 +59,7 @@ class Surrogate:
                 path, text=cond.tokenizer is not None, image_size=cond.image_size, seed=self.seed, vary=False
             )
         dataset = WindowDataset(
-            path, n_input=data["n_input"], n_output=n_output, split=split, fields=data["fields"],
+            path, n_input=kwargs.pop("n_input", data["n_input"]), n_output=n_output, split=split, fields=data["fields"],
             constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
         )  # fmt: skip
         if self.normalization is not None and data["normalize"] is not None:
