@@ -5,6 +5,7 @@
         --steps 50 250 --out docs/figures/neural_ode_drift.png
     python benchmarks/neural_ode.py qnm ham=runs/hamiltonian-near-horizon-1d/best.pt fno=runs/fno/best.pt \\
         --data data/near-horizon-1d.h5
+    python benchmarks/neural_ode.py energy runs/hamiltonian-near-horizon-1d/best.pt --data data/near-horizon-1d.h5
     python benchmarks/neural_ode.py cost [--checkpoint runs/node/best.pt --data data/schrodinger-1d.h5] \\
         [--lengths 1 4 16] [--quick]
 
@@ -20,6 +21,11 @@ file to its end; the fundamental quasinormal frequency fitted to its waveform at
 window of the fit to the simulator's stored field, against that fit (:func:`qnm_readoff`): the median relative
 error of Re ω and Im ω over trajectories and the share within 1 %, for the fit's fundamental and for its mode
 nearest the simulator's. A discrete model rolls out at its ``time_stride``, a continuous one answers every save.
+
+``energy``: a wave Hamiltonian model (``momentum: encoded``, ``kinetic: quadratic``) rolled out from the first
+window of every ``--split`` trajectory; the Regge–Wheeler energy of its own state ``(ψ, p = ψ̇)`` at ``--times``
+after the input against the simulator's stored conserved energy, and the drift of its learned ``H``
+(:func:`wave_energy_readoff`).
 
 ``cost``: one training step (forward, loss on the final state, backward) of a neural ODE (``--checkpoint``: a
 trained one on 16 of its test windows; else an untrained FNO field, width 32, 16 modes, 4 layers, on 16 random
@@ -40,7 +46,7 @@ from _report import best_of, machine, markdown_table, peak_bytes
 
 from physml.models import NeuralODE, NeuralODEConfig
 from physml.training.continuous import dense_errors, invariant_drift
-from physml.training.readoff import qnm_readoff
+from physml.training.readoff import qnm_readoff, wave_energy_readoff
 from physml.training.surrogate import load_surrogate
 
 
@@ -178,6 +184,18 @@ def qnm(args: argparse.Namespace) -> None:
             print(markdown_table(["trajectory", "s, l", "M", "ω simulator", "ω model", "ω model, nearest"], rows))
 
 
+def energy(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    found = wave_energy_readoff(load_surrogate(args.checkpoint), args.data, times=args.times, split=args.split)
+    print(f"{args.checkpoint}: {len(found['simulator'])} {args.split} trajectories of {args.data}; t after the input\n")
+    rows = [[f"{t:g}", f"{np.median(r):+.3f}", f"{np.median(np.abs(r - found['relative'][:, 0])):.3f}",
+             f"{np.median(np.abs(d)):.2e}"]
+            for t, r, d in zip(found["times"], found["relative"].T, found["learned_drift"].T)]  # fmt: skip
+    header = ["t (M)", "median E_model / E_simulator - 1", "median |change since the input|", "median learned-H drift"]
+    print(markdown_table(header, rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +223,13 @@ def main() -> None:
     p.add_argument("--n-exponentials", type=int, default=2, help="non-oscillating terms fitted (default: 2)")
     p.add_argument("--verbose", action="store_true", help="also list each trajectory's frequencies")
     p.set_defaults(run=qnm)
+    p = commands.add_parser("energy", help="a wave Hamiltonian model's Regge-Wheeler energy along its rollouts")
+    p.add_argument("checkpoint", help="a hamiltonian_ode (momentum encoded, kinetic quadratic) best.pt")
+    p.add_argument("--data", required=True, help="a near-horizon-1d dataset file")
+    p.add_argument("--split", default="test", help="split (default: test)")
+    p.add_argument("--times", type=float, nargs="+", default=[4, 20, 40, 60, 100, 140],
+                   help="times after the input, in M (default: 4 20 40 60 100 140)")  # fmt: skip
+    p.set_defaults(run=energy)
     p = commands.add_parser("cost", help="direct back-propagation against the adjoint")
     p.add_argument("--lengths", type=int, nargs="+", default=[1, 4, 16], help="save intervals (default: 1 4 16)")
     p.add_argument("--repeats", type=int, default=3, help="timed repetitions, best kept (default: 3)")

@@ -206,8 +206,8 @@ class HamiltonianODEConfig(_ODEConfig):
     constants, :mod:`~physml.models.wave_operators`; ``net_params`` then holds ``terms``, ``kernel_size``,
     ``width``). ``encoder_params``: overrides of ``net_params`` for the encoder (e.g. a wider stencil).
     ``absorbing``: grid points at each end of every axis where ``p`` is damped, at a rate rising as the square
-    of the depth to ``absorbing_rate`` (per save interval) at the edge: for data on a window of an open
-    domain, where waves leave (0: none, the system is closed).
+    of the depth to ``absorbing_rate`` (per unit of the model's time, ``time_scale``) at the edge: for data
+    on a window of an open domain, where waves leave (0: none, the system is closed).
     """
 
     momentum: str = "state"

@@ -253,3 +253,19 @@ def test_an_open_wave_model_loses_energy_where_a_closed_one_keeps_it():
             energies[absorbing] = [float(model.energy(torch.cat([qs[k], qs[k], constant], 1), ps[k])) for k in (0, 1)]
     closed, opened = energies[0], energies[8]
     assert closed[1] == pytest.approx(closed[0], rel=5e-2) and opened[1] < 0.5 * opened[0], energies
+
+
+def test_the_wave_energy_of_the_models_state_is_read_against_the_simulators(trained):
+    from physml.training.readoff import wave_energy_readoff
+    from physml.training.surrogate import load_surrogate, persistence_like
+
+    path, checkpoint, _ = trained
+    surrogate = load_surrogate(checkpoint)
+    found = wave_energy_readoff(surrogate, path, times=[4.0, 20.0, 40.0])
+    n = len(found["simulator"])
+    assert n >= 2 and found["model"].shape == found["relative"].shape == (n, 4) and found["times"][0] == 0
+    assert np.isfinite(found["model"]).all() and (found["model"] > 0).all()  # a quadratic form with V >= 0
+    np.testing.assert_allclose(found["relative"], found["model"] / found["simulator"][:, None] - 1)
+    assert (found["learned_drift"][:, 0] == 0).all() and np.abs(found["learned_drift"]).max() < 5e-2  # leapfrog
+    with pytest.raises(ValueError, match="has no wave phase space"):
+        wave_energy_readoff(persistence_like(surrogate), path, times=[4.0])
