@@ -11,6 +11,7 @@ from physml.models.baselines import Persistence, PersistenceConfig, ResNet, ResN
 from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.complex_fno import ComplexFNO, ComplexFNOConfig
 from physml.models.diffusion import Diffusion, DiffusionConfig
+from physml.models.equivariant import EquivariantCNN, EquivariantCNNConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
@@ -29,6 +30,8 @@ __all__ = [
     "ComplexFNOConfig",
     "Diffusion",
     "DiffusionConfig",
+    "EquivariantCNN",
+    "EquivariantCNNConfig",
     "FNOConfig",
     "FieldFormat",
     "HamiltonianODE",

@@ -11,7 +11,7 @@ from torch import nn
 
 from physml._version import __version__
 from physml.durable import atomic_path
-from physml.models.registry import build_model, config_to_dict, model_name
+from physml.models.registry import build_model, config_to_dict, model_name, model_shell
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
 
@@ -75,8 +75,7 @@ def _rebuild(payload: dict[str, Any]) -> nn.Module:
     name, config, weights = payload["model"], payload["config"], payload["state_dict"]
     if not isinstance(name, str) or not isinstance(config, dict) or not isinstance(weights, dict):
         raise TypeError("model, config and state_dict must be a name, a mapping and a mapping of tensors")
-    with torch.device("meta"):
-        shapes = {k: tuple(v.shape) for k, v in build_model(name, config).state_dict().items()}
+    shapes = {k: tuple(v.shape) for k, v in model_shell(name, config).state_dict().items()}
     saved = {k: tuple(v.shape) if torch.is_tensor(v) else type(v).__name__ for k, v in weights.items()}
     if shapes != saved:
         wrong = sorted(k for k in shapes.keys() | saved.keys() if shapes.get(k) != saved.get(k))

@@ -75,13 +75,33 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 def build_model(name: str, config: Any) -> nn.Module:
     """Model ``name`` built from ``config`` (its dataclass, or a mapping of its fields)."""
+    model_class, config = _resolve(name, config)
+    _check_memory(name, model_class, config)
+    return model_class(config)
+
+
+def _resolve(name: str, config: Any) -> tuple[type[nn.Module], Any]:
     model_class, config_class = _entry(name)
     if isinstance(config, Mapping):
         config = config_from_dict(name, config)
     if not isinstance(config, config_class):
         raise TypeError(f"model {name!r} needs a {config_class.__name__}, got {type(config).__name__}")
-    _check_memory(name, model_class, config)
-    return model_class(config)
+    return model_class, config
+
+
+def _shell(model_class: type[nn.Module], config: Any) -> nn.Module:
+    """The model built on the ``meta`` device (shapes, no memory), or for real where building needs data
+    (escnn computes its steerable bases from tensors; such models are small)."""
+    try:
+        with torch.device("meta"):
+            return model_class(config)
+    except NotImplementedError:
+        return model_class(config)
+
+
+def model_shell(name: str, config: Any) -> nn.Module:
+    """Model ``name`` with the shapes of its weights but (where it can) no memory: for checks before a build."""
+    return _shell(*_resolve(name, config))
 
 
 def _check_memory(name: str, model_class: type[nn.Module], config: Any) -> None:
@@ -90,8 +110,7 @@ def _check_memory(name: str, model_class: type[nn.Module], config: Any) -> None:
     Built first on the ``meta`` device (shapes only); training holds each weight four times
     (the weight, its gradient and AdamW's two moments).
     """
-    with torch.device("meta"):
-        parameters = list(model_class(config).parameters())
+    parameters = list(_shell(model_class, config).parameters())
     weights = sum(p.numel() for p in parameters)
     n_bytes = 4 * sum(p.numel() * p.element_size() for p in parameters)
     check_fits(n_bytes, what=f"model.params {config_to_dict(config)} ({name}: {weights:.3g} weights, trained)")

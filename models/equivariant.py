@@ -1,0 +1,180 @@
+"""An E(2)-steerable residual CNN (escnn): rotations and reflections of the input rotate and reflect the output.
+
+The Schrödinger equation commutes with rotations and reflections when the potential turns with the wave
+function; a model that is equivariant by construction need not learn it from data. Scalar fields (Re ψ,
+Im ψ, V) enter as trivial representations of the group, hidden features are regular representations (one
+channel per group element: pointwise nonlinearities stay equivariant), and the output is scalar fields again:
+
+    lift (R2Conv, kernel 1) -> n_blocks x [v + conv(ReLU(conv(v)))] -> project (R2Conv, kernel 1)
+
+``group``: ``"rotations"`` (Cₙ, ``gspaces.rot2dOnR2(N)``) or ``"rotations+reflections"`` (Dₙ,
+``gspaces.flipRot2dOnR2(N)``). On a square grid the 90° rotations and the reflections are exact grid
+permutations, so Cₙ/Dₙ with N dividing 4 are exact to round-off; other N (e.g. 8) rely on the filters'
+interpolation and are equivariant only approximately. Convolutions pad circularly: the fields live on
+periodic boxes, and the grid actions then commute with padding.
+
+:meth:`EquivariantCNN.export` returns a plain ``torch.nn`` module with the same outputs (escnn's own export of
+each layer, with the steerable filters expanded once) for fast inference without escnn's bookkeeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from physml.models.registry import register_model
+from physml.optional import require_escnn
+
+__all__ = ["EquivariantCNN", "EquivariantCNNConfig"]
+
+GROUPS = ("rotations", "rotations+reflections")
+
+
+@dataclass(frozen=True)
+class EquivariantCNNConfig:
+    """An :class:`EquivariantCNN`: group and its order ``N``, regular fields per layer, depth and kernel.
+
+    ``width``: regular-representation fields per hidden layer (``N`` channels each for Cₙ, ``2N`` for Dₙ).
+    ``field_size``: the grid (filled in from the data); a group with 90° rotations needs it square.
+    """
+
+    in_channels: int
+    out_channels: int
+    group: str = "rotations+reflections"
+    N: int = 4
+    width: int = 8
+    n_blocks: int = 4
+    kernel_size: int = 5
+    field_size: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_size", tuple(self.field_size))
+        self._check(self.group in GROUPS, "group", f"one of {', '.join(GROUPS)}")
+        self._check(isinstance(self.N, int) and self.N >= 1, "N", "an integer >= 1 (the order of the rotations)")
+        for name in ("in_channels", "out_channels", "width", "n_blocks"):
+            self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
+        self._check(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size", "odd and >= 1")
+        if self.field_size:
+            self._check(len(self.field_size) == 2, "field_size", "a 2-D grid (height, width)")
+            square = self.field_size[0] == self.field_size[1]
+            self._check(square or self.N % 4 != 0, "field_size",
+                        f"square for a group with 90° rotations (N = {self.N}): rotating a non-square grid "
+                        "does not map it onto itself")  # fmt: skip
+
+    def _check(self, ok: bool, name: str, allowed: str) -> None:
+        if not ok:
+            raise ValueError(f"{type(self).__name__}.{name} = {getattr(self, name)!r} is invalid: must be {allowed}")
+
+
+def _gspace(config: EquivariantCNNConfig):
+    gspaces = require_escnn().gspaces
+    if config.group == "rotations":
+        return gspaces.rot2dOnR2(N=config.N)
+    return gspaces.flipRot2dOnR2(N=config.N)
+
+
+class _Block(nn.Module):
+    """``v -> v + conv(ReLU(conv(v)))`` on regular fields."""
+
+    def __init__(self, hidden, kernel_size: int) -> None:
+        super().__init__()
+        enn = require_escnn().nn
+        conv = {"kernel_size": kernel_size, "padding": kernel_size // 2, "padding_mode": "circular"}
+        self.first = enn.R2Conv(hidden, hidden, **conv)
+        self.act = enn.ReLU(hidden)
+        self.second = enn.R2Conv(hidden, hidden, **conv)
+
+    def forward(self, v):
+        return v + self.second(self.act(self.first(v)))
+
+
+@register_model("equivariant_cnn", EquivariantCNNConfig)
+class EquivariantCNN(nn.Module):
+    """``(B, C_in, H, W) -> (B, C_out, H, W)``, equivariant to the configured rotations (and reflections).
+
+    Examples
+    --------
+    >>> model = EquivariantCNN(EquivariantCNNConfig(3, 2, N=4, width=2, n_blocks=1, kernel_size=3))
+    >>> x = torch.randn(1, 3, 16, 16)
+    >>> bool(torch.allclose(model(x.rot90(1, (-2, -1))), model(x).rot90(1, (-2, -1)), atol=1e-5))
+    True
+    """
+
+    def __init__(self, config: EquivariantCNNConfig) -> None:
+        super().__init__()
+        self.config = config
+        enn = require_escnn().nn
+        gspace = _gspace(config)
+        self.in_type = enn.FieldType(gspace, config.in_channels * [gspace.trivial_repr])
+        hidden = enn.FieldType(gspace, config.width * [gspace.regular_repr])
+        self.out_type = enn.FieldType(gspace, config.out_channels * [gspace.trivial_repr])
+        self.lift = enn.SequentialModule(enn.R2Conv(self.in_type, hidden, kernel_size=1), enn.ReLU(hidden))
+        self.blocks = nn.ModuleList(_Block(hidden, config.kernel_size) for _ in range(config.n_blocks))
+        self.project = enn.R2Conv(hidden, self.out_type, kernel_size=1)
+        self.train()  # (escnn caches expanded filters as buffers outside training: start without them)
+
+    def state_dict(self, *args, **kwargs):
+        """The weights only: the filters escnn expands and caches in eval mode are derived, not saved."""
+        training = self.training
+        self.train()
+        try:
+            return super().state_dict(*args, **kwargs)
+        finally:
+            self.train(training)
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        training = self.training
+        self.train()  # the weights' own layout; eval mode then expands the filters from them
+        try:
+            return super().load_state_dict(state_dict, *args, **kwargs)
+        finally:
+            self.train(training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.config.in_channels:
+            raise ValueError(f"x has shape {tuple(x.shape)}: need (B, {self.config.in_channels}, H, W)")
+        v = self.lift(require_escnn().nn.GeometricTensor(x, self.in_type))
+        for block in self.blocks:
+            v = block(v)
+        return self.project(v).tensor
+
+    @torch.no_grad()
+    def export(self) -> nn.Module:
+        """A plain ``torch.nn`` module with the same outputs (for inference; call after training)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return _Exported(self)
+        finally:
+            self.train(was_training)
+
+
+def _export_conv(conv) -> nn.Conv2d:
+    """escnn's export of an ``R2Conv``, keeping its padding mode (escnn's drops it: zeros instead of circular)."""
+    exported = conv.export()
+    exported.padding_mode = conv.padding_mode
+    return exported
+
+
+class _ExportedBlock(nn.Module):
+    def __init__(self, block: _Block) -> None:
+        super().__init__()
+        self.first, self.act, self.second = _export_conv(block.first), block.act.export(), _export_conv(block.second)
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return v + self.second(self.act(self.first(v)))
+
+
+class _Exported(nn.Module):
+    """The exported twin: plain convolutions with the expanded filters, in the same order."""
+
+    def __init__(self, model: EquivariantCNN) -> None:
+        super().__init__()
+        self.lift = model.lift.export()
+        self.blocks = nn.Sequential(*(_ExportedBlock(b) for b in model.blocks))
+        self.project = model.project.export()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.blocks(self.lift(x)))

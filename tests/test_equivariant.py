@@ -1,0 +1,138 @@
+"""The escnn steerable CNN: every layer and the whole model are equivariant under the group's exact grid actions,
+its exported plain-torch twin gives the same outputs, it trains, and bad groups and grids are refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from physml.models import EquivariantCNN, EquivariantCNNConfig, build_model
+
+SMALL = {"width": 2, "n_blocks": 2, "kernel_size": 3}
+PACKETS = {
+    "name": "tiny-2d", "family": "schrodinger", "description": "tiny 2D packets for tests", "seed": 9,
+    "n_trajectories": 4, "time": {"t_final": 0.4, "n_saves": 4},
+    "fixed": {"ndim": 2, "n": [32, 32], "length": [16.0, 16.0], "dt": 0.01, "scheme": "strang",
+              "potential_kind": "harmonic", "sigma": 1.0},
+    "sweep": {"x0": {"uniform": [-0.5, 0.5]}, "px": {"uniform": [-0.5, 0.5]}},
+    "splits": {"train": 0.5, "test": 0.5},
+}  # fmt: skip
+
+
+def _grid_actions(group: str):
+    """The group's elements as exact actions on a square grid: 90° rotations, and the reflections for D4."""
+    rotations = [lambda x, k=k: x.rot90(k, (-2, -1)) for k in range(1, 4)]
+    reflections = [lambda x: x.flip(-1), lambda x: x.flip(-2), lambda x: x.transpose(-2, -1),
+                   lambda x: x.rot90(1, (-2, -1)).flip(-1)]  # fmt: skip
+    return rotations + (reflections if group == "rotations+reflections" else [])
+
+
+@pytest.mark.parametrize("group", ["rotations", "rotations+reflections"])
+def test_the_untrained_model_is_equivariant_to_round_off(group):
+    torch.manual_seed(0)
+    model = EquivariantCNN(EquivariantCNNConfig(3, 2, group=group, N=4, **SMALL)).eval()
+    x = torch.randn(2, 3, 24, 24)
+    with torch.no_grad():
+        y = model(x)
+        for act in _grid_actions(group):
+            error = (model(act(x)) - act(y)).norm() / y.norm()
+            assert error < 1e-5, error
+    if group == "rotations":  # a reflection is no symmetry of C4: the model is free to break it
+        with torch.no_grad():
+            assert (model(x.flip(-1)) - y.flip(-1)).norm() / y.norm() > 1e-3
+
+
+@pytest.mark.parametrize("group", ["rotations", "rotations+reflections"])
+def test_every_layer_is_equivariant_under_the_groups_own_action(group):
+    from physml.optional import require_escnn
+
+    enn = require_escnn().nn
+    torch.manual_seed(1)
+    model = EquivariantCNN(EquivariantCNNConfig(3, 2, group=group, N=4, **SMALL)).eval()
+    v = enn.GeometricTensor(torch.randn(1, 3, 16, 16), model.in_type)
+    layers = [model.lift, *model.blocks, model.project]
+    with torch.no_grad():
+        for layer in layers:
+            out = layer(v)
+            for g in model.in_type.gspace.testing_elements:  # all of C4 / D4: exact grid actions
+                error = (layer(v.transform(g)).tensor - out.transform(g).tensor).norm() / out.tensor.norm()
+                assert error < 1e-5, (type(layer).__name__, g, error)
+            v = out
+
+
+def test_eight_rotations_are_exact_at_90_degrees():
+    torch.manual_seed(2)
+    model = EquivariantCNN(EquivariantCNNConfig(1, 1, group="rotations", N=8, **SMALL)).eval()
+    x = torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        y = model(x)
+        assert (model(x.rot90(1, (-2, -1))) - y.rot90(1, (-2, -1))).norm() / y.norm() < 1e-5
+
+
+def test_the_exported_module_gives_the_same_outputs():
+    torch.manual_seed(3)
+    model = EquivariantCNN(EquivariantCNNConfig(3, 2, **SMALL))
+    x = torch.randn(2, 3, 20, 20)
+    exported = model.export()
+    assert not any("escnn" in type(m).__module__ for m in exported.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), model.eval()(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        (
+            {"group": "translations"},
+            "group = 'translations' is invalid: must be one of rotations, rotations\\+reflections",
+        ),
+        ({"N": 0}, "N = 0 is invalid: must be an integer >= 1"),
+        (
+            {"field_size": (32, 48)},
+            r"field_size = \(32, 48\) is invalid: must be square for a group with 90° rotations",
+        ),
+        ({"field_size": (32,)}, r"field_size = \(32,\) is invalid: must be a 2-D grid"),
+        ({"kernel_size": 4}, "kernel_size = 4 is invalid: must be odd"),
+    ],
+)
+def test_bad_groups_and_grids_name_the_parameter(changes, match):
+    with pytest.raises(ValueError, match=match):
+        EquivariantCNNConfig(**{"in_channels": 3, "out_channels": 2, **changes})
+
+
+def test_a_half_turn_group_takes_a_rectangular_grid():
+    model = build_model(
+        "equivariant_cnn", {"in_channels": 1, "out_channels": 1, "N": 2, "field_size": [16, 24], **SMALL}
+    )
+    x = torch.randn(1, 1, 16, 24)
+    with torch.no_grad():
+        y = model.eval()(x)
+        assert (model(x.rot90(2, (-2, -1))) - y.rot90(2, (-2, -1))).norm() / y.norm() < 1e-5
+
+
+def test_the_recipe_learns_on_a_tiny_build(tmp_path):
+    import dataclasses
+
+    from physml.datasets import BuildConfig, build_dataset
+    from physml.training import Trainer, load_train_config
+
+    path = tmp_path / "packets.h5"
+    build_dataset(BuildConfig.from_dict(PACKETS), path, workers=1, progress=False)
+    config = load_train_config("equivariant-schrodinger-2d")
+    config = dataclasses.replace(
+        config,
+        data=dataclasses.replace(config.data, path=str(path), batch_size=4),
+        model=dataclasses.replace(config.model, params={**config.model.params, **SMALL}),
+        optim=dataclasses.replace(config.optim, warmup_steps=2),
+        epochs=3,
+    )
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    before = trainer.evaluate()
+    trainer.train()
+    assert trainer.evaluate() < before
+    from physml.training.surrogate import load_surrogate
+
+    loaded = load_surrogate(tmp_path / "run" / "best.pt").model.eval()  # the checkpoint round-trips
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), trainer.model.eval()(x), atol=1e-5, rtol=1e-5)
