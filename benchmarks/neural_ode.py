@@ -157,9 +157,10 @@ def qnm(args: argparse.Namespace) -> None:
     import numpy as np
 
     window = None if args.window is None else tuple(args.window)
-    print(f"{args.data} ({args.split}): waveforms at r* = {args.extract_at:g}, fit window "
-          f"{'10 .. 150 M after the peak' if window is None else f'{window[0]:g} .. {window[1]:g} M after the peak'}, "
-          f"{args.n_modes} modes + {args.n_exponentials} exponentials\n")  # fmt: skip
+    span = "10 .. 150" if window is None else f"{window[0]:g} .. {window[1]:g}"
+    terms = f"{args.n_modes} modes + {args.n_exponentials} exponentials"
+    print(f"{args.data} ({args.split}): waveforms at r* = {args.extract_at:g}, fit window {span} M (times the "
+          f"mass) after the peak, within the data; {terms}\n")  # fmt: skip
     rows, details = [], {}
     for spec in args.models:
         name, _, path = spec.rpartition("=")
@@ -218,7 +219,7 @@ def main() -> None:
     p.add_argument("--split", default="test", help="split (default: test)")
     p.add_argument("--extract-at", type=float, default=10.0, help="extraction radius r* in M (default: 10)")
     p.add_argument("--window", type=float, nargs=2, default=None, metavar=("START", "END"),
-                   help="fit window in M after the waveform's peak (default: 10 to the end of the data)")  # fmt: skip
+                   help="fit window in M after the waveform's peak (default: 10 .. 150, within the data)")  # fmt: skip
     p.add_argument("--n-modes", type=int, default=3, help="damped sinusoids fitted (default: 3)")
     p.add_argument("--n-exponentials", type=int, default=2, help="non-oscillating terms fitted (default: 2)")
     p.add_argument("--verbose", action="store_true", help="also list each trajectory's frequencies")

@@ -18,7 +18,8 @@ themselves (``latent = 0``) or on a pointwise-encoded latent. :class:`Hamiltonia
 which keeps a learned energy without drift.
 
 Solves run in float32 even under the trainer's bf16 autocast: adaptive error control in bf16 rejects
-every step. Time is measured in save intervals inside, so the network predicts rates of order one.
+every step. Time is measured inside in the model's step (``time_scale``: the save interval times the run's
+``time_stride``), so the network predicts rates of order one.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class _ODEConfig:
 
     ``n_input``: input steps per window (filled in from the data); more than one needs an encoder (a latent).
     ``time_scale``: the data's save interval (filled in from the data), the unit of time inside.
-    ``horizon``: the latest time a prediction may ask for, in save intervals. ``step_size``: fixed-step
-    size in save intervals (fixed-grid solvers, leapfrog). ``max_steps``: the most steps one solve takes.
+    ``horizon``: the latest time a prediction may ask for, in units of ``time_scale``. ``step_size``: fixed-step
+    size in those units (fixed-grid solvers, leapfrog). ``max_steps``: the most steps one solve takes.
     """
 
     in_channels: int
@@ -230,13 +231,17 @@ class HamiltonianODEConfig(_ODEConfig):
         quadratic_t = self.kinetic == "quadratic"
         self._check(not (self.shared and quadratic_t), "shared", "False with a quadratic kinetic energy")
         self._check(self.form in ("network", "quadratic"), "form", "'network' or 'quadratic'")
-        self._check(isinstance(self.absorbing, int) and self.absorbing >= 0, "absorbing", "an integer >= 0")
+        own = sorted(set(self.encoder_params) & set(_OWN_KEYS))
+        self._check(not own, "encoder_params", f"free of {own} (the ODE model sets them)")
+        self._check(not self.encoder_params or self.momentum == "encoded", "encoder_params",
+                    "empty unless momentum is 'encoded' (there is no encoder)")  # fmt: skip
+        integer = isinstance(self.absorbing, int) and not isinstance(self.absorbing, bool)
+        self._check(integer and self.absorbing >= 0, "absorbing", "an integer >= 0")
         shortest = min(self.field_size, default=2 * self.absorbing + 1)
         self._check(2 * self.absorbing < shortest, "absorbing", f"< half the grid ({shortest} points)")
         rate = self.absorbing_rate
-        self._check(
-            isinstance(rate, int | float) and math.isfinite(rate) and rate >= 0, "absorbing_rate", "finite, >= 0"
-        )
+        number = isinstance(rate, int | float) and not isinstance(rate, bool)
+        self._check(number and math.isfinite(rate) and rate >= 0, "absorbing_rate", "a finite number >= 0")
         if self.form == "quadratic":
             for name in ("net_params", "encoder_params"):
                 extra = sorted(set(getattr(self, name)) - set(QUADRATIC_KEYS))
@@ -318,12 +323,12 @@ class HamiltonianODE(_ContinuousModel):
     def flow(
         self, q: torch.Tensor, p: torch.Tensor, constant: torch.Tensor, grid: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(q, p)`` on ``grid`` (in save intervals, from 0), each ``(G, B, C, *space)``."""
+        """``(q, p)`` on ``grid`` (in units of ``time_scale``, from 0), each ``(G, B, C, *space)``."""
         cfg = self.config
         steps = sum(substeps(g, cfg.step_size) for g in (grid[1:] - grid[:-1]).tolist())
         if steps > cfg.max_steps:
             raise ValueError(
-                f"times up to {float(grid[-1]):g} save intervals need {steps} leapfrog steps of {cfg.step_size:g}: "
+                f"times up to {float(grid[-1]):g} model steps need {steps} leapfrog steps of {cfg.step_size:g}: "
                 f"more than max_steps = {cfg.max_steps} (raise max_steps or step_size)"
             )
         kinetic = (lambda p: p) if self.kinetic is None else (lambda p: self._gradient(self.kinetic, p, constant))

@@ -25,6 +25,9 @@ __all__ = ["ModulatedConv", "QuadraticDensity"]
 
 
 def _check(owner: str, **values: int) -> None:
+    if values.get("ndim", 1) not in (1, 2):
+        raise ValueError(f"{owner}.ndim = {values['ndim']!r} is invalid: must be 1 or 2")
+    values.pop("ndim", None)
     for name, value in values.items():
         minimum = 0 if name == "constants" else 1
         if not (isinstance(value, int) and value >= minimum) or (name == "kernel_size" and value % 2 == 0):
@@ -61,7 +64,7 @@ class ModulatedConv(nn.Module):
                  kernel_size: int = 5, width: int = 32, ndim: int = 1) -> None:  # fmt: skip
         super().__init__()
         _check("ModulatedConv", in_channels=in_channels, constants=constants, out_channels=out_channels,
-               terms=terms, kernel_size=kernel_size, width=width)  # fmt: skip
+               terms=terms, kernel_size=kernel_size, width=width, ndim=ndim)  # fmt: skip
         conv = nn.Conv1d if ndim == 1 else nn.Conv2d
         self.in_channels, self.out_channels, self.terms = in_channels, out_channels, terms
         self.stencils = conv(in_channels, out_channels * terms, kernel_size, padding=kernel_size // 2, bias=False)
@@ -80,7 +83,7 @@ class QuadraticDensity(nn.Module):
                  ndim: int = 1) -> None:  # fmt: skip
         super().__init__()
         _check("QuadraticDensity", in_channels=in_channels, constants=constants, terms=terms,
-               kernel_size=kernel_size, width=width)  # fmt: skip
+               kernel_size=kernel_size, width=width, ndim=ndim)  # fmt: skip
         conv = nn.Conv1d if ndim == 1 else nn.Conv2d
         self.in_channels = in_channels
         self.stencils = conv(in_channels, terms, kernel_size, padding=kernel_size // 2, bias=False)

@@ -163,6 +163,13 @@ def test_the_wave_models_learned_energy_stays_bounded_over_a_thousand_steps():
         ({"kinetic": "cubic"}, "kinetic = 'cubic' is invalid: must be 'learned' or 'quadratic'"),
         ({"n_input": 1, "in_channels": 2}, "n_input = 1 is invalid: must be >= 2 with momentum 'encoded'"),
         ({"shared": True}, "shared = True is invalid: must be False with a quadratic kinetic energy"),
+        ({"encoder_params": {"in_channels": 7}}, r"encoder_params = .* must be free of \['in_channels'\]"),
+        (
+            {"momentum": "state", "n_input": 1, "out_channels": 2, "in_channels": 3, "encoder_params": {"width": 4}},
+            "encoder_params = .* must be empty unless momentum is 'encoded'",
+        ),
+        ({"absorbing": True}, "absorbing = True is invalid: must be an integer >= 0"),
+        ({"absorbing_rate": float("inf")}, "absorbing_rate = inf is invalid: must be a finite number >= 0"),
     ],
 )
 def test_bad_wave_model_configs_name_the_parameter(changes, match):
@@ -269,3 +276,43 @@ def test_the_wave_energy_of_the_models_state_is_read_against_the_simulators(trai
     assert (found["learned_drift"][:, 0] == 0).all() and np.abs(found["learned_drift"]).max() < 5e-2  # leapfrog
     with pytest.raises(ValueError, match="has no wave phase space"):
         wave_energy_readoff(persistence_like(surrogate), path, times=[4.0])
+
+
+def test_readoff_runs_a_continuous_and_a_discrete_strided_model_through_their_own_rollouts(trained):
+    from physml.training.readoff import qnm_readoff
+    from physml.training.surrogate import load_surrogate, persistence_like
+
+    path, checkpoint, _ = trained
+    surrogate = load_surrogate(checkpoint)
+    found = qnm_readoff(surrogate, path, split="test", window=(10.0, 60.0), n_modes=2, n_exponentials=0)
+    assert found and all(r.window[0] > r.rollout_start == 4.0 for r in found)
+    assert all(np.isfinite(r.omega_simulator) for r in found)
+    # a discrete model two saves a step (inputs 4 M apart) reads off from its own, evenly spaced samples;
+    # "nothing changes" holds the input from 4 M on: no ringing to find
+    still = qnm_readoff(
+        persistence_like(surrogate), path, split="test", window=(-3.0, 60.0), n_modes=2, n_exponentials=0
+    )
+    assert [r.trajectory for r in still] == [r.trajectory for r in found]
+    assert all(np.isnan(r.error).all() or max(r.error) > 0.1 for r in still)
+    with pytest.raises(ValueError, match="trajectories = 0 is invalid: must be an integer >= 1"):
+        qnm_readoff(surrogate, path, trajectories=0)
+
+
+def test_the_state_energy_converts_model_units_to_the_physical_wave_energy():
+    from types import SimpleNamespace
+
+    from physml.datasets.samples import Normalization
+    from physml.training.readoff import state_energy
+
+    h, r = 0.1, np.arange(-40.0, 40.0, 0.1)
+    psi = np.exp(-(r**2) / 8)  # a Gaussian at rest plus a rate: E = ½ ∫ (π² + ψ'² + V ψ²) in closed form
+    pi = 0.3 * np.exp(-(r**2) / 8)
+    potential = np.full_like(r, 0.05)
+    gauss = np.sqrt(np.pi) * 2.0  # ∫ exp(-r²/4) dr
+    expected = 0.5 * (0.09 * gauss + gauss / 8 + 0.05 * gauss)  # ∫ψ'² = ∫ r²/16 exp(-r²/4) = √π·2 / 8
+    norm = Normalization(shift=torch.tensor([0.2]), scale=torch.tensor([3.0]))
+    dataset = SimpleNamespace(normalization=norm, denormalize=lambda x, channel_dim: norm.denormalize(x, channel_dim))
+    q = torch.tensor((psi - 0.2) / 3.0)[None, None]
+    p = torch.tensor(pi * 4.0 / 3.0)[None, None]  # dq/ds with s in units of time_scale = 4
+    energy = state_energy(dataset, q, p, potential[None], time_scale=4.0, h=h)
+    assert energy[0] == pytest.approx(expected, rel=1e-6)  # (the stencil's error at h = 0.1: ~1e-7)

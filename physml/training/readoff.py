@@ -24,10 +24,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from physml.models import HamiltonianODE
+from physml.models.ode_solve import output_grid
 from physml.training.continuous import dense_windows
 from physml.training.surrogate import Surrogate
 
-__all__ = ["QNMReadoff", "qnm_readoff", "wave_energy_readoff"]
+__all__ = ["QNMReadoff", "qnm_readoff", "state_energy", "wave_energy_readoff"]
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,10 @@ def _predict(surrogate: Surrogate, batch: dict[str, Any], stride: int, saves: in
     """The model's states ``(B, K, C, *space)`` after the input and their offsets in saves ``(K,)``."""
     fields, constant = batch["input_fields"][:, ::stride], batch.get("constant_fields")
     if getattr(surrogate.model, "continuous", False):
+        device = next(surrogate.model.parameters()).device
         times = batch["output_time"] - batch["input_time"][:, -1:]  # every save, one solve
-        return surrogate.model(surrogate.format.inputs(fields, constant), times=times), np.arange(1, saves + 1)
+        x = surrogate.format.inputs(fields, constant).to(device)
+        return surrogate.model(x, times=times), np.arange(1, saves + 1)
     steps = saves // stride
     return surrogate.rollout(fields, constant, steps, batch), stride * np.arange(1, steps + 1)
 
@@ -125,6 +128,7 @@ def qnm_readoff(
         scalars = {k: f[f"scalars/{k}"][:] for k in ("s", "l", "mass")}
     if not grid[0] <= extract_at <= grid[-1]:
         raise ValueError(f"extract_at = {extract_at!r} is invalid: must lie in the grid, {grid[0]:g} .. {grid[-1]:g}")
+    _check_count(trajectories)
     point = int(np.argmin(np.abs(grid - extract_at)))
     stride = surrogate.data.get("time_stride", 1)
     probe = dense_windows(surrogate, path, split=split, saves=1)
@@ -133,9 +137,10 @@ def qnm_readoff(
     count = len(dataset) if trajectories is None else min(trajectories, len(dataset))
     batch = next(iter(DataLoader(torch.utils.data.Subset(dataset, range(count)), batch_size=count)))
     predicted, offsets = _predict(surrogate, batch, stride, saves)
-    model = dataset.denormalize(predicted.cpu().double())[..., 0, point].numpy()  # (B, K) at the radius
-    inputs = dataset.denormalize(batch["input_fields"].double())[..., 0, point].numpy()  # (B, n_in)
-    truth = dataset.denormalize(batch["output_fields"].double())[..., 0, point].numpy()  # (B, saves)
+    psi = list(dataset.channel_names).index("psi")
+    model = dataset.denormalize(predicted.cpu().double())[..., psi, point].numpy()  # (B, K) at the radius
+    inputs = dataset.denormalize(batch["input_fields"].double())[..., psi, point].numpy()  # (B, n_in)
+    truth = dataset.denormalize(batch["output_fields"].double())[..., psi, point].numpy()  # (B, saves)
     t_in, t_out = batch["input_time"].double().numpy(), batch["output_time"].double().numpy()
     results = []
     for b, index in enumerate(dataset.trajectories[:count]):
@@ -145,11 +150,16 @@ def qnm_readoff(
         bounds = {} if window is None else {"t_start": peak + window[0] * mass, "t_end": peak + window[1] * mass}
         terms = {"n_modes": n_modes, "n_exponentials": n_exponentials}
         reference = analyse_ringdown(t_sim, y_sim, mass=mass, **bounds, **terms)
-        t_model = np.concatenate([t_in[b], t_out[b][offsets - 1]])
-        y_model = np.concatenate([inputs[b], model[b]])
+        # the data before the rollout at the model's own spacing (a discrete model steps `stride` saves)
+        spaced = slice(None, None, 1 if getattr(surrogate.model, "continuous", False) else stride)
+        t_model = np.concatenate([t_in[b][::-1][spaced][::-1], t_out[b][offsets - 1]])
+        y_model = np.concatenate([inputs[b][::-1][spaced][::-1], model[b]])
         inside = (t_model >= reference.t_start) & (t_model <= reference.t_end)  # as the simulator fit's window
-        fit = fit_damped_sinusoids(t_model[inside], y_model[inside], **terms)
-        modes = fit.omegas[fit.oscillating]  # least damped first; none if the model's waveform does not ring
+        try:
+            fit = fit_damped_sinusoids(t_model[inside], y_model[inside], **terms)
+            modes = fit.omegas[fit.oscillating]  # least damped first; none if the model's waveform does not ring
+        except ValueError:  # too few samples at the model's spacing, or a waveform that does not fit: no reading
+            modes = np.zeros(0, dtype=complex)
         simulated = complex(reference.qnm.omega0)
         fundamental = complex(modes[0]) if modes.size else complex(np.nan, np.nan)
         nearest = complex(modes[np.argmin(np.abs(modes - simulated))]) if modes.size else fundamental
@@ -181,13 +191,12 @@ def wave_energy_readoff(
     ``(N, K + 1)``, ``simulator`` ``(N,)``, ``relative`` = ``model / simulator - 1`` and ``learned_drift``,
     the relative change of the model's own ``H`` from the input.
     """
-    from physml.simulators.near_horizon.run import wave_energy
-
     model = surrogate.model
     cfg = getattr(model, "config", None)
     if not (isinstance(model, HamiltonianODE) and cfg.momentum == "encoded" and cfg.kinetic == "quadratic"):
         raise ValueError(f"{type(model).__name__} has no wave phase space: need hamiltonian_ode with momentum "
                          "'encoded' and kinetic 'quadratic' (p is then dψ/dt)")  # fmt: skip
+    _check_count(trajectories)
     with h5py.File(path, "r") as f:
         if "energy" not in f["scalars"] or "r_star" not in f["dimensions"]:
             raise ValueError(f"{path}: not a near-horizon-1d file (no stored wave energy)")
@@ -197,20 +206,40 @@ def wave_energy_readoff(
         starts = [i * dataset.windows_per_trajectory for i in range(count)]
         chosen = dataset.trajectories[:count]
         potentials = np.stack([potential[int(i)] for i in chosen]).astype(np.float64)
+    grid_times, _ = output_grid(torch.as_tensor(times, dtype=torch.float64) / cfg.time_scale, cfg.horizon)
     batch = next(iter(DataLoader(torch.utils.data.Subset(dataset, starts), batch_size=count)))
-    x = surrogate.format.inputs(batch["input_fields"], batch.get("constant_fields"))
-    q, p, constant = model.phase_space(x.float())
-    offsets = torch.as_tensor(times, dtype=torch.float64) / cfg.time_scale
-    qs, ps = model.flow(q, p, constant, torch.cat([torch.zeros(1, dtype=torch.float64), offsets]))
+    device = next(model.parameters()).device
+    x = surrogate.format.inputs(batch["input_fields"], batch.get("constant_fields")).float().to(device)
+    q, p, constant = model.phase_space(x)
+    qs, ps = model.flow(q, p, constant, grid_times)
     learned = torch.stack([model.energy(torch.cat([qs[k]] * cfg.n_input + [constant], 1), ps[k])
-                           for k in range(len(qs))], dim=1).double()  # (B, K + 1)  # fmt: skip
-    scale = float(dataset.normalization.scale[0]) if dataset.normalization is not None else 1.0
-    psi = dataset.denormalize(qs.double(), channel_dim=2)[:, :, 0].numpy()  # (K + 1, B, X)
-    pi = (ps.double() * scale / cfg.time_scale)[:, :, 0].numpy()
+                           for k in range(len(qs))], dim=1).double().cpu()  # (B, K + 1)  # fmt: skip
     h = float(grid[1] - grid[0])
-    energy = np.array([[wave_energy(psi[k, b], pi[k, b], potentials[b], h) for k in range(len(qs))]
-                       for b in range(count)])  # (B, K + 1)  # fmt: skip
+    energy = np.stack([state_energy(dataset, qs[k].cpu(), ps[k].cpu(), potentials, time_scale=cfg.time_scale, h=h)
+                       for k in range(len(qs))], axis=1)  # (B, K + 1)  # fmt: skip
     truth = stored[chosen, 0]
     return {"times": np.concatenate([[0.0], np.asarray(times, dtype=np.float64)]), "model": energy, "simulator": truth,
             "relative": energy / truth[:, None] - 1,
             "learned_drift": ((learned - learned[:, :1]) / learned[:, :1]).numpy()}  # fmt: skip
+
+
+def _check_count(trajectories: int | None) -> None:
+    if trajectories is not None and not (isinstance(trajectories, int) and trajectories >= 1):
+        raise ValueError(f"trajectories = {trajectories!r} is invalid: must be an integer >= 1 (or None for all)")
+
+
+def state_energy(
+    dataset: Any, q: torch.Tensor, p: torch.Tensor, potential: np.ndarray, *, time_scale: float, h: float
+) -> np.ndarray:
+    """The Regge–Wheeler energy per sample ``(B,)`` of normalised model states ``q``, ``p`` ``(B, 1, X)``.
+
+    ``ψ = q · scale + shift`` (the run's normalisation of ψ) and ``π = p · scale / time_scale`` (``p`` is
+    ``dq/ds`` with ``s`` in the model's time unit, ``time_scale``; the shift does not move a rate), then the
+    simulator's discrete energy on a grid of spacing ``h`` with ``potential`` ``(B, X)`` in physical units.
+    """
+    from physml.simulators.near_horizon.run import wave_energy
+
+    psi = dataset.denormalize(q.double(), channel_dim=1)[:, 0].numpy()
+    scale = float(dataset.normalization.scale[0]) if dataset.normalization is not None else 1.0
+    pi = (p.double() * scale / time_scale)[:, 0].numpy()
+    return np.array([wave_energy(psi[b], pi[b], potential[b], h) for b in range(len(psi))])
