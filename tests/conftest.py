@@ -65,6 +65,26 @@ def tiny_dataset(tmp_path_factory):
     return path
 
 
+TINY_PACKETS_2D = {
+    "name": "tiny-2d", "family": "schrodinger", "description": "tiny 2D packets for tests", "seed": 9,
+    "n_trajectories": 4, "time": {"t_final": 0.4, "n_saves": 4},
+    "fixed": {"ndim": 2, "n": [32, 32], "length": [16.0, 16.0], "dt": 0.01, "scheme": "strang",
+              "potential_kind": "harmonic", "sigma": 1.0},
+    "sweep": {"x0": {"uniform": [-0.5, 0.5]}, "px": {"uniform": [-0.5, 0.5]}},
+    "splits": {"train": 0.5, "test": 0.5},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_packets_2d(tmp_path_factory):
+    """Four 2D Schrödinger packets on a 32² periodic box, built once, for read-only tests."""
+    from physml.datasets import BuildConfig, build_dataset
+
+    path = tmp_path_factory.mktemp("packets-2d") / "packets.h5"
+    build_dataset(BuildConfig.from_dict(TINY_PACKETS_2D), path, workers=1, progress=False)
+    return path
+
+
 TINY_IMAGES = {
     "name": "tiny-bh-images",
     "family": "bh_images",

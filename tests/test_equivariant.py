@@ -9,14 +9,6 @@ import torch
 from physml.models import EquivariantCNN, EquivariantCNNConfig, build_model
 
 SMALL = {"width": 2, "n_blocks": 2, "kernel_size": 3}
-PACKETS = {
-    "name": "tiny-2d", "family": "schrodinger", "description": "tiny 2D packets for tests", "seed": 9,
-    "n_trajectories": 4, "time": {"t_final": 0.4, "n_saves": 4},
-    "fixed": {"ndim": 2, "n": [32, 32], "length": [16.0, 16.0], "dt": 0.01, "scheme": "strang",
-              "potential_kind": "harmonic", "sigma": 1.0},
-    "sweep": {"x0": {"uniform": [-0.5, 0.5]}, "px": {"uniform": [-0.5, 0.5]}},
-    "splits": {"train": 0.5, "test": 0.5},
-}  # fmt: skip
 
 
 def _grid_actions(group: str):
@@ -110,14 +102,12 @@ def test_a_half_turn_group_takes_a_rectangular_grid():
         assert (model(x.rot90(2, (-2, -1))) - y.rot90(2, (-2, -1))).norm() / y.norm() < 1e-5
 
 
-def test_the_recipe_learns_on_a_tiny_build(tmp_path):
+def test_the_recipe_learns_on_a_tiny_build(tiny_packets_2d, tmp_path):
     import dataclasses
 
-    from physml.datasets import BuildConfig, build_dataset
     from physml.training import Trainer, load_train_config
 
-    path = tmp_path / "packets.h5"
-    build_dataset(BuildConfig.from_dict(PACKETS), path, workers=1, progress=False)
+    path = tiny_packets_2d
     config = load_train_config("equivariant-schrodinger-2d")
     config = dataclasses.replace(
         config,

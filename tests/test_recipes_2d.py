@@ -19,16 +19,6 @@ MAPS = {
 }  # fmt: skip
 
 
-PACKETS_2D = {
-    "name": "tiny-2d", "family": "schrodinger", "description": "tiny 2D packets for tests", "seed": 9,
-    "n_trajectories": 4, "time": {"t_final": 0.4, "n_saves": 4},
-    "fixed": {"ndim": 2, "n": [32, 32], "length": [16.0, 16.0], "dt": 0.01, "scheme": "strang",
-              "potential_kind": "harmonic", "sigma": 1.0},
-    "sweep": {"x0": {"uniform": [-0.5, 0.5]}, "px": {"uniform": [-0.5, 0.5]}},
-    "splits": {"train": 0.5, "test": 0.5},
-}  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory):
     path = tmp_path_factory.mktemp("maps") / "maps.h5"
@@ -36,12 +26,12 @@ def maps(tmp_path_factory):
     return path
 
 
-def test_the_schrodinger_2d_recipe_learns(tmp_path):
+def test_the_schrodinger_2d_recipe_learns(tiny_packets_2d, tmp_path):
     from physml.training import Trainer
 
-    path = tmp_path / "packets.h5"
-    build_dataset(BuildConfig.from_dict(PACKETS_2D), path, workers=1, progress=False)
-    trainer = Trainer(_tiny("unet-schrodinger-2d", path, width=8, groups=4), tmp_path / "run", progress=False)
+    trainer = Trainer(
+        _tiny("unet-schrodinger-2d", tiny_packets_2d, width=8, groups=4), tmp_path / "run", progress=False
+    )
     before = trainer.evaluate()
     trainer.train()
     assert trainer.evaluate() < before
