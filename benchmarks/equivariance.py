@@ -1,0 +1,118 @@
+"""The escnn steerable CNN's cost against its exported form and plain ResNet twins, in one run.
+
+    python benchmarks/equivariance.py [--size 96] [--batch 16] [--repeats 3] [--quick]
+
+Four models on ``--batch`` random states of Re ψ, Im ψ and V on a ``--size``² periodic grid (what the
+``equivariant-schrodinger-2d`` recipe reads):
+
+- ``equivariant_cnn`` as the recipe builds it (D4, 8 regular fields = 64 channels, 4 blocks, kernel 5);
+- its ``export()`` (inference only: plain convolutions with the expanded filters);
+- ``resnet`` of equal parameters (the same depth and kernel; the width that matches the weight count);
+- ``resnet`` of equal width (64 channels: the same convolutions per step, 18× the weights).
+
+Measured: inference (eval, no gradient) and one training step (forward, MSE, backward, AdamW step), seconds
+per batch, best of ``--repeats``, the models timed in turn; samples per second from those. Prints the
+equivariance error ``‖f(gx) − g f(x)‖ / ‖f(x)‖`` of each over the grid's 90° rotations and reflections
+(untrained: what the architecture guarantees).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from _report import best_of, machine, markdown_table
+
+from physml.models import EquivariantCNN, EquivariantCNNConfig, build_model
+
+ACTIONS = {
+    "rotation 90°": lambda x: x.rot90(1, (-2, -1)),
+    "rotation 180°": lambda x: x.rot90(2, (-2, -1)),
+    "reflection": lambda x: x.flip(-1),
+    "diagonal reflection": lambda x: x.transpose(-2, -1),
+}
+
+
+def weights(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def equal_weight_width(target: int, n_blocks: int, kernel_size: int) -> int:
+    """The ResNet width whose weight count is nearest ``target``."""
+
+    def count(width: int) -> int:
+        return weights(build_model("resnet", {"in_channels": 3, "out_channels": 2, "ndim": 2, "width": width,
+                                              "n_blocks": n_blocks, "kernel_size": kernel_size}))  # fmt: skip
+
+    return min(range(4, 129), key=lambda w: abs(count(w) - target))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=96, help="grid points per side (default: 96)")
+    parser.add_argument("--batch", type=int, default=16, help="states per batch (default: 16)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repetitions, best kept (default: 3)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 32², batch 2, one repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.size, args.batch, args.repeats = 32, 2, 1
+    for name in ("size", "batch", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} = {getattr(args, name)} is invalid: must be >= 1")
+    print(machine())
+    torch.manual_seed(0)
+    config = EquivariantCNNConfig(3, 2, group="rotations+reflections", N=4, width=8, n_blocks=4, kernel_size=5)
+    steerable = EquivariantCNN(config)
+    plain = {"width": equal_weight_width(weights(steerable), 4, 5), "n_blocks": 4, "kernel_size": 5}
+    models = {
+        "equivariant_cnn (D4, 64 channels)": steerable,
+        f"resnet, equal weights (width {plain['width']})": build_model(
+            "resnet", {"in_channels": 3, "out_channels": 2, "ndim": 2, **plain}
+        ),
+        "resnet, equal width (64)": build_model(
+            "resnet", {"in_channels": 3, "out_channels": 2, "ndim": 2, "width": 64, "n_blocks": 4, "kernel_size": 5}
+        ),
+    }
+    x = torch.randn(args.batch, 3, args.size, args.size)
+    target = torch.randn(args.batch, 2, args.size, args.size)
+
+    def train_step(model: torch.nn.Module, optimiser: torch.optim.Optimizer):
+        def run() -> None:
+            optimiser.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(model(x), target).backward()
+            optimiser.step()
+
+        return run
+
+    training = {name: train_step(m.train(), torch.optim.AdamW(m.parameters(), lr=1e-4)) for name, m in models.items()}
+    train_times = best_of(training, 1, args.repeats)
+    for m in models.values():
+        m.eval()
+    inference = {**models, "equivariant_cnn, exported": steerable.export()}
+
+    def infer(model: torch.nn.Module):
+        def run() -> None:
+            with torch.no_grad():
+                model(x)
+
+        return run
+
+    infer_times = best_of({name: infer(m) for name, m in inference.items()}, 1, args.repeats)
+    rows = []
+    for name, model in inference.items():
+        with torch.no_grad():
+            y = model(x)
+            worst = max(float((model(act(x)) - act(y)).norm() / y.norm()) for act in ACTIONS.values())
+        train = train_times.get(name)
+        rows.append([name, f"{weights(model):,}", f"{worst:.1e}", f"{1e3 * infer_times[name]:.0f}",
+                     f"{args.batch / infer_times[name]:.1f}",
+                     "—" if train is None else f"{1e3 * train:.0f}",
+                     "—" if train is None else f"{args.batch / train:.1f}"])  # fmt: skip
+    print(f"\n{args.batch} states of {args.size}², best of {args.repeats}, {torch.get_num_threads()} threads\n")
+    header = ["model", "weights", "worst equivariance error", "inference ms / batch", "inference samples/s",
+              "training ms / step", "training samples/s"]  # fmt: skip
+    print(markdown_table(header, rows))
+
+
+if __name__ == "__main__":
+    main()
