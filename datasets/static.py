@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from physml.datasets.samples import Normalization, check_split_and_normalize
+from physml.datasets.samples import Normalization, check_split_and_normalize, fraction_of
 from physml.datasets.schema import FIELD_GROUPS, StoreInfo, read_info, reading
 
 __all__ = ["StaticDataset", "is_static"]
@@ -60,7 +60,7 @@ class StaticDataset(Dataset):
         ``None``, ``"zscore"`` or ``"rms"``, per channel, over the training split after ``log_fields``.
     normalization
         A :class:`Normalization` to use instead (a checkpoint's): the units a model was trained in.
-    dtype, transforms
+    dtype, transforms, fraction
         As for :class:`~physml.datasets.samples.WindowDataset`.
     """
 
@@ -75,8 +75,10 @@ class StaticDataset(Dataset):
         normalization: Normalization | None = None,
         dtype: torch.dtype = torch.float32,
         transforms: Sequence[Callable[[Sample], Sample]] = (),
+        fraction: float = 1.0,
     ) -> None:
         check_split_and_normalize(split, normalize)
+        fraction_of(np.arange(1), fraction)  # (checks the value before any reading)
         self.path = Path(path)
         self.info: StoreInfo = read_info(self.path)
         info = self.info
@@ -123,6 +125,9 @@ class StaticDataset(Dataset):
                 f"{len(self.channel_names)}"
             )
         self.normalization = normalization
+        if fraction < 1:  # after the statistics: the units stay those of the whole split
+            rows = np.searchsorted(self.trajectories, fraction_of(self.trajectories, fraction))
+            self.trajectories, self._fields = self.trajectories[rows], self._fields[rows]
         self._row = {int(t): i for i, t in enumerate(self.trajectories)}
 
     def _chosen(self, split: str | None) -> np.ndarray:

@@ -183,3 +183,42 @@ def test_the_wells_own_loader_reads_a_physml_file(tiny_dataset, tmp_path):
     torch.testing.assert_close(sample["input_fields"].double(), ours["input_fields"].permute(0, 2, 1))
     torch.testing.assert_close(sample["output_fields"].double(), ours["output_fields"].permute(0, 2, 1))
     torch.testing.assert_close(sample["constant_fields"][..., 0].double(), ours["constant_fields"][0])
+
+
+def test_a_fraction_of_the_trajectories_is_fixed_nested_and_keeps_the_units(tiny_dataset, tiny_images):
+    from physml.datasets import StaticDataset
+    from physml.datasets.samples import fraction_of
+
+    ids = np.arange(3, 43)
+    tenth, quarter, whole = (fraction_of(ids, f) for f in (0.1, 0.25, 1.0))
+    assert len(tenth) == 4 and len(quarter) == 10 and np.array_equal(whole, ids)
+    assert set(tenth) <= set(quarter) and np.array_equal(fraction_of(ids, 0.25), quarter)  # nested, repeatable
+    assert len(fraction_of(ids[:3], 0.1)) == 1  # at least one trajectory
+    full = WindowDataset(tiny_dataset, split="train", normalize="rms")
+    half = WindowDataset(tiny_dataset, split="train", normalize="rms", fraction=0.5)
+    assert len(half.trajectories) == int(np.ceil(len(full.trajectories) / 2))
+    assert set(half.trajectories) <= set(full.trajectories)
+    assert torch.equal(half.normalization.scale, full.normalization.scale)  # the file's statistics, not the subset's
+    images = StaticDataset(tiny_images, split="train", normalize="rms")
+    few = StaticDataset(tiny_images, split="train", normalize="rms", fraction=0.5)
+    assert len(few) == int(np.ceil(len(images) / 2)) and torch.equal(
+        few.normalization.scale, images.normalization.scale
+    )
+    row = int(np.searchsorted(images.trajectories, few.trajectories[0]))
+    torch.testing.assert_close(few[0]["output_fields"], images[row]["output_fields"])
+    for bad in (0.0, 1.5, True):
+        with pytest.raises(ValueError, match=f"fraction = {bad!r} is invalid: must lie in"):
+            WindowDataset(tiny_dataset, split="train", fraction=bad)
+
+
+def test_a_run_trains_on_its_share_of_the_training_trajectories_only(tiny_dataset, tmp_path):
+    from physml.training import Trainer, train_config_from_dict
+
+    raw = {"data": {"path": str(tiny_dataset), "n_input": 1, "batch_size": 4, "train_fraction": 0.5},
+           "model": {"name": "fno", "params": {"modes": [4], "width": 4, "n_layers": 1}}, "epochs": 1}  # fmt: skip
+    trainer = Trainer(train_config_from_dict(raw), tmp_path / "run", progress=False)
+    whole = WindowDataset(tiny_dataset, split="train")
+    assert len(trainer.train_set.trajectories) == int(np.ceil(len(whole.trajectories) / 2))
+    assert len(trainer.val_set.trajectories) == len(WindowDataset(tiny_dataset, split="val").trajectories)
+    with pytest.raises(ValueError, match=r"data.train_fraction = 0 is invalid: must lie in \(0, 1\]"):
+        train_config_from_dict({**raw, "data": {**raw["data"], "train_fraction": 0}})

@@ -49,12 +49,16 @@ class DataConfig:
     num_workers: int = 0
     in_memory: bool = False
     log_fields: dict[str, float] = field(default_factory=dict)
+    train_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str | os.PathLike) or not str(self.path):
             raise ValueError(f"data.path = {self.path!r} is invalid: must be a file path")
         for name, low in (("n_input", 0), ("time_stride", 1), ("batch_size", 1), ("num_workers", 0)):
             _integer(f"data.{name}", getattr(self, name), low)
+        share = self.train_fraction
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise ValueError(f"data.train_fraction = {share!r} is invalid: must lie in (0, 1]")
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)
             if names is not None and not (isinstance(names, tuple) and all(isinstance(n, str) for n in names)):

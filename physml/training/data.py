@@ -13,23 +13,25 @@ __all__ = ["field_format", "training_samples"]
 
 
 def training_samples(config: TrainConfig, split: str | None, *, transforms: list[Any]) -> WindowDataset | StaticDataset:
-    """The samples of ``split`` a run with ``config`` reads: windows, or static fields for ``n_input = 0``.
+    """The samples of ``split`` a run with ``config`` reads: windows, or static fields for ``n_input = 0``
+    (of the training split, ``data.train_fraction`` of its trajectories).
 
     ``transforms``: sample transforms (descriptions, images; see :mod:`physml.training.conditioning`).
     """
     data = config.data
+    fraction = data.train_fraction if split == "train" else 1.0
     if data.n_input == 0:
         if config.unroll != 1:
             raise ValueError(f"unroll = {config.unroll} is invalid with data.n_input = 0: nothing is rolled out")
         return StaticDataset(data.path, split=split, fields=data.fields, log_fields=data.log_fields,
-                             normalize=data.normalize, transforms=transforms)  # fmt: skip
+                             normalize=data.normalize, transforms=transforms, fraction=fraction)  # fmt: skip
     if is_static(data.path):
         raise ValueError(f"data.n_input = {data.n_input} is invalid for {data.path}: its fields are static "
                          "(no time steps); use n_input = 0 to generate them from the conditioning")  # fmt: skip
     return WindowDataset(
         data.path, split=split, transforms=transforms, n_input=data.n_input, n_output=config.unroll,
         time_stride=data.time_stride, fields=data.fields, constant_fields=data.constant_fields,
-        normalize=data.normalize, in_memory=data.in_memory,
+        normalize=data.normalize, in_memory=data.in_memory, fraction=fraction,
     )  # fmt: skip
 
 
