@@ -179,3 +179,16 @@ def test_complex_fno_shapes_gradients_and_checkpoint(space, tmp_path):
         ComplexFNOConfig(in_channels=5, out_channels=2, n_complex=3)
     with pytest.raises(ValueError, match=r"out_channels = 3 is invalid: must be even \(re, im\)"):
         ComplexFNOConfig(in_channels=5, out_channels=3)
+
+
+def test_the_train_help_names_every_registered_model():
+    import argparse
+
+    from physml.cli.train import register
+    from physml.models import MODELS
+
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    register(subparsers)
+    description = subparsers.choices["train"].description
+    missing = [name for name in MODELS if name not in description]
+    assert not missing, f"physml train --help does not name {missing}"

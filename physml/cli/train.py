@@ -13,6 +13,8 @@ __all__ = ["register"]
 _EXAMPLE = """\
 example config (YAML):
   data: {path: data/s1d.h5, n_input: 1, batch_size: 32, normalize: rms, in_memory: false}
+  # data also takes time_stride: k (train on every k-th save) and train_fraction: f (that share of the
+  # training trajectories, a fixed nested subset)
   model:
     name: fno         # or complex_fno, resnet, persistence
     params: {modes: [24], width: 32, n_layers: 4}
@@ -42,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a surrogate model on a dataset",
         description="Train a registered model (fno, complex_fno, unet, resnet, persistence, multimodal_transformer, "
-        "diffusion) on a physml dataset. The "
+        "diffusion, neural_ode, hamiltonian_ode, equivariant_cnn) on a physml dataset. The "
         "run writes log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same "
         "command again resumes from last.pt.",
         epilog=_EXAMPLE + _SCALE,
