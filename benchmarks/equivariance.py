@@ -41,14 +41,14 @@ def weights(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def equal_weight_width(target: int, n_blocks: int, kernel_size: int) -> int:
-    """The ResNet width whose weight count is nearest ``target``."""
+def equal_weight_width(target: int, n_blocks: int, kernel_size: int, channels: tuple[int, int] = (3, 2)) -> int:
+    """The 2-D ResNet width whose weight count is nearest ``target``."""
 
     def count(width: int) -> int:
-        return weights(build_model("resnet", {"in_channels": 3, "out_channels": 2, "ndim": 2, "width": width,
-                                              "n_blocks": n_blocks, "kernel_size": kernel_size}))  # fmt: skip
+        shape = {"in_channels": channels[0], "out_channels": channels[1], "ndim": 2, "n_blocks": n_blocks}
+        return weights(build_model("resnet", {**shape, "width": width, "kernel_size": kernel_size}))
 
-    return min(range(4, 129), key=lambda w: abs(count(w) - target))
+    return min(range(2, 129), key=lambda w: abs(count(w) - target))
 
 
 def turn(x: torch.Tensor, degrees: float) -> torch.Tensor:

@@ -19,27 +19,12 @@ import dataclasses
 import math
 from pathlib import Path
 
-import torch
 from _report import machine, markdown_table
+from equivariance import equal_weight_width, weights
 
-from physml.models import build_model
 from physml.training import Trainer, load_train_config
 from physml.training.data import training_samples
 from physml.training.evaluate import evaluate_checkpoints
-
-
-def weights(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def plain_width(target: int, n_blocks: int, kernel_size: int, channels: tuple[int, int]) -> int:
-    """The ResNet width whose weight count is nearest ``target``."""
-
-    def count(width: int) -> int:
-        shape = {"in_channels": channels[0], "out_channels": channels[1], "ndim": 2, "n_blocks": n_blocks}
-        return weights(build_model("resnet", {**shape, "width": width, "kernel_size": kernel_size}))
-
-    return min(range(2, 129), key=lambda w: abs(count(w) - target))
 
 
 def main() -> None:
@@ -69,7 +54,7 @@ def main() -> None:
                                               epochs=epochs, seed=seed)  # fmt: skip
             trainer = Trainer(equivariant, Path(args.out) / f"equivariant-{fraction:g}-{seed}", progress=False)
             n_weights = weights(trainer.model)
-            plain = {"width": plain_width(n_weights, params["n_blocks"], params["kernel_size"],
+            plain = {"width": equal_weight_width(n_weights, params["n_blocks"], params["kernel_size"],
                                           (trainer.model.config.in_channels, trainer.model.config.out_channels)),
                      "n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2}  # fmt: skip
             twin = dataclasses.replace(equivariant, model=dataclasses.replace(base.model, name="resnet", params=plain))

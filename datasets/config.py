@@ -57,6 +57,7 @@ __all__ = [
     "BuildConfig",
     "Extrapolation",
     "Sweep",
+    "check_fraction",
     "list_configs",
     "load_config",
 ]
@@ -353,3 +354,9 @@ def load_config(name_or_path: str | os.PathLike[str]) -> BuildConfig:
     if not isinstance(raw, Mapping):
         raise ValueError(f"config {text!r} is invalid: expected a YAML mapping at top level")
     return BuildConfig.from_dict(raw)
+
+
+def check_fraction(fraction: float, name: str = "fraction") -> None:
+    """``ValueError`` naming ``name`` unless ``fraction`` is a number in ``(0, 1]`` (a share of trajectories)."""
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+        raise ValueError(f"{name} = {fraction!r} is invalid: must lie in (0, 1]")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from physml.datasets.config import SPLITS
+from physml.datasets.config import SPLITS, check_fraction
 from physml.datasets.lazy import FileHandle
 from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info, reading
 
@@ -64,8 +64,7 @@ def fraction_of(trajectories: np.ndarray, fraction: float) -> np.ndarray:
     The order depends on nothing but the trajectories themselves, so the subsets are the same on every
     machine and nested: the 10 % a run trains on lies inside the 25 % of another (data-efficiency curves).
     """
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
-        raise ValueError(f"fraction = {fraction!r} is invalid: must lie in (0, 1]")
+    check_fraction(fraction)
     trajectories = np.asarray(trajectories)
     count = int(np.ceil(fraction * len(trajectories) - 1e-9))
     order = np.random.default_rng(0).permutation(len(trajectories))

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from physml.datasets.config import check_fraction
 from physml.datasets.samples import Normalization, check_split_and_normalize, fraction_of
 from physml.datasets.schema import FIELD_GROUPS, StoreInfo, read_info, reading
 
@@ -78,7 +79,7 @@ class StaticDataset(Dataset):
         fraction: float = 1.0,
     ) -> None:
         check_split_and_normalize(split, normalize)
-        fraction_of(np.arange(1), fraction)  # (checks the value before any reading)
+        check_fraction(fraction)  # before any reading
         self.path = Path(path)
         self.info: StoreInfo = read_info(self.path)
         info = self.info

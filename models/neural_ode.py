@@ -249,9 +249,10 @@ class HamiltonianODEConfig(_ODEConfig):
 
     def part(self, role: str, in_channels: int, out_channels: int) -> nn.Module:
         """A density (``role = "density"``, one output) or the momentum encoder (``"encoder"``), in this form."""
-        params = {**self.net_params, **(self.encoder_params if role == "encoder" else {})}
+        extra = self.encoder_params if role == "encoder" else {}
         if self.form == "network":
-            return build_model(self.net, {**self.net_config(in_channels, out_channels), **params})
+            return build_model(self.net, {**self.net_config(in_channels, out_channels), **extra})
+        params = {**self.net_params, **extra}
         fields = self.n_input * self.out_channels if role == "encoder" else self.position_channels
         ndim = len(self.field_size) or 1
         if role == "encoder":
@@ -291,19 +292,27 @@ class HamiltonianODE(_ContinuousModel):
         encoded = config.momentum == "encoded"
         self.encoder = config.part("encoder", config.in_channels, half) if encoded else None
 
-    def phase_space(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(q, p, constants)`` of inputs ``x`` as ``forward`` reads them (``p`` encoded where configured)."""
+    def _positions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(q, the state's p or None, constants)`` of inputs ``x``: no encoding."""
         c, n = self.config.n_input * self.config.out_channels, self.config.position_channels
         state, constant = x[:, :c], x[:, c:]
         if self.encoder is None:
             return state[:, :n], state[:, n:], constant
-        return state[:, -n:], self.encoder(x), constant
+        return state[:, -n:], None, constant
+
+    def phase_space(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(q, p, constants)`` of inputs ``x`` as ``forward`` reads them (``p`` encoded where configured)."""
+        q, p, constant = self._positions(x)
+        return q, (self.encoder(x) if p is None else p), constant
 
     def energy(self, x: torch.Tensor, p: torch.Tensor | None = None) -> torch.Tensor:
         """The learned ``H`` per sample ``(B,)`` of inputs ``x`` (constants appended, as ``forward`` reads),
         with momentum ``p`` when given (an encoded model's ``x`` then holds the positions in its last step)."""
-        q, encoded, constant = self.phase_space(x)
-        p = encoded if p is None else p
+        q, own, constant = self._positions(x) if p is not None else self.phase_space(x)
+        return self.hamiltonian(q, own if p is None else p, constant)
+
+    def hamiltonian(self, q: torch.Tensor, p: torch.Tensor, constant: torch.Tensor) -> torch.Tensor:
+        """The learned ``H(q, p)`` per sample ``(B,)``, as :meth:`flow` carries it."""
         kinetic = (
             0.5 * p.flatten(1).square().sum(1) if self.kinetic is None else self._density(self.kinetic, p, constant)
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from physml.datasets.config import load_yaml  # YAML 1.2 floats (1e-3), safe loader
+from physml.datasets.config import check_fraction, load_yaml  # (load_yaml: YAML 1.2 floats, safe loader)
 
 __all__ = [
     "DataConfig",
@@ -56,9 +56,7 @@ class DataConfig:
             raise ValueError(f"data.path = {self.path!r} is invalid: must be a file path")
         for name, low in (("n_input", 0), ("time_stride", 1), ("batch_size", 1), ("num_workers", 0)):
             _integer(f"data.{name}", getattr(self, name), low)
-        share = self.train_fraction
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-            raise ValueError(f"data.train_fraction = {share!r} is invalid: must lie in (0, 1]")
+        check_fraction(self.train_fraction, "data.train_fraction")
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)
             if names is not None and not (isinstance(names, tuple) and all(isinstance(n, str) for n in names)):

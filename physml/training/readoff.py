@@ -124,15 +124,14 @@ def qnm_readoff(
     with h5py.File(path, "r") as f:
         if "r_star" not in f["dimensions"] or "l" not in f["scalars"]:
             raise ValueError(f"{path}: not a near-horizon-1d file (no r_star grid or multipole l)")
-        grid = f["dimensions/r_star"][:]
+        grid, n_times = f["dimensions/r_star"][:], f["dimensions/time"].shape[0]
         scalars = {k: f[f"scalars/{k}"][:] for k in ("s", "l", "mass")}
     if not grid[0] <= extract_at <= grid[-1]:
         raise ValueError(f"extract_at = {extract_at!r} is invalid: must lie in the grid, {grid[0]:g} .. {grid[-1]:g}")
     _check_count(trajectories)
     point = int(np.argmin(np.abs(grid - extract_at)))
     stride = surrogate.data.get("time_stride", 1)
-    probe = dense_windows(surrogate, path, split=split, saves=1)
-    saves = probe.info.n_times - 1 - (probe.n_input - 1)  # every save after the input, to the end
+    saves = n_times - 1 - (surrogate.data["n_input"] - 1) * stride  # every save after the input, to the end
     dataset = dense_windows(surrogate, path, split=split, saves=saves)
     count = len(dataset) if trajectories is None else min(trajectories, len(dataset))
     batch = next(iter(DataLoader(torch.utils.data.Subset(dataset, range(count)), batch_size=count)))
@@ -142,6 +141,8 @@ def qnm_readoff(
     inputs = dataset.denormalize(batch["input_fields"].double())[..., psi, point].numpy()  # (B, n_in)
     truth = dataset.denormalize(batch["output_fields"].double())[..., psi, point].numpy()  # (B, saves)
     t_in, t_out = batch["input_time"].double().numpy(), batch["output_time"].double().numpy()
+    spacing = 1 if getattr(surrogate.model, "continuous", False) else stride
+    before = slice((t_in.shape[1] - 1) % spacing, None, spacing)  # input saves, ending at the last one
     results = []
     for b, index in enumerate(dataset.trajectories[:count]):
         s, ell, mass = int(scalars["s"][index]), int(scalars["l"][index]), float(scalars["mass"][index])
@@ -151,9 +152,8 @@ def qnm_readoff(
         terms = {"n_modes": n_modes, "n_exponentials": n_exponentials}
         reference = analyse_ringdown(t_sim, y_sim, mass=mass, **bounds, **terms)
         # the data before the rollout at the model's own spacing (a discrete model steps `stride` saves)
-        spaced = slice(None, None, 1 if getattr(surrogate.model, "continuous", False) else stride)
-        t_model = np.concatenate([t_in[b][::-1][spaced][::-1], t_out[b][offsets - 1]])
-        y_model = np.concatenate([inputs[b][::-1][spaced][::-1], model[b]])
+        t_model = np.concatenate([t_in[b][before], t_out[b][offsets - 1]])
+        y_model = np.concatenate([inputs[b][before], model[b]])
         inside = (t_model >= reference.t_start) & (t_model <= reference.t_end)  # as the simulator fit's window
         try:
             fit = fit_damped_sinusoids(t_model[inside], y_model[inside], **terms)
@@ -212,8 +212,7 @@ def wave_energy_readoff(
     x = surrogate.format.inputs(batch["input_fields"], batch.get("constant_fields")).float().to(device)
     q, p, constant = model.phase_space(x)
     qs, ps = model.flow(q, p, constant, grid_times)
-    learned = torch.stack([model.energy(torch.cat([qs[k]] * cfg.n_input + [constant], 1), ps[k])
-                           for k in range(len(qs))], dim=1).double().cpu()  # (B, K + 1)  # fmt: skip
+    learned = torch.stack([model.hamiltonian(qk, pk, constant) for qk, pk in zip(qs, ps)], dim=1).double().cpu()
     h = float(grid[1] - grid[0])
     energy = np.stack([state_energy(dataset, qs[k].cpu(), ps[k].cpu(), potentials, time_scale=cfg.time_scale, h=h)
                        for k in range(len(qs))], axis=1)  # (B, K + 1)  # fmt: skip
