@@ -71,8 +71,8 @@ def off_grid_errors(size: int) -> list[list[str]]:
     disc = (xx**2 + yy**2) < 0.6**2
     small = {"width": 2, "n_blocks": 2, "kernel_size": 5}
     models = {
-        "equivariant_cnn C8": EquivariantCNN(EquivariantCNNConfig(3, 2, group="rotations", N=8, **small)),
-        "equivariant_cnn D4": EquivariantCNN(EquivariantCNNConfig(3, 2, N=4, **small)),
+        "equivariant_cnn C8": EquivariantCNN(EquivariantCNNConfig(3, 2, group="rotations", N=8, **small)).he_init(),
+        "equivariant_cnn D4": EquivariantCNN(EquivariantCNNConfig(3, 2, N=4, **small)).he_init(),
         "resnet (width 16)": build_model(
             "resnet", {"in_channels": 3, "out_channels": 2, "ndim": 2, "width": 16, "n_blocks": 2, "kernel_size": 5}
         ),
@@ -102,7 +102,7 @@ def main() -> None:
     print(machine())
     torch.manual_seed(0)
     config = EquivariantCNNConfig(3, 2, group="rotations+reflections", N=4, width=8, n_blocks=4, kernel_size=5)
-    steerable = EquivariantCNN(config)
+    steerable = EquivariantCNN(config).he_init()  # (all layers active, as after training)
     plain = {"width": equal_weight_width(weights(steerable), 4, 5), "n_blocks": 4, "kernel_size": 5}
     models = {
         "equivariant_cnn (D4, 64 channels)": steerable,

@@ -1,14 +1,23 @@
-"""Data efficiency of the equivariant CNN against a plain ResNet of equal weights, at equal training steps.
+"""Data efficiency of the equivariant CNN against a plain ResNet of equal weights, at equal steps and equal time.
 
     python benchmarks/equivariance_study.py --data data/schrodinger-2d.h5 --out runs/equivariance-study \\
-        [--fractions 0.1 0.25 1.0] [--steps 150] [--width 4] [--seeds 0]
+        [--fractions 1.0 0.25 0.1] [--steps 300] [--width 4] [--seeds 0] [--groups D4]
 
-For each share of the training trajectories (``data.train_fraction``: fixed, nested subsets) and each seed,
-trains the ``equivariant-schrodinger-2d`` recipe with ``--width`` regular fields and a ``resnet`` whose width
-matches its weight count, both for about ``--steps`` steps of the recipe's batch (whole epochs: the steps
-actually taken are printed), then scores both on the test split (one-step nRMSE and 10-step rollout nRMSE,
-physical units, ``physml evaluate``). Prints the table and each share's error ratio (equivariant / plain).
-Rerunning resumes unfinished runs and scores finished ones again (delete ``--out`` to start over).
+For each share of the training trajectories (``data.train_fraction``: fixed, nested subsets), each seed and
+each group (``D4``: the recipe's rotations+reflections with N = 4; ``C8``: rotations by 45°), trains
+
+- the ``equivariant-schrodinger-2d`` recipe with ``--width`` regular fields, about ``--steps`` steps of its
+  batch (whole epochs: the steps taken are printed);
+- ``resnet``: the same depth and kernel at the width whose weight count matches, for the same steps
+  (equal data seen, a fraction of the compute);
+- ``resnet, equal time``: that ResNet again for as many steps as fit in the equivariant run's wall-clock
+  time on this machine (equal parameters and equal training compute), from the seconds per step measured
+  in the two runs above;
+
+then scores each on the test split (one-step nRMSE and ``--rollout``-step rollout nRMSE, physical units,
+``physml evaluate``). Prints the table and each share's error ratios (equivariant / plain). Rerunning resumes
+unfinished runs and scores finished ones again (delete ``--out`` to start over); the seconds per step are
+kept in ``--out``/seconds_per_step.json so the equal-time twin is sized the same after a restart.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
 import math
+import time
 from pathlib import Path
 
 from _report import machine, markdown_table
@@ -26,60 +37,96 @@ from physml.training import Trainer, load_train_config
 from physml.training.data import training_samples
 from physml.training.evaluate import evaluate_checkpoints
 
+GROUPS = {"D4": {"group": "rotations+reflections", "N": 4}, "C8": {"group": "rotations", "N": 8}}
+
+
+def steps_taken(run: Trainer) -> int:
+    path = run.out / "log.csv"
+    if not path.exists():
+        return 0
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    return int(float(rows[-1]["step"])) if rows else 0
+
+
+def train_timed(run: Trainer, name: str, timings: dict[str, float], record: Path) -> None:
+    """Train (or resume) ``run``; record its seconds per step the first time it takes steps here."""
+    before, start = steps_taken(run), time.perf_counter()
+    run.train()
+    taken = steps_taken(run) - before
+    if taken > 0 and name not in timings:
+        timings[name] = (time.perf_counter() - start) / taken
+        record.write_text(json.dumps(timings, indent=1))
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="a schrodinger-2d dataset file")
     parser.add_argument("--out", required=True, help="folder for the runs")
-    parser.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.25, 1.0], help="training shares")
-    parser.add_argument("--steps", type=int, default=150, help="training steps per run, about (default: 150)")
-    parser.add_argument("--width", type=int, default=4, help="regular fields per layer of the D4 model (default: 4)")
+    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.25, 0.1], help="training shares")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per run, about (default: 300)")
+    parser.add_argument("--width", type=int, default=4, help="regular fields per layer (default: 4)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
+    parser.add_argument("--groups", nargs="+", choices=sorted(GROUPS), default=["D4"], help="groups (default: D4)")
     parser.add_argument("--rollout", type=int, default=10, help="rollout steps scored (default: 10)")
+    parser.add_argument("--no-twins", action="store_true", help="train and score the equivariant models only")
     args = parser.parse_args()
     if args.steps < 1 or args.width < 1 or not all(0 < f <= 1 for f in args.fractions):
         parser.error("--steps and --width must be >= 1 and --fractions in (0, 1]")
     print(machine())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = out / "seconds_per_step.json"
+    timings = json.loads(record.read_text()) if record.exists() else {}
     base = load_train_config("equivariant-schrodinger-2d")
     base = dataclasses.replace(base, data=dataclasses.replace(base.data, path=str(args.data)), checkpoint_every=10**6)
-    params = {**base.model.params, "width": args.width}
     rows, errors = [], {}
     for fraction in args.fractions:
+        data = dataclasses.replace(base.data, train_fraction=fraction)
+        per_epoch = math.ceil(len(training_samples(dataclasses.replace(base, data=data), "train", transforms=[]))
+                              / data.batch_size)  # fmt: skip
+        epochs = max(1, round(args.steps / per_epoch))
         for seed in args.seeds:
-            data = dataclasses.replace(base.data, train_fraction=fraction)
-            probe = dataclasses.replace(base, data=data)
-            per_epoch = math.ceil(len(training_samples(probe, "train", transforms=[])) / data.batch_size)
-            epochs = max(1, round(args.steps / per_epoch))
-            equivariant = dataclasses.replace(probe, model=dataclasses.replace(base.model, params=params),
-                                              epochs=epochs, seed=seed)  # fmt: skip
-            trainer = Trainer(equivariant, Path(args.out) / f"equivariant-{fraction:g}-{seed}", progress=False)
-            n_weights = weights(trainer.model)
-            plain = {"width": equal_weight_width(n_weights, params["n_blocks"], params["kernel_size"],
-                                          (trainer.model.config.in_channels, trainer.model.config.out_channels)),
-                     "n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2}  # fmt: skip
-            twin = dataclasses.replace(equivariant, model=dataclasses.replace(base.model, name="resnet", params=plain))
-            runs = {"equivariant_cnn": (trainer, n_weights)}
-            twin_trainer = Trainer(twin, Path(args.out) / f"resnet-{fraction:g}-{seed}", progress=False)
-            runs["resnet"] = (twin_trainer, weights(twin_trainer.model))
-            for name, (run, n) in runs.items():
-                run.train()  # (resumes an interrupted run; a finished one has nothing left to do)
-                with (run.out / "log.csv").open() as f:
-                    steps = int(float(list(csv.DictReader(f))[-1]["step"]))
-                metrics = evaluate_checkpoints({name: run.out / "best.pt"}, args.data, split="test",
-                                               rollout=args.rollout)["models"][name]  # fmt: skip
-                one, final = metrics["one_step"]["nrmse"], metrics["rollout"]["nrmse_final"]
-                errors.setdefault((fraction, name), []).append(one)
-                rows.append([f"{fraction:g}", str(seed), name, f"{n:,}", str(steps), f"{one:.4f}", f"{final:.4f}"])
-                print(" | ".join(rows[-1]), flush=True)
+            for group in args.groups:
+                params = {**base.model.params, **GROUPS[group], "width": args.width}
+                config = dataclasses.replace(base, data=data, model=dataclasses.replace(base.model, params=params),
+                                             epochs=epochs, seed=seed)  # fmt: skip
+                tag = f"{group}-{fraction:g}-{seed}"
+                runs = {f"equivariant_cnn {group}": Trainer(config, out / f"equivariant-{tag}", progress=False)}
+                model = runs[f"equivariant_cnn {group}"].model
+                plain = {"width": equal_weight_width(weights(model), params["n_blocks"], params["kernel_size"],
+                                                     (model.config.in_channels, model.config.out_channels)),
+                         "n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2}  # fmt: skip
+                twin = dataclasses.replace(config, model=dataclasses.replace(base.model, name="resnet", params=plain))
+                if not args.no_twins:
+                    runs["resnet"] = Trainer(twin, out / f"resnet-{tag}", progress=False)
+                for name, run in runs.items():
+                    train_timed(run, f"{name} {tag}", timings, record)
+                if not args.no_twins:
+                    ratio = timings[f"equivariant_cnn {group} {tag}"] / timings[f"resnet {tag}"]
+                    equal_time = dataclasses.replace(twin, epochs=max(1, round(epochs * ratio)))
+                    runs["resnet, equal time"] = Trainer(equal_time, out / f"resnet-time-{tag}", progress=False)
+                    train_timed(runs["resnet, equal time"], f"resnet, equal time {tag}", timings, record)
+                for name, run in runs.items():
+                    metrics = evaluate_checkpoints({name: run.out / "best.pt"}, args.data, split="test",
+                                                   rollout=args.rollout)["models"][name]  # fmt: skip
+                    one, final = metrics["one_step"]["nrmse"], metrics["rollout"]["nrmse_final"]
+                    errors.setdefault((fraction, group, name), []).append(one)
+                    rows.append([f"{fraction:g}", str(seed), name, f"{weights(run.model):,}", str(steps_taken(run)),
+                                 f"{one:.4f}", f"{final:.4f}"])  # fmt: skip
+                    print(" | ".join(rows[-1]), flush=True)
     print()
     print(markdown_table(["share", "seed", "model", "weights", "steps", "one-step nRMSE",
                           f"{args.rollout}-step nRMSE"], rows))  # fmt: skip
     for fraction in args.fractions:
-        mean = {
-            name: sum(errors[(fraction, name)]) / len(errors[(fraction, name)])
-            for name in ("equivariant_cnn", "resnet")
-        }
-        print(f"share {fraction:g}: equivariant / plain one-step error {mean['equivariant_cnn'] / mean['resnet']:.2f}")
+        for group in args.groups:
+            if args.no_twins:
+                continue
+            mean = {name: sum(e) / len(e) for (f, g, name), e in errors.items() if (f, g) == (fraction, group)}
+            equivariant = mean[f"equivariant_cnn {group}"]
+            print(f"share {fraction:g}, {group}: equivariant / plain one-step error "
+                  f"{equivariant / mean['resnet']:.2f} at equal steps, "
+                  f"{equivariant / mean['resnet, equal time']:.2f} at equal time")  # fmt: skip
 
 
 if __name__ == "__main__":

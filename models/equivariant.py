@@ -10,8 +10,8 @@ channel per group element: pointwise nonlinearities stay equivariant), and the o
 ``group``: ``"rotations"`` (Cₙ, ``gspaces.rot2dOnR2(N)``) or ``"rotations+reflections"`` (Dₙ,
 ``gspaces.flipRot2dOnR2(N)``). On a square grid the 90° rotations and the reflections are exact grid
 permutations, so Cₙ/Dₙ with N dividing 4 are exact to round-off; other N (e.g. 8) rely on the filters'
-interpolation and are equivariant only approximately. Convolutions pad circularly: the fields live on
-periodic boxes, and the grid actions then commute with padding.
+interpolation and are equivariant only approximately. Convolutions pad circularly (``padding``: periodic boxes)
+or with zeros (open boxes that waves leave); the grid actions commute with either.
 
 :meth:`EquivariantCNN.export` returns a plain ``torch.nn`` module with the same outputs (escnn's own export of
 each layer, with the steerable filters expanded once) for fast inference without escnn's bookkeeping.
@@ -30,6 +30,11 @@ from physml.optional import require_escnn
 __all__ = ["EquivariantCNN", "EquivariantCNNConfig"]
 
 GROUPS = ("rotations", "rotations+reflections")
+#: Padding of the convolutions: periodic boxes, or open ones (waves leave the box). Both commute with the grid's
+#: rotations and reflections.
+PADDINGS = ("circular", "zeros")
+#: Field types and their channels.
+FIELD_TYPES = {"scalar": 1, "vector": 2}
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,11 @@ class EquivariantCNNConfig:
     """An :class:`EquivariantCNN`: group and its order ``N``, regular fields per layer, depth and kernel.
 
     ``width``: regular-representation fields per hidden layer (``N`` channels each for Cₙ, ``2N`` for Dₙ).
+    ``padding``: ``"circular"`` (periodic boxes) or ``"zeros"`` (open ones).
     ``field_size``: the grid (filled in from the data); a group with 90° rotations needs it square.
+    ``in_types``, ``out_types``: how the input and output channels transform, in order: ``"scalar"`` (one
+    channel, unchanged by the group: ψ's parts, a potential) or ``"vector"`` (two channels, the components along
+    the grid's two axes, turned with the grid: a velocity, a gradient). Empty: every channel a scalar.
     """
 
     in_channels: int
@@ -48,14 +57,25 @@ class EquivariantCNNConfig:
     n_blocks: int = 4
     kernel_size: int = 5
     field_size: tuple[int, ...] = ()
+    in_types: tuple[str, ...] = ()
+    out_types: tuple[str, ...] = ()
+    padding: str = "circular"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "field_size", tuple(self.field_size))
+        for name in ("field_size", "in_types", "out_types"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         self._check(self.group in GROUPS, "group", f"one of {', '.join(GROUPS)}")
         self._check(isinstance(self.N, int) and self.N >= 1, "N", "an integer >= 1 (the order of the rotations)")
         for name in ("in_channels", "out_channels", "width", "n_blocks"):
             self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
         self._check(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size", "odd and >= 1")
+        self._check(self.padding in PADDINGS, "padding", f"one of {', '.join(PADDINGS)}")
+        for name, channels in (("in_types", self.in_channels), ("out_types", self.out_channels)):
+            types = getattr(self, name)
+            self._check(all(t in FIELD_TYPES for t in types), name, f"a list of {' / '.join(FIELD_TYPES)}")
+            declared = sum(FIELD_TYPES[t] for t in types)
+            allowed = f"types covering the {channels} channels (a vector takes 2); these cover {declared}"
+            self._check(not types or declared == channels, name, allowed)
         if self.field_size:
             self._check(len(self.field_size) == 2, "field_size", "a 2-D grid (height, width)")
             square = self.field_size[0] == self.field_size[1]
@@ -78,13 +98,15 @@ def _gspace(config: EquivariantCNNConfig):
 class _Block(nn.Module):
     """``v -> v + conv(ReLU(conv(v)))`` on regular fields."""
 
-    def __init__(self, hidden, kernel_size: int) -> None:
+    def __init__(self, hidden, kernel_size: int, padding: str) -> None:
         super().__init__()
         enn = require_escnn().nn
-        conv = {"kernel_size": kernel_size, "padding": kernel_size // 2, "padding_mode": "circular"}
+        conv = {"kernel_size": kernel_size, "padding": kernel_size // 2, "padding_mode": padding}
         self.first = enn.R2Conv(hidden, hidden, **conv)
         self.act = enn.ReLU(hidden)
         self.second = enn.R2Conv(hidden, hidden, **conv)
+        with torch.no_grad():  # every block starts as the identity (see EquivariantCNN)
+            self.second.weights.zero_()
 
     def forward(self, v):
         return v + self.second(self.act(self.first(v)))
@@ -107,13 +129,34 @@ class EquivariantCNN(nn.Module):
         self.config = config
         enn = require_escnn().nn
         gspace = _gspace(config)
-        self.in_type = enn.FieldType(gspace, config.in_channels * [gspace.trivial_repr])
+        representation = {"scalar": gspace.trivial_repr, "vector": gspace.basespace_action}
+        in_types = config.in_types or config.in_channels * ("scalar",)
+        out_types = config.out_types or config.out_channels * ("scalar",)
+        self.in_type = enn.FieldType(gspace, [representation[t] for t in in_types])
         hidden = enn.FieldType(gspace, config.width * [gspace.regular_repr])
-        self.out_type = enn.FieldType(gspace, config.out_channels * [gspace.trivial_repr])
+        self.out_type = enn.FieldType(gspace, [representation[t] for t in out_types])
         self.lift = enn.SequentialModule(enn.R2Conv(self.in_type, hidden, kernel_size=1), enn.ReLU(hidden))
-        self.blocks = nn.ModuleList(_Block(hidden, config.kernel_size) for _ in range(config.n_blocks))
+        self.blocks = nn.ModuleList(_Block(hidden, config.kernel_size, config.padding) for _ in range(config.n_blocks))
         self.project = enn.R2Conv(hidden, self.out_type, kernel_size=1)
+        # Zero residual branches and a zero projection at start (as in Fixup / ReZero): escnn's He initialisation
+        # doubles the signal's variance per block, which put the untrained recipe model's output at 3x the data's
+        # scale and its first loss at 190x the plain ResNet's. Zeroed, a residual surrogate starts as persistence.
+        with torch.no_grad():
+            self.project.weights.zero_()
         self.train()  # (escnn caches expanded filters as buffers outside training: start without them)
+
+    @torch.no_grad()
+    def he_init(self) -> EquivariantCNN:
+        """Draw every layer's weights from escnn's generalised He initialisation, the zeroed ones too; ``self``.
+
+        For probing what the architecture guarantees with all of its layers active (at construction the residual
+        branches and the projection are zero, and the untrained model is pointwise).
+        """
+        enn = require_escnn().nn
+        for module in self.modules():
+            if isinstance(module, enn.R2Conv):
+                enn.init.generalized_he_init(module.weights.data, module.basisexpansion)
+        return self
 
     def state_dict(self, *args, **kwargs):
         """The weights only: the filters escnn expands and caches in eval mode are derived, not saved."""

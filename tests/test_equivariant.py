@@ -19,10 +19,26 @@ def _grid_actions(group: str):
     return rotations + (reflections if group == "rotations+reflections" else [])
 
 
-@pytest.mark.parametrize("group", ["rotations", "rotations+reflections"])
-def test_the_untrained_model_is_equivariant_to_round_off(group):
+def _random(config: EquivariantCNNConfig | EquivariantCNN) -> EquivariantCNN:
+    """A model with every layer active (the residual branches and the projection start at zero, which would leave
+    nothing to test)."""
+    model = config if isinstance(config, EquivariantCNN) else EquivariantCNN(config)
+    return model.he_init().eval()
+
+
+def test_the_residual_branches_start_at_zero():
     torch.manual_seed(0)
-    model = EquivariantCNN(EquivariantCNNConfig(3, 2, group=group, N=4, **SMALL)).eval()
+    model = EquivariantCNN(EquivariantCNNConfig(3, 2, **SMALL)).eval()
+    v = model.lift(model.in_type(torch.randn(1, 3, 12, 12)))
+    with torch.no_grad():
+        assert torch.equal(model.blocks[0](v).tensor, v.tensor)
+
+
+@pytest.mark.parametrize(("group", "padding"), [("rotations", "circular"), ("rotations+reflections", "circular"),
+                                               ("rotations+reflections", "zeros")])  # fmt: skip
+def test_the_untrained_model_is_equivariant_to_round_off(group, padding):
+    torch.manual_seed(0)
+    model = _random(EquivariantCNNConfig(3, 2, group=group, N=4, padding=padding, **SMALL))
     x = torch.randn(2, 3, 24, 24)
     with torch.no_grad():
         y = model(x)
@@ -40,7 +56,7 @@ def test_every_layer_is_equivariant_under_the_groups_own_action(group):
 
     enn = require_escnn().nn
     torch.manual_seed(1)
-    model = EquivariantCNN(EquivariantCNNConfig(3, 2, group=group, N=4, **SMALL)).eval()
+    model = _random(EquivariantCNNConfig(3, 2, group=group, N=4, **SMALL))
     v = enn.GeometricTensor(torch.randn(1, 3, 16, 16), model.in_type)
     layers = [model.lift, *model.blocks, model.project]
     with torch.no_grad():
@@ -52,18 +68,43 @@ def test_every_layer_is_equivariant_under_the_groups_own_action(group):
             v = out
 
 
+@pytest.mark.parametrize("group", ["rotations", "rotations+reflections"])
+def test_vector_fields_turn_their_components_with_the_grid(group):
+    """A field declared a vector rotates as one: under escnn's action of every group element, and, written out by
+    hand for a quarter turn, as the turned grid with the components (v_x, v_y) -> R (v_x, v_y)."""
+    torch.manual_seed(4)
+    config = EquivariantCNNConfig(3, 3, group=group, N=4, in_types=["scalar", "vector"],
+                                  out_types=["vector", "scalar"], **SMALL)  # fmt: skip
+    model = _random(config)
+    v = model.in_type(torch.randn(1, 3, 16, 16))
+    with torch.no_grad():
+        out = model.project(model.blocks[1](model.blocks[0](model.lift(v))))
+        for g in model.in_type.gspace.testing_elements:
+            error = (model(v.transform(g).tensor) - out.transform(g).tensor).norm() / out.tensor.norm()
+            assert error < 1e-5, (g, error)
+        g = model.in_type.gspace.fibergroup.element((0, 1) if group != "rotations" else 1)  # a quarter turn
+        x, turned = v.tensor, v.transform(g).tensor
+        matrix = torch.as_tensor(model.in_type.gspace.basespace_action(g), dtype=x.dtype)
+        by_hand = torch.einsum("ij,bjhw->bihw", matrix, x[:, 1:]).rot90(1, (-2, -1))
+        assert torch.allclose(turned[:, 0], x[:, 0].rot90(1, (-2, -1)), atol=1e-6)  # a scalar only moves
+        assert torch.allclose(turned[:, 1:], by_hand, atol=1e-6)  # a vector also turns its components
+        swapped = model(torch.cat([x[:, :1], x[:, 2:], x[:, 1:2]], 1))  # the components' order matters
+        assert (swapped - model(x)).norm() > 1e-3 * model(x).norm()
+
+
 def test_eight_rotations_are_exact_at_90_degrees():
     torch.manual_seed(2)
-    model = EquivariantCNN(EquivariantCNNConfig(1, 1, group="rotations", N=8, **SMALL)).eval()
+    model = _random(EquivariantCNNConfig(1, 1, group="rotations", N=8, **SMALL))
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
         y = model(x)
         assert (model(x.rot90(1, (-2, -1))) - y.rot90(1, (-2, -1))).norm() / y.norm() < 1e-5
 
 
-def test_the_exported_module_gives_the_same_outputs():
+@pytest.mark.parametrize("padding", ["circular", "zeros"])
+def test_the_exported_module_gives_the_same_outputs(padding):
     torch.manual_seed(3)
-    model = EquivariantCNN(EquivariantCNNConfig(3, 2, **SMALL))
+    model = _random(EquivariantCNNConfig(3, 2, padding=padding, **SMALL))
     x = torch.randn(2, 3, 20, 20)
     exported = model.export()
     assert not any("escnn" in type(m).__module__ for m in exported.modules())
@@ -85,6 +126,14 @@ def test_the_exported_module_gives_the_same_outputs():
         ),
         ({"field_size": (32,)}, r"field_size = \(32,\) is invalid: must be a 2-D grid"),
         ({"kernel_size": 4}, "kernel_size = 4 is invalid: must be odd"),
+        ({"padding": "reflect"}, "padding = 'reflect' is invalid: must be one of circular, zeros"),
+        (
+            {"in_types": ["vector", "vector"]},
+            r"in_types = \('vector', 'vector'\) is invalid: must be types covering the 3 channels "
+            r"\(a vector takes 2\); these cover 4",
+        ),
+        ({"out_types": ["vector", "vector"]}, "out_types = .* covering the 2 channels .* these cover 4"),
+        ({"in_types": ["scalar", "pseudoscalar", "scalar"]}, "in_types = .* must be a list of scalar / vector"),
     ],
 )
 def test_bad_groups_and_grids_name_the_parameter(changes, match):
@@ -93,8 +142,8 @@ def test_bad_groups_and_grids_name_the_parameter(changes, match):
 
 
 def test_a_half_turn_group_takes_a_rectangular_grid():
-    model = build_model(
-        "equivariant_cnn", {"in_channels": 1, "out_channels": 1, "N": 2, "field_size": [16, 24], **SMALL}
+    model = _random(
+        build_model("equivariant_cnn", {"in_channels": 1, "out_channels": 1, "N": 2, "field_size": [16, 24], **SMALL})
     )
     x = torch.randn(1, 1, 16, 24)
     with torch.no_grad():

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from physml.cli.arguments import integer, number, path
 
+#: The square grid's symmetries (physml.datasets.symmetry.ORIENTATIONS; named here to keep --help light).
+ORIENTATION_NAMES = ("identity", "rotate-90", "rotate-180", "rotate-270", "flip-x", "flip-y", "transpose",
+                     "antitranspose")  # fmt: skip
+
 __all__ = ["register"]
 
 
@@ -37,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rollout", type=integer, default=None,
                         help="autoregressive steps, at most what the file's trajectories hold after the input window "
                              "(default: 20, or all of them if fewer)")  # fmt: skip
+    parser.add_argument("--orientation", choices=ORIENTATION_NAMES, default="identity",
+                        help="2-D square grids: score on the split turned or reflected by one of the grid's exact "
+                             "symmetries (every field, the potential too), e.g. to test a model on orientations "
+                             "its training data never held (default: identity)")  # fmt: skip
     parser.add_argument("--out", type=path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     parser.add_argument("--audit", action="store_true",
@@ -144,6 +152,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from physml.datasets import is_static
 
     if is_static(args.data):  # one image per trajectory: score generators against the simulator
+        if args.orientation != "identity":
+            raise ValueError(f"--orientation = {args.orientation} is invalid for {args.data}: generators of static "
+                             "fields are scored against the simulator's images as they are")  # fmt: skip
         if args.rollout is not None:
             raise ValueError(
                 f"--rollout = {args.rollout} is invalid for {args.data}: a static family holds one state per "
@@ -155,7 +166,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         out = args.out if len(splits) == 1 else args.out / split
         results[split] = evaluate_checkpoints(
             checkpoints, args.data, split=split, rollout=args.rollout, out=out, device=args.device,
-            samples=args.samples, sampling=sampling, seed=args.seed, trace=args.trace,
+            samples=args.samples, sampling=sampling, seed=args.seed, trace=args.trace, orientation=args.orientation,
         )  # fmt: skip
         if args.audit:
             _audit(checkpoints, args, split, out)

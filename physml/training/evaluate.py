@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from physml.datasets.samples import WindowDataset
+from physml.datasets.symmetry import Orient, check_square
 from physml.models.metrics import band_errors, correlation, crps, first_below, nrmse, spread_skill, vrmse
 from physml.models.registry import model_name
 from physml.training.conditioning import modality_transforms
@@ -170,6 +171,7 @@ def evaluate_checkpoints(
     sampling: Mapping[str, Any] | None = None,
     seed: int = 0,
     trace: int = 0,
+    orientation: str = "identity",
 ) -> dict[str, Any]:
     """Errors of trained models, and of persistence, on ``split`` of ``data_path``; speed against the simulator.
 
@@ -194,6 +196,11 @@ def evaluate_checkpoints(
     trace
         Simulate this many of the split's trajectories again, over the rollouts' span, to time the
         simulator against each model's rollouts (:mod:`~physml.training.payoff`); 0: no timing.
+    orientation
+        Score on the split turned or reflected by one of the square grid's exact symmetries
+        (:data:`~physml.datasets.symmetry.ORIENTATIONS`: ``rotate-90``, ``flip-x``...): every field of every
+        window, potentials included. A model that learned the physics, not the training data's orientations,
+        scores the same.
 
     Returns
     -------
@@ -224,7 +231,10 @@ def evaluate_checkpoints(
     surrogates["persistence"] = persistence_like(first)
     # One set of windows for all: with every description and image any of the models reads.
     transforms = _union_transforms(data_path, list(surrogates.values()))
+    if orientation != "identity":  # (the name is checked here, the grid once the file is open)
+        transforms = [*transforms, Orient(orientation)]
     one_step = first.windows(data_path, split=split, transforms=transforms)
+    check_square(one_step.axes, orientation)
     if len(one_step) == 0:
         raise ValueError(f"{data_path} has no {split!r} windows to evaluate on")
     stride = one_step.time_stride  # a model's step spans its run's time_stride saves: all must agree
@@ -248,6 +258,7 @@ def evaluate_checkpoints(
         "rollout_steps": steps,
         "rollout_saves": (first.data["n_input"] - 1 + steps) * stride + 1,  # the span, in the file's saves
         "rollout_batch": ROLLOUT_BATCH,
+        "orientation": orientation,
         "models": {},
     }
     examples = {}
