@@ -1,43 +1,51 @@
 """Data efficiency of the equivariant CNN against a plain ResNet of equal weights, at equal steps and equal time.
 
     python benchmarks/equivariance_study.py --data data/schrodinger-2d.h5 --out runs/equivariance-study \\
-        [--fractions 1.0 0.25 0.1] [--steps 300] [--width 4] [--seeds 0] [--groups D4]
+        [--recipe equivariant-schrodinger-2d] [--fractions 1.0 0.25 0.1] [--steps 300] [--width 4] [--seeds 0] \\
+        [--groups D4] [--no-twins]
 
 For each share of the training trajectories (``data.train_fraction``: fixed, nested subsets), each seed and
-each group (``D4``: the recipe's rotations+reflections with N = 4; ``C8``: rotations by 45°), trains
+each group (``D4``: rotations by 90° and reflections; ``C8``: rotations by 45°; ``D2``: the two axis
+reflections and the half turn), trains
 
-- the ``equivariant-schrodinger-2d`` recipe with ``--width`` regular fields, about ``--steps`` steps of its
+- the ``--recipe`` with that group and ``--width`` regular fields, about ``--steps`` steps of its
   batch (whole epochs: the steps taken are printed);
-- ``resnet``: the same depth and kernel at the width whose weight count matches, for the same steps
+- ``resnet``: the same depth, kernel and padding at the width whose weight count matches, for the same steps
   (equal data seen, a fraction of the compute);
-- ``resnet, equal time``: that ResNet again for as many steps as fit in the equivariant run's wall-clock
-  time on this machine (equal parameters and equal training compute), from the seconds per step measured
-  in the two runs above;
+- ``resnet, equal time``: that ResNet again for as many steps as fit in the equivariant run's training time
+  on this machine (equal parameters and equal training compute), from the seconds per training step of
+  both, measured best of 3, interleaved, on a batch of the data (so that other load on the machine biases
+  neither);
 
 then scores each on the test split (one-step nRMSE and ``--rollout``-step rollout nRMSE, physical units,
 ``physml evaluate``). Prints the table and each share's error ratios (equivariant / plain). Rerunning resumes
 unfinished runs and scores finished ones again (delete ``--out`` to start over); the seconds per step are
-kept in ``--out``/seconds_per_step.json so the equal-time twin is sized the same after a restart.
+kept in ``--out``/seconds_per_step.json, so the equal-time twin is sized the same after a restart.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import dataclasses
 import json
 import math
-import time
 from pathlib import Path
 
-from _report import machine, markdown_table
+import torch
+from _report import best_of, machine, markdown_table
 from equivariance import equal_weight_width, weights
 
 from physml.training import Trainer, load_train_config
 from physml.training.data import training_samples
 from physml.training.evaluate import evaluate_checkpoints
 
-GROUPS = {"D4": {"group": "rotations+reflections", "N": 4}, "C8": {"group": "rotations", "N": 8}}
+GROUPS = {
+    "D4": {"group": "rotations+reflections", "N": 4},
+    "C8": {"group": "rotations", "N": 8},
+    "D2": {"group": "rotations+reflections", "N": 2},
+}
 
 
 def steps_taken(run: Trainer) -> int:
@@ -49,19 +57,29 @@ def steps_taken(run: Trainer) -> int:
     return int(float(rows[-1]["step"])) if rows else 0
 
 
-def train_timed(run: Trainer, name: str, timings: dict[str, float], record: Path) -> None:
-    """Train (or resume) ``run``; record its seconds per step the first time it takes steps here."""
-    before, start = steps_taken(run), time.perf_counter()
-    run.train()
-    taken = steps_taken(run) - before
-    if taken > 0 and name not in timings:
-        timings[name] = (time.perf_counter() - start) / taken
-        record.write_text(json.dumps(timings, indent=1))
+def step_seconds(models: dict[str, torch.nn.Module], inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+    """Seconds per training step (forward, MSE, backward, AdamW) of each model on one batch: best of 3, the models
+    timed in turn, so that other work on the machine inflates neither (fresh copies: the runs stay untouched)."""
+
+    def step(model: torch.nn.Module):
+        model = copy.deepcopy(model).train()
+        optimiser = torch.optim.AdamW(model.parameters(), lr=1e-6)
+
+        def run() -> None:
+            optimiser.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(model(inputs), targets).backward()
+            optimiser.step()
+
+        return run
+
+    return best_of({name: step(model) for name, model in models.items()}, 2, 3)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="a schrodinger-2d dataset file")
+    parser.add_argument("--data", required=True, help="the recipe's dataset file")
+    parser.add_argument("--recipe", default="equivariant-schrodinger-2d",
+                        help="the equivariant recipe (default: equivariant-schrodinger-2d)")  # fmt: skip
     parser.add_argument("--out", required=True, help="folder for the runs")
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.25, 0.1], help="training shares")
     parser.add_argument("--steps", type=int, default=300, help="training steps per run, about (default: 300)")
@@ -78,7 +96,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     record = out / "seconds_per_step.json"
     timings = json.loads(record.read_text()) if record.exists() else {}
-    base = load_train_config("equivariant-schrodinger-2d")
+    base = load_train_config(args.recipe)
     base = dataclasses.replace(base, data=dataclasses.replace(base.data, path=str(args.data)), checkpoint_every=10**6)
     rows, errors = [], {}
     for fraction in args.fractions:
@@ -96,17 +114,25 @@ def main() -> None:
                 model = runs[f"equivariant_cnn {group}"].model
                 plain = {"width": equal_weight_width(weights(model), params["n_blocks"], params["kernel_size"],
                                                      (model.config.in_channels, model.config.out_channels)),
-                         "n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2}  # fmt: skip
+                         "n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2,
+                         "padding": params.get("padding", "circular")}  # fmt: skip
                 twin = dataclasses.replace(config, model=dataclasses.replace(base.model, name="resnet", params=plain))
                 if not args.no_twins:
                     runs["resnet"] = Trainer(twin, out / f"resnet-{tag}", progress=False)
-                for name, run in runs.items():
-                    train_timed(run, f"{name} {tag}", timings, record)
-                if not args.no_twins:
-                    ratio = timings[f"equivariant_cnn {group} {tag}"] / timings[f"resnet {tag}"]
+                    keys = (f"equivariant_cnn {group} width {args.width}", f"resnet width {plain['width']}")
+                    if not all(key in timings for key in keys):
+                        loader = torch.utils.data.DataLoader(runs["resnet"].train_set, batch_size=data.batch_size)
+                        batch = next(iter(loader))
+                        x = runs["resnet"].format.inputs(batch["input_fields"], batch.get("constant_fields"))
+                        y = x[:, : model.config.out_channels].clone()
+                        times = step_seconds(dict(zip(keys, (model, runs["resnet"].model))), x, y)
+                        timings.update(times)
+                        record.write_text(json.dumps(timings, indent=1))
+                    ratio = timings[keys[0]] / timings[keys[1]]
                     equal_time = dataclasses.replace(twin, epochs=max(1, round(epochs * ratio)))
                     runs["resnet, equal time"] = Trainer(equal_time, out / f"resnet-time-{tag}", progress=False)
-                    train_timed(runs["resnet, equal time"], f"resnet, equal time {tag}", timings, record)
+                for run in runs.values():
+                    run.train()  # (resumes an interrupted run; a finished one has nothing left to do)
                 for name, run in runs.items():
                     metrics = evaluate_checkpoints({name: run.out / "best.pt"}, args.data, split="test",
                                                    rollout=args.rollout)["models"][name]  # fmt: skip

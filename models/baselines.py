@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from physml.models.registry import register_model
+from physml.models.unet import PADDINGS
 
 __all__ = ["Persistence", "PersistenceConfig", "ResNet", "ResNetConfig"]
 
@@ -47,7 +48,8 @@ class Persistence(nn.Module):
 
 @dataclass(frozen=True)
 class ResNetConfig:
-    """A stack of residual blocks of two periodic ``kernel_size`` convolutions, 1D or 2D."""
+    """A stack of residual blocks of two ``kernel_size`` convolutions, 1D or 2D, padded circularly (periodic boxes)
+    or otherwise (``padding``: ``zeros`` or ``reflect`` for open ones)."""
 
     in_channels: int
     out_channels: int
@@ -55,10 +57,13 @@ class ResNetConfig:
     width: int = 32
     n_blocks: int = 4
     kernel_size: int = 5
+    padding: str = "circular"
 
     def __post_init__(self) -> None:
         if self.ndim not in (1, 2):
             raise ValueError(f"ResNetConfig.ndim = {self.ndim!r} is invalid: must be 1 or 2")
+        if self.padding not in PADDINGS:
+            raise ValueError(f"ResNetConfig.padding = {self.padding!r} is invalid: choose one of {', '.join(PADDINGS)}")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ValueError(f"ResNetConfig.kernel_size = {self.kernel_size!r} is invalid: must be odd and >= 1")
         for name in ("in_channels", "out_channels", "width", "n_blocks"):
@@ -68,8 +73,7 @@ class ResNetConfig:
 
 def _conv(config: ResNetConfig, in_channels: int, out_channels: int, kernel_size: int) -> nn.Module:
     conv = nn.Conv1d if config.ndim == 1 else nn.Conv2d
-    # Circular padding: the fields live on periodic boxes.
-    return conv(in_channels, out_channels, kernel_size, padding=kernel_size // 2, padding_mode="circular")
+    return conv(in_channels, out_channels, kernel_size, padding=kernel_size // 2, padding_mode=config.padding)
 
 
 class ResidualBlock(nn.Module):

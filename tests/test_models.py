@@ -77,6 +77,7 @@ def test_spectral_conv_rejects_grids_too_coarse_for_its_modes():
         ("fno", FNOConfig(5, 2, modes=(6, 6), width=8, n_layers=2), (16, 16)),
         ("resnet", ResNetConfig(5, 2, ndim=1, width=8, n_blocks=2), (32,)),
         ("resnet", ResNetConfig(5, 2, ndim=2, width=8, n_blocks=2), (16, 16)),
+        ("resnet", ResNetConfig(5, 2, ndim=2, width=8, n_blocks=2, padding="zeros"), (16, 16)),
     ],
 )
 def test_models_map_fields_to_fields_and_train(name, config, space):
@@ -109,6 +110,8 @@ def test_registry_names_the_valid_choices():
         build_model("unet3d", {})
     with pytest.raises(ValueError, match=r"model.params keys \['depth'\] are invalid for fno"):
         config_from_dict("fno", {"in_channels": 1, "out_channels": 1, "depth": 3})
+    with pytest.raises(ValueError, match=r"ResNetConfig\.padding = 'edge' is invalid: choose one of circular, zeros"):
+        build_model("resnet", {"in_channels": 1, "out_channels": 1, "padding": "edge"})
     with pytest.raises(ValueError, match=r"FNOConfig\.width = 0 is invalid"):
         FNOConfig(1, 1, width=0)
 
