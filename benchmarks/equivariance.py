@@ -28,6 +28,7 @@ import torch
 from _report import best_of, machine, markdown_table
 
 from physml.models import EquivariantCNN, EquivariantCNNConfig, build_model
+from physml.models.registry import model_shell
 
 ACTIONS = {
     "rotation 90°": lambda x: x.rot90(1, (-2, -1)),
@@ -41,14 +42,13 @@ def weights(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def equal_weight_width(target: int, n_blocks: int, kernel_size: int, channels: tuple[int, int] = (3, 2)) -> int:
-    """The 2-D ResNet width whose weight count is nearest ``target``."""
-
-    def count(width: int) -> int:
-        shape = {"in_channels": channels[0], "out_channels": channels[1], "ndim": 2, "n_blocks": n_blocks}
-        return weights(build_model("resnet", {**shape, "width": width, "kernel_size": kernel_size}))
-
-    return min(range(2, 129), key=lambda w: abs(count(w) - target))
+def equal_weight_width(target: int, name: str = "resnet", params: dict | None = None) -> int:
+    """The ``width`` of model ``name`` (its other ``params`` fixed; a 2-D ResNet of 4 blocks of kernel 5 from 3 to 2
+    channels by default) whose weight count is nearest ``target``. Counted on shells: nothing is allocated."""
+    params = (
+        {"in_channels": 3, "out_channels": 2, "ndim": 2, "n_blocks": 4, "kernel_size": 5} if params is None else params
+    )
+    return min(range(2, 129), key=lambda width: abs(weights(model_shell(name, {**params, "width": width})) - target))
 
 
 def turn(x: torch.Tensor, degrees: float) -> torch.Tensor:
@@ -103,7 +103,7 @@ def main() -> None:
     torch.manual_seed(0)
     config = EquivariantCNNConfig(3, 2, group="rotations+reflections", N=4, width=8, n_blocks=4, kernel_size=5)
     steerable = EquivariantCNN(config).he_init()  # (all layers active, as after training)
-    plain = {"width": equal_weight_width(weights(steerable), 4, 5), "n_blocks": 4, "kernel_size": 5}
+    plain = {"width": equal_weight_width(weights(steerable)), "n_blocks": 4, "kernel_size": 5}
     models = {
         "equivariant_cnn (D4, 64 channels)": steerable,
         f"resnet, equal weights (width {plain['width']})": build_model(

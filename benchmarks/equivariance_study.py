@@ -1,4 +1,4 @@
-"""Data efficiency of the equivariant CNN against a plain ResNet of equal weights, at equal steps and equal time.
+"""Data efficiency of an equivariant model against its plain twin of equal weights, at equal steps and equal time.
 
     python benchmarks/equivariance_study.py --data data/schrodinger-2d.h5 --out runs/equivariance-study \\
         [--recipe equivariant-schrodinger-2d] [--fractions 1.0 0.25 0.1] [--steps 300] [--width 4] [--seeds 0] \\
@@ -10,9 +10,10 @@ reflections and the half turn), trains
 
 - the ``--recipe`` with that group and ``--width`` regular fields, about ``--steps`` steps of its
   batch (whole epochs: the steps taken are printed);
-- ``resnet``: the same depth, kernel and padding at the width whose weight count matches, for the same steps
-  (equal data seen, a fraction of the compute);
-- ``resnet, equal time``: that ResNet again for as many steps as fit in the equivariant run's training time
+- the plain twin at the width whose weight count matches, for the same steps (equal data seen, a fraction
+  of the compute): for ``equivariant_cnn`` recipes a ``resnet`` of the same depth, kernel and padding, for
+  ``group_fno`` recipes an ``fno`` of the same depth and modes;
+- the twin again (``..., equal time``) for as many steps as fit in the equivariant run's training time
   on this machine (equal parameters and equal training compute), from the seconds per training step of
   both, measured best of 3, interleaved, on a batch of the data (so that other load on the machine biases
   neither);
@@ -55,6 +56,19 @@ def steps_taken(run: Trainer) -> int:
     with path.open() as f:
         rows = list(csv.DictReader(f))
     return int(float(rows[-1]["step"])) if rows else 0
+
+
+def twin_params(name: str, params: dict, model: torch.nn.Module) -> dict:
+    """The plain twin of equal weights: a ResNet of the same depth, kernel and padding for the equivariant CNN, an
+    FNO of the same depth and modes (``|k| <= modes`` on both axes: ``2 modes`` by ``modes`` of a real FFT) for the
+    group-equivariant FNO."""
+    channels = {"in_channels": model.config.in_channels, "out_channels": model.config.out_channels}
+    if name == "group_fno":
+        fixed = {"modes": [2 * params["modes"], params["modes"]], "n_layers": params["n_layers"]}
+        return {**fixed, "width": equal_weight_width(weights(model), "fno", {**channels, **fixed})}
+    fixed = {"n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2,
+             "padding": params.get("padding", "circular")}  # fmt: skip
+    return {**fixed, "width": equal_weight_width(weights(model), "resnet", {**channels, **fixed})}
 
 
 def step_seconds(models: dict[str, torch.nn.Module], inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
@@ -107,30 +121,36 @@ def main() -> None:
         for seed in args.seeds:
             for group in args.groups:
                 params = {**base.model.params, **GROUPS[group], "width": args.width}
+                if base.model.name == "group_fno":  # (C4 / D4 only: no N to set)
+                    if GROUPS[group]["N"] != 4:
+                        parser.error(f"--groups {group} is invalid for group_fno: it builds C4 or D4 (give D4)")
+                    del params["N"]
                 config = dataclasses.replace(base, data=data, model=dataclasses.replace(base.model, params=params),
                                              epochs=epochs, seed=seed)  # fmt: skip
                 tag = f"{group}-{fraction:g}-{seed}"
-                runs = {f"equivariant_cnn {group}": Trainer(config, out / f"equivariant-{tag}", progress=False)}
-                model = runs[f"equivariant_cnn {group}"].model
-                plain = {"width": equal_weight_width(weights(model), params["n_blocks"], params["kernel_size"],
-                                                     (model.config.in_channels, model.config.out_channels)),
-                         "n_blocks": params["n_blocks"], "kernel_size": params["kernel_size"], "ndim": 2,
-                         "padding": params.get("padding", "circular")}  # fmt: skip
-                twin = dataclasses.replace(config, model=dataclasses.replace(base.model, name="resnet", params=plain))
+                label = f"{base.model.name} {group}"
+                prefix = "equivariant" if base.model.name == "equivariant_cnn" else base.model.name.replace("_", "-")
+                runs = {label: Trainer(config, out / f"{prefix}-{tag}", progress=False)}
+                model = runs[label].model
+                plain = twin_params(base.model.name, params, model)
+                twin_name = "fno" if base.model.name == "group_fno" else "resnet"
+                twin = dataclasses.replace(config, model=dataclasses.replace(base.model, name=twin_name, params=plain))
                 if not args.no_twins:
-                    runs["resnet"] = Trainer(twin, out / f"resnet-{tag}", progress=False)
-                    keys = (f"equivariant_cnn {group} width {args.width}", f"resnet width {plain['width']}")
+                    runs[twin_name] = Trainer(twin, out / f"{twin_name}-{tag}", progress=False)
+                    keys = (f"{label} width {args.width}", f"{twin_name} width {plain['width']}")
                     if not all(key in timings for key in keys):
-                        loader = torch.utils.data.DataLoader(runs["resnet"].train_set, batch_size=data.batch_size)
+                        loader = torch.utils.data.DataLoader(runs[twin_name].train_set, batch_size=data.batch_size)
                         batch = next(iter(loader))
-                        x = runs["resnet"].format.inputs(batch["input_fields"], batch.get("constant_fields"))
+                        x = runs[twin_name].format.inputs(batch["input_fields"], batch.get("constant_fields"))
                         y = x[:, : model.config.out_channels].clone()
-                        times = step_seconds(dict(zip(keys, (model, runs["resnet"].model))), x, y)
+                        times = step_seconds(dict(zip(keys, (model, runs[twin_name].model))), x, y)
                         timings.update(times)
                         record.write_text(json.dumps(timings, indent=1))
                     ratio = timings[keys[0]] / timings[keys[1]]
                     equal_time = dataclasses.replace(twin, epochs=max(1, round(epochs * ratio)))
-                    runs["resnet, equal time"] = Trainer(equal_time, out / f"resnet-time-{tag}", progress=False)
+                    runs[f"{twin_name}, equal time"] = Trainer(
+                        equal_time, out / f"{twin_name}-time-{tag}", progress=False
+                    )
                 for run in runs.values():
                     run.train()  # (resumes an interrupted run; a finished one has nothing left to do)
                 for name, run in runs.items():
@@ -149,10 +169,11 @@ def main() -> None:
             if args.no_twins:
                 continue
             mean = {name: sum(e) / len(e) for (f, g, name), e in errors.items() if (f, g) == (fraction, group)}
-            equivariant = mean[f"equivariant_cnn {group}"]
+            equivariant = mean[f"{base.model.name} {group}"]
+            twin = "fno" if base.model.name == "group_fno" else "resnet"
             print(f"share {fraction:g}, {group}: equivariant / plain one-step error "
-                  f"{equivariant / mean['resnet']:.2f} at equal steps, "
-                  f"{equivariant / mean['resnet, equal time']:.2f} at equal time")  # fmt: skip
+                  f"{equivariant / mean[twin]:.2f} at equal steps, "
+                  f"{equivariant / mean[f'{twin}, equal time']:.2f} at equal time")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Surrogate models: neural operators, a U-Net, a multimodal transformer, diffusion, neural ODEs and baselines
-behind one registry, physics-constraint losses, and self-describing checkpoints.
+"""Surrogate models: neural operators (one of them group-equivariant), an equivariant CNN, a U-Net, a multimodal
+transformer, diffusion, neural ODEs and baselines behind one registry, physics-constraint losses, and
+self-describing checkpoints.
 
 Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
 keyword-only ``text`` and ``image``) and is built from its config dataclass (:func:`build_model`), so
@@ -14,6 +15,7 @@ from physml.models.diffusion import Diffusion, DiffusionConfig
 from physml.models.equivariant import EquivariantCNN, EquivariantCNNConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
+from physml.models.group_fno import GroupFNO, GroupFNOConfig
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
 from physml.models.neural_ode import HamiltonianODE, HamiltonianODEConfig, NeuralODE, NeuralODEConfig
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
@@ -34,6 +36,8 @@ __all__ = [
     "EquivariantCNNConfig",
     "FNOConfig",
     "FieldFormat",
+    "GroupFNO",
+    "GroupFNOConfig",
     "HamiltonianODE",
     "HamiltonianODEConfig",
     "MultimodalConfig",

@@ -120,3 +120,25 @@ def test_an_equivariant_model_scores_the_same_on_every_turned_test_split(tiny_pa
         assert abs(changed - 1) > 1e-4  # (2 epochs from a near-persistence start: 4e-4 here)
     with pytest.raises(ValueError, match="orientation = 'sideways' is invalid"):
         evaluate_checkpoints(checkpoints, tiny_packets_2d, split="test", orientation="sideways")
+
+
+def test_the_near_horizon_maps_hold_the_two_reflections_and_not_the_quarter_turns():
+    """What equivariant-near-horizon-maps builds in (D2): a map of an axisymmetric field cut along its axis z is even
+    in x, and the pulse at pi - theta0 gives the map reflected in z (to round-off: Y_l0(pi - theta) = (-1)^l Y_l0).
+    A quarter turn would carry the axis to x: the turned map is no longer even in x, so no set-up gives it."""
+    from physml.datasets.families.registry import get_family
+
+    family = get_family("near_horizon")
+    times = np.linspace(0.0, 16.0, 5)
+    base = {"ndim": 2, "h": 0.15, "extent": 20.0, "pixels": 16, "l_max": 2, "mass": 1.0, "s": 0,
+            "direction": "ingoing", "theta_width": 0.4, "width": 2.0, "center": 12.0}  # fmt: skip
+    maps = [
+        torch.from_numpy(family.simulate(family.resolve({**base, "theta0": theta}, times), times).fields["phi"])
+        for theta in (0.9, np.pi - 0.9)
+    ]
+    scale = float(maps[0].abs().max())
+    assert float((maps[1] - orient(maps[0], "flip-y")).abs().max()) < 1e-12 * scale  # (x, z): flip-y reflects z
+    assert float((maps[0] - orient(maps[0], "flip-x")).abs().max()) < 1e-12 * scale
+    assert float((maps[1] - maps[0]).abs().max()) > 0.1 * scale  # (the reflected pulse is another trajectory)
+    turned = orient(maps[0], "rotate-90")
+    assert float((turned - orient(turned, "flip-x")).abs().max()) > 0.1 * scale
