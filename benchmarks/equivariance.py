@@ -1,14 +1,16 @@
-"""The escnn steerable CNN's cost against its exported form and plain ResNet twins, in one run.
+"""The equivariant models' cost against their plain twins (and the escnn model's exported form), in one run.
 
     python benchmarks/equivariance.py [--size 96] [--batch 16] [--repeats 3] [--quick]
 
-Four models on ``--batch`` random states of Re ψ, Im ψ and V on a ``--size``² periodic grid (what the
+Six models on ``--batch`` random states of Re ψ, Im ψ and V on a ``--size``² periodic grid (what the
 ``equivariant-schrodinger-2d`` recipe reads):
 
 - ``equivariant_cnn`` as the recipe builds it (D4, 8 regular fields = 64 channels, 4 blocks, kernel 5);
 - its ``export()`` (inference only: plain convolutions with the expanded filters);
 - ``resnet`` of equal parameters (the same depth and kernel; the width that matches the weight count);
-- ``resnet`` of equal width (64 channels: the same convolutions per step, 18× the weights).
+- ``resnet`` of equal width (64 channels: the same convolutions per step, 18× the weights);
+- ``group_fno`` as its recipe builds it (D4, 4 regular fields = 32 channels, modes ``|k| <= 12``, 4 layers) and
+  an ``fno`` of the same depth and modes at the width that matches its weight count.
 
 Also the error under a 45° rotation, which no square grid holds exactly: smooth fields that vanish towards
 the edges, turned by bilinear interpolation, compared inside the inscribed disc, for a C8 model (N = 8: 45° is
@@ -113,6 +115,12 @@ def main() -> None:
             "resnet", {"in_channels": 3, "out_channels": 2, "ndim": 2, "width": 64, "n_blocks": 4, "kernel_size": 5}
         ),
     }
+    modes = min(12, args.size // 2 - 1)  # the group-fno-schrodinger-2d recipe's, where the grid holds them
+    spectral = {"in_channels": 3, "out_channels": 2, "n_layers": 4}
+    models["group_fno (D4, 32 channels)"] = build_model("group_fno", {**spectral, "modes": modes, "width": 4})
+    fno = {**spectral, "modes": [2 * modes, modes]}
+    width = equal_weight_width(weights(models["group_fno (D4, 32 channels)"]), "fno", fno)
+    models[f"fno, equal weights (width {width})"] = build_model("fno", {**fno, "width": width})
     x = torch.randn(args.batch, 3, args.size, args.size)
     target = torch.randn(args.batch, 2, args.size, args.size)
 
