@@ -118,7 +118,7 @@ class EquivariantCNN(nn.Module):
 
     Examples
     --------
-    >>> model = EquivariantCNN(EquivariantCNNConfig(3, 2, N=4, width=2, n_blocks=1, kernel_size=3))
+    >>> model = EquivariantCNN(EquivariantCNNConfig(3, 2, N=4, width=2, n_blocks=1, kernel_size=3)).he_init()
     >>> x = torch.randn(1, 3, 16, 16)
     >>> bool(torch.allclose(model(x.rot90(1, (-2, -1))), model(x).rot90(1, (-2, -1)), atol=1e-5))
     True

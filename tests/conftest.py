@@ -108,3 +108,17 @@ def tiny_images(tmp_path_factory):
     path = tmp_path_factory.mktemp("images") / "tiny-images.h5"
     build_dataset(BuildConfig.from_dict(TINY_IMAGES), path, workers=1, progress=False)
     return path
+
+
+def tiny_recipe(recipe: str, path, **model_params):
+    """A shipped training recipe shrunk for a tiny build at ``path``: batch 4, 3 epochs, 2 warm-up steps, the
+    model's params overridden by ``model_params``."""
+    import dataclasses
+
+    from physml.training import load_train_config
+
+    config = load_train_config(recipe)
+    model = dataclasses.replace(config.model, params={**config.model.params, **model_params})
+    data = dataclasses.replace(config.data, path=str(path), batch_size=4)
+    optim = dataclasses.replace(config.optim, warmup_steps=2)
+    return dataclasses.replace(config, data=data, model=model, optim=optim, epochs=3)

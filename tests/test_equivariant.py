@@ -152,20 +152,13 @@ def test_a_half_turn_group_takes_a_rectangular_grid():
 
 
 def test_the_recipe_learns_on_a_tiny_build(tiny_packets_2d, tmp_path):
-    import dataclasses
+    from conftest import tiny_recipe
 
-    from physml.training import Trainer, load_train_config
+    from physml.training import Trainer
 
-    path = tiny_packets_2d
-    config = load_train_config("equivariant-schrodinger-2d")
-    config = dataclasses.replace(
-        config,
-        data=dataclasses.replace(config.data, path=str(path), batch_size=4),
-        model=dataclasses.replace(config.model, params={**config.model.params, **SMALL}),
-        optim=dataclasses.replace(config.optim, warmup_steps=2),
-        epochs=3,
+    trainer = Trainer(
+        tiny_recipe("equivariant-schrodinger-2d", tiny_packets_2d, **SMALL), tmp_path / "run", progress=False
     )
-    trainer = Trainer(config, tmp_path / "run", progress=False)
     before = trainer.evaluate()
     trainer.train()
     assert trainer.evaluate() < before

@@ -102,20 +102,14 @@ def test_a_non_square_input_is_refused():
 
 
 def test_it_trains_on_a_tiny_build_and_round_trips(tiny_packets_2d, tmp_path):
-    import dataclasses
+    from conftest import tiny_recipe
 
-    from physml.training import Trainer, load_train_config
+    from physml.training import Trainer
     from physml.training.surrogate import load_surrogate
 
-    config = load_train_config("group-fno-schrodinger-2d")
-    config = dataclasses.replace(
-        config,
-        data=dataclasses.replace(config.data, path=str(tiny_packets_2d), batch_size=4),
-        model=dataclasses.replace(config.model, params={**config.model.params, **SMALL}),
-        optim=dataclasses.replace(config.optim, warmup_steps=2),
-        epochs=3,
+    trainer = Trainer(
+        tiny_recipe("group-fno-schrodinger-2d", tiny_packets_2d, **SMALL), tmp_path / "run", progress=False
     )
-    trainer = Trainer(config, tmp_path / "run", progress=False)
     before = trainer.evaluate()
     trainer.train()
     assert trainer.evaluate() < before

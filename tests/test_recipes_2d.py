@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+from conftest import tiny_recipe
 
 from physml.datasets import BuildConfig, build_dataset
 
@@ -30,21 +31,11 @@ def test_the_schrodinger_2d_recipe_learns(tiny_packets_2d, tmp_path):
     from physml.training import Trainer
 
     trainer = Trainer(
-        _tiny("unet-schrodinger-2d", tiny_packets_2d, width=8, groups=4), tmp_path / "run", progress=False
+        tiny_recipe("unet-schrodinger-2d", tiny_packets_2d, width=8, groups=4), tmp_path / "run", progress=False
     )
     before = trainer.evaluate()
     trainer.train()
     assert trainer.evaluate() < before
-
-
-def _tiny(recipe: str, path, **model_params):
-    from physml.training import load_train_config
-
-    config = load_train_config(recipe)
-    model = dataclasses.replace(config.model, params={**config.model.params, **model_params})
-    data = dataclasses.replace(config.data, path=str(path), batch_size=4)
-    optim = dataclasses.replace(config.optim, warmup_steps=2)
-    return dataclasses.replace(config, data=data, model=model, optim=optim, epochs=3)
 
 
 @pytest.mark.parametrize("recipe, shrink", [
@@ -56,7 +47,7 @@ def test_the_field_map_recipes_learn_and_roll_out(maps, tmp_path, recipe, shrink
     from physml.cli import main
     from physml.training import Trainer
 
-    trainer = Trainer(_tiny(recipe, maps, **shrink), tmp_path / "run", progress=False)
+    trainer = Trainer(tiny_recipe(recipe, maps, **shrink), tmp_path / "run", progress=False)
     before = trainer.evaluate()
     trainer.train()
     assert trainer.evaluate() < before
@@ -75,7 +66,7 @@ def test_the_black_hole_image_recipe_generates_in_one_pass_and_is_scored_by_its_
     from physml.training import Trainer
 
     # 16^2 tiny images: 2 x 2 patches, two levels.
-    config = _tiny("unet-bh-images", tiny_images, width=8, groups=4, multipliers=[1, 2], patch=2)
+    config = tiny_recipe("unet-bh-images", tiny_images, width=8, groups=4, multipliers=[1, 2], patch=2)
     config = dataclasses.replace(
         config, modalities=dataclasses.replace(config.modalities, parameters=("spin", "inclination"))
     )
