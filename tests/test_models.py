@@ -104,7 +104,7 @@ def test_persistence_copies_the_latest_step():
 def test_registry_names_the_valid_choices():
     with pytest.raises(
         ValueError,
-        match="model = 'unet3d' is invalid: choose one of complex_fno, diffusion, equivariant_cnn, fno, "
+        match="model = 'unet3d' is invalid: choose one of complex_fno, diffusion, equivariant_cnn, fno, group_fno, "
         "hamiltonian_ode, multimodal_transformer, neural_ode, persistence, resnet, unet",
     ):
         build_model("unet3d", {})
