@@ -77,12 +77,16 @@ def step_seconds(models: dict[str, torch.nn.Module], inputs: torch.Tensor, targe
 
     def step(model: torch.nn.Module):
         model = copy.deepcopy(model).train()
+        device = next(model.parameters()).device
+        x, y = inputs.to(device), targets.to(device)
         optimiser = torch.optim.AdamW(model.parameters(), lr=1e-6)
 
         def run() -> None:
             optimiser.zero_grad(set_to_none=True)
-            torch.nn.functional.mse_loss(model(inputs), targets).backward()
+            torch.nn.functional.mse_loss(model(x), y).backward()
             optimiser.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
 
         return run
 
@@ -137,7 +141,8 @@ def main() -> None:
                 twin = dataclasses.replace(config, model=dataclasses.replace(base.model, name=twin_name, params=plain))
                 if not args.no_twins:
                     runs[twin_name] = Trainer(twin, out / f"{twin_name}-{tag}", progress=False)
-                    keys = (f"{label} width {args.width}", f"{twin_name} width {plain['width']}")
+                    device = next(model.parameters()).device.type  # (CUDA steps are timed without autocast)
+                    keys = (f"{label} width {args.width} {device}", f"{twin_name} width {plain['width']} {device}")
                     if not all(key in timings for key in keys):
                         loader = torch.utils.data.DataLoader(runs[twin_name].train_set, batch_size=data.batch_size)
                         batch = next(iter(loader))

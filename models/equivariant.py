@@ -95,6 +95,35 @@ def _gspace(config: EquivariantCNNConfig):
     return gspaces.flipRot2dOnR2(N=config.N)
 
 
+class VectorOrder(nn.Module):
+    """A vector's components between the grid's order and escnn's.
+
+    A vector field here is ``(v along axis -2, v along axis -1)``, the order of the array's axes
+    (``physml.datasets.symmetry`` calls them x and y). escnn's plane representation reads the pair as
+    ``(v along axis -1, -v along axis -2)``: its reflection mirrors axis -1 and negates its first component. In
+    the grid's order quarter turns agree, but every reflection would come out wrong. ``inverse`` maps back.
+    Scalars pass unchanged.
+    """
+
+    def __init__(self, types: tuple[str, ...], *, inverse: bool) -> None:
+        super().__init__()
+        order, sign, c = [], [], 0
+        for kind in types:
+            if kind == "vector":  # escnn = (v1, -v0); back: (v0, v1) = (-e1, e0)
+                order += [c + 1, c]
+                sign += [-1.0, 1.0] if inverse else [1.0, -1.0]
+            else:
+                order.append(c)
+                sign.append(1.0)
+            c += FIELD_TYPES[kind]
+        self.active = "vector" in types
+        self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
+        self.register_buffer("sign", torch.tensor(sign).view(-1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.order] * self.sign.to(x.dtype) if self.active else x
+
+
 class _Block(nn.Module):
     """``v -> v + conv(ReLU(conv(v)))`` on regular fields."""
 
@@ -135,6 +164,7 @@ class EquivariantCNN(nn.Module):
         self.in_type = enn.FieldType(gspace, [representation[t] for t in in_types])
         hidden = enn.FieldType(gspace, config.width * [gspace.regular_repr])
         self.out_type = enn.FieldType(gspace, [representation[t] for t in out_types])
+        self.into_escnn, self.from_escnn = VectorOrder(in_types, inverse=False), VectorOrder(out_types, inverse=True)
         self.lift = enn.SequentialModule(enn.R2Conv(self.in_type, hidden, kernel_size=1), enn.ReLU(hidden))
         self.blocks = nn.ModuleList(_Block(hidden, config.kernel_size, config.padding) for _ in range(config.n_blocks))
         self.project = enn.R2Conv(hidden, self.out_type, kernel_size=1)
@@ -153,10 +183,12 @@ class EquivariantCNN(nn.Module):
         branches and the projection are zero, and the untrained model is pointwise).
         """
         enn = require_escnn().nn
+        training = self.training
+        self.train()  # (drops the filters escnn caches in eval mode: they would keep the old weights)
         for module in self.modules():
             if isinstance(module, enn.R2Conv):
                 enn.init.generalized_he_init(module.weights.data, module.basisexpansion)
-        return self
+        return self.train(training)
 
     def state_dict(self, *args, **kwargs):
         """The weights only: the filters escnn expands and caches in eval mode are derived, not saved."""
@@ -178,10 +210,10 @@ class EquivariantCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.config.in_channels:
             raise ValueError(f"x has shape {tuple(x.shape)}: need (B, {self.config.in_channels}, H, W)")
-        v = self.lift(require_escnn().nn.GeometricTensor(x, self.in_type))
+        v = self.lift(require_escnn().nn.GeometricTensor(self.into_escnn(x), self.in_type))
         for block in self.blocks:
             v = block(v)
-        return self.project(v).tensor
+        return self.from_escnn(self.project(v).tensor)
 
     @torch.no_grad()
     def export(self) -> nn.Module:
@@ -215,9 +247,10 @@ class _Exported(nn.Module):
 
     def __init__(self, model: EquivariantCNN) -> None:
         super().__init__()
+        self.into_escnn, self.from_escnn = model.into_escnn, model.from_escnn
         self.lift = model.lift.export()
         self.blocks = nn.Sequential(*(_ExportedBlock(b) for b in model.blocks))
         self.project = model.project.export()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.project(self.blocks(self.lift(x)))
+        return self.from_escnn(self.project(self.blocks(self.lift(self.into_escnn(x)))))

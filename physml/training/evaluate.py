@@ -232,6 +232,10 @@ def evaluate_checkpoints(
     # One set of windows for all: with every description and image any of the models reads.
     transforms = _union_transforms(data_path, list(surrogates.values()))
     if orientation != "identity":  # (the name is checked here, the grid once the file is open)
+        readers = [label for label, s in surrogates.items() if s.conditioning.modalities]
+        if readers:
+            raise ValueError(f"orientation = {orientation!r} is invalid for {readers}: they read descriptions, "
+                             "images or parameters, which a turn of the fields would leave as they were")  # fmt: skip
         transforms = [*transforms, Orient(orientation)]
     one_step = first.windows(data_path, split=split, transforms=transforms)
     check_square(one_step.axes, orientation)
