@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["ORIENTATIONS", "Orient", "check_square", "orient"]
+__all__ = ["ORIENTATIONS", "Orient", "check_orientation", "check_square", "orient"]
 
 #: The D4 actions on the last two (spatial) axes, by name: ``x`` is the first of the two, ``y`` the second.
 ORIENTATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -34,16 +34,20 @@ ORIENTATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def orient(x: torch.Tensor, orientation: str) -> torch.Tensor:
-    """``x`` (``(..., X, Y)``) under one of :data:`ORIENTATIONS`."""
+def check_orientation(orientation: str) -> None:
     if orientation not in ORIENTATIONS:
         raise ValueError(f"orientation = {orientation!r} is invalid: must be one of {', '.join(ORIENTATIONS)}")
+
+
+def orient(x: torch.Tensor, orientation: str) -> torch.Tensor:
+    """``x`` (``(..., X, Y)``) under one of :data:`ORIENTATIONS`."""
+    check_orientation(orientation)
     return ORIENTATIONS[orientation](x)
 
 
 def check_square(axes: Mapping[str, np.ndarray], orientation: str) -> None:
     """A rotation or diagonal reflection needs two spatial axes of equal length and spacing; every action two axes."""
-    orient(torch.zeros(1, 1), orientation)  # (the name's check)
+    check_orientation(orientation)
     if orientation == "identity":
         return
     if len(axes) != 2:
@@ -65,7 +69,7 @@ class Orient:
     FIELDS = ("input_fields", "output_fields", "constant_fields")
 
     def __init__(self, orientation: str) -> None:
-        orient(torch.zeros(1, 1), orientation)
+        check_orientation(orientation)
         self.orientation = orientation
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
