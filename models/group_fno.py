@@ -29,7 +29,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from physml.datasets.symmetry import ORIENTATIONS
 from physml.models.registry import register_model
 
 __all__ = ["GroupFNO", "GroupFNOConfig", "group_elements"]
@@ -78,12 +77,17 @@ def check_modes(modes: int, n: int) -> None:
 
 @cache
 def group_elements(reflections: bool) -> tuple[tuple, torch.Tensor, torch.Tensor]:
-    """The group as grid actions ``(actions, product, inverse)``: ``actions[g]`` turns ``(..., X, Y)`` arrays (the
-    square grid's symmetries, :data:`~physml.datasets.symmetry.ORIENTATIONS`: the identity and the three quarter
-    turns, then for D4 the four reflections), ``product[g, h]`` is the index of ``g·h`` (``actions[g] ∘ actions[h]``)
-    and ``inverse[g]`` that of ``g⁻¹``. The table is read off the actions themselves, so it cannot disagree with them.
+    """The group as grid actions ``(actions, product, inverse)``: ``actions[g]`` turns ``(..., X, Y)`` arrays,
+    ``product[g, h]`` is the index of ``g·h`` (``actions[g] ∘ actions[h]``) and ``inverse[g]`` that of ``g⁻¹``.
+
+    Element ``(f, r)`` reflects the last axis ``f`` times, then turns by ``r`` quarter turns; the table is read off
+    the actions themselves, so it cannot disagree with them.
     """
-    actions = tuple(ORIENTATIONS.values())[: 8 if reflections else 4]
+    actions = tuple(
+        (lambda x, f=f, r=r: (x.flip(-1) if f else x).rot90(r, (-2, -1)))
+        for f in ((0, 1) if reflections else (0,))
+        for r in range(4)
+    )
     probe = torch.arange(9.0).reshape(3, 3)  # no symmetry of its own: each element moves it differently
     images = [a(probe) for a in actions]
 
