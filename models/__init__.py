@@ -1,5 +1,6 @@
 """Surrogate models: neural operators (one of them group-equivariant), an equivariant CNN, a U-Net, a multimodal
-transformer, diffusion, neural ODEs and baselines behind one registry, physics-constraint losses, and
+transformer and its GRU, LSTM, state-space and mixture-of-experts variants, diffusion, neural ODEs and baselines
+behind one registry, physics-constraint losses, and
 self-describing checkpoints.
 
 Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
@@ -20,6 +21,16 @@ from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
 from physml.models.neural_ode import HamiltonianODE, HamiltonianODEConfig, NeuralODE, NeuralODEConfig
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
+from physml.models.sequence import (
+    GRUConfig,
+    GRUModel,
+    LSTMConfig,
+    LSTMModel,
+    MoEConfig,
+    MoETransformer,
+    SSMConfig,
+    SSMModel,
+)
 from physml.models.spectral_conv import SpectralConv
 from physml.models.unet import UNet, UNetConfig
 
@@ -36,10 +47,16 @@ __all__ = [
     "EquivariantCNNConfig",
     "FNOConfig",
     "FieldFormat",
+    "GRUConfig",
+    "GRUModel",
     "GroupFNO",
     "GroupFNOConfig",
     "HamiltonianODE",
     "HamiltonianODEConfig",
+    "LSTMConfig",
+    "LSTMModel",
+    "MoEConfig",
+    "MoETransformer",
     "MultimodalConfig",
     "MultimodalTransformer",
     "NeuralODE",
@@ -50,6 +67,8 @@ __all__ = [
     "ResNet",
     "ResNetConfig",
     "RotaryEmbedding",
+    "SSMConfig",
+    "SSMModel",
     "SchrodingerContext",
     "SpectralConv",
     "SwiGLU",

@@ -3,7 +3,9 @@
 Attention runs through :func:`torch.nn.functional.scaled_dot_product_attention`
 (``"sdpa"``: fused kernels that never store the ``(N, N)`` weights) or through
 :func:`reference_attention`, the formula written out (``"reference"``), which
-the tests and ``benchmarks/attention.py`` compare it with.
+the tests and ``benchmarks/attention.py`` compare it with. Both cost ``O(N^2)``
+time. ``"linear"`` (:func:`linear_attention`) is a different attention, not the
+same numbers: softmax replaced by a positive feature map, ``O(N)`` in time and memory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "RotaryEmbedding",
     "SwiGLU",
     "apply_rotary",
+    "linear_attention",
     "reference_attention",
     "sdpa_attention",
 ]
@@ -124,17 +127,21 @@ def _repeat_kv(k: torch.Tensor, n_heads: int) -> torch.Tensor:
 
 
 def reference_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0
-) -> torch.Tensor:
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0,
+    causal: bool = False,
+) -> torch.Tensor:  # fmt: skip
     """``softmax(Q K^T / sqrt(D) + M) V`` written out, storing the ``(B, H, N, M)`` weights.
 
     ``q`` ``(B, H, N, D)``; ``k``, ``v`` ``(B, H_kv, M, D)`` with ``H_kv`` dividing
     ``H`` (grouped-query attention); ``mask`` broadcastable to ``(B, H, N, M)``,
     boolean (``True``: attend; ``False``: weight exactly 0) or additive float.
-    Every query must be allowed at least one key.
+    Every query must be allowed at least one key. ``causal``: query ``i`` also
+    sees only keys ``j <= i`` (``N = M``).
     """
     k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])  # (B, H_kv, M, D) -> (B, H, M, D)
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, N, D) @ (B, H, D, M) -> (B, H, N, M)
+    if causal:
+        scores = scores.masked_fill(~_lower(q.shape[2], q.device), float("-inf"))
     if mask is not None and mask.dtype == torch.bool:
         scores = scores.masked_fill(~mask, float("-inf"))
     elif mask is not None:
@@ -143,9 +150,15 @@ def reference_attention(
     return weights @ v  # (B, H, N, M) @ (B, H, M, D) -> (B, H, N, D)
 
 
+def _lower(n: int, device: torch.device) -> torch.Tensor:
+    """``(n, n)`` boolean: ``j <= i`` (the keys a causal query ``i`` sees)."""
+    return torch.ones(n, n, dtype=torch.bool, device=device).tril()
+
+
 def sdpa_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0
-) -> torch.Tensor:
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0,
+    causal: bool = False,
+) -> torch.Tensor:  # fmt: skip
     """The same as :func:`reference_attention` through PyTorch's fused ``scaled_dot_product_attention``.
 
     Grouped heads: without a mask, SDPA's ``enable_gqa`` shares the key/value
@@ -156,24 +169,67 @@ def sdpa_attention(
     ``O(N D)`` memory, against the ``O(N^2)`` they save.
     """
     if mask is None:
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, enable_gqa=k.shape[1] != q.shape[1])
+        gqa = k.shape[1] != q.shape[1]
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=causal, enable_gqa=gqa)
+    if causal:  # SDPA takes a mask or is_causal, not both
+        mask = mask & _lower(q.shape[2], q.device)
     k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])  # (B, H_kv, M, D) -> (B, H, M, D)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
 
 
-#: Attention implementations by name (``MultimodalConfig.attention``).
-ATTENTION: dict[str, Callable[..., torch.Tensor]] = {"sdpa": sdpa_attention, "reference": reference_attention}
+def linear_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *, dropout: float = 0.0,
+    causal: bool = False,
+) -> torch.Tensor:  # fmt: skip
+    """Kernelised attention (Katharopoulos et al. 2020): ``phi(Q) (phi(K)^T V) / (phi(Q) sum_j phi(K_j))``.
+
+    ``phi(x) = elu(x) + 1`` > 0 stands in for ``exp(q . k)``; summing ``phi(K)^T V``
+    ``(D, D)`` first makes the cost ``O(N D^2)`` instead of ``O(N^2 D)``. ``causal``
+    replaces the sums by running sums over ``j <= i`` (the recurrent form: a state
+    of ``D x D`` per head). ``mask`` may only drop keys: boolean, broadcastable to
+    ``(B, 1, 1, M)``; a mask between query-key pairs (a window) has no linear form.
+    ``dropout`` is not applied (there are no weights to drop). Computed in float32
+    at least: the running sums lose bf16's few bits.
+    """
+    if mask is not None and (mask.dtype != torch.bool or mask.shape[-2] != 1):
+        raise ValueError(f"mask of shape {tuple(mask.shape)} is invalid for linear attention: a (B, 1, 1, M) key mask")
+    dtype = q.dtype
+    work = torch.promote_types(dtype, torch.float32)
+    k, v = _repeat_kv(k, q.shape[1]).to(work), _repeat_kv(v, q.shape[1]).to(work)  # (B, H, M, D)
+    q, k = F.elu(q.to(work)) + 1, F.elu(k) + 1
+    if mask is not None:
+        k = k * mask.transpose(-2, -1).to(work)  # (B, 1, M, 1): a dropped key adds nothing to either sum
+    if causal:
+        state = torch.einsum("bhnd,bhne->bhnde", k, v).cumsum(dim=2)  # (B, H, N, D, D): sum_{j<=i} phi(k_j) v_j^T
+        numerator = torch.einsum("bhnd,bhnde->bhne", q, state)
+        denominator = (q * k.cumsum(dim=2)).sum(-1, keepdim=True)  # (B, H, N, 1)
+    else:
+        numerator = q @ (k.transpose(-2, -1) @ v)  # (B, H, N, D) @ ((B, H, D, M) @ (B, H, M, D))
+        denominator = q @ k.sum(dim=2)[..., None]  # (B, H, N, D) @ (B, H, D, 1)
+    return (numerator / denominator.clamp_min(torch.finfo(work).tiny)).to(dtype)
+
+
+#: Attention implementations by name (``MultimodalConfig.attention``): softmax attention two ways, and linear.
+ATTENTION: dict[str, Callable[..., torch.Tensor]] = {
+    "sdpa": sdpa_attention,
+    "reference": reference_attention,
+    "linear": linear_attention,
+}
 
 
 class Attention(nn.Module):
-    """Bidirectional multi-head self-attention with ``n_kv_heads`` key/value heads shared by ``n_heads`` queries.
+    """Multi-head self-attention with ``n_kv_heads`` key/value heads shared by ``n_heads`` queries.
 
     ``n_kv_heads = n_heads``: multi-head; ``1``: multi-query; in between:
     grouped-query attention (Ainslie et al. 2023). Queries and keys are
-    rotated by the rotary tables passed to :meth:`forward`.
+    rotated by the rotary tables passed to :meth:`forward`. ``causal``: token
+    ``i`` attends to tokens ``j <= i`` only.
     """
 
-    def __init__(self, dim: int, n_heads: int, n_kv_heads: int, *, dropout: float = 0.0, impl: str = "sdpa") -> None:
+    def __init__(
+        self, dim: int, n_heads: int, n_kv_heads: int, *, dropout: float = 0.0, impl: str = "sdpa",
+        causal: bool = False,
+    ) -> None:  # fmt: skip
         super().__init__()
         if dim % n_heads or n_heads % n_kv_heads:
             raise ValueError(
@@ -183,7 +239,7 @@ class Attention(nn.Module):
         if impl not in ATTENTION:
             raise ValueError(f"impl = {impl!r} is invalid: choose one of {', '.join(ATTENTION)}")
         self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, dim // n_heads
-        self.dropout, self.attend = dropout, ATTENTION[impl]
+        self.dropout, self.attend, self.causal = dropout, ATTENTION[impl], causal
         self.q = nn.Linear(dim, dim, bias=False)
         self.kv = nn.Linear(dim, 2 * n_kv_heads * self.head_dim, bias=False)
         self.out = nn.Linear(dim, dim, bias=False)
@@ -197,5 +253,5 @@ class Attention(nn.Module):
         kv = self.kv(x).view(B, N, 2, self.n_kv_heads, self.head_dim)  # (B, N, 2 H_kv D) -> (B, N, 2, H_kv, D)
         k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # -> 2 x (B, H_kv, N, D)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        y = self.attend(q, k, v, mask, dropout=self.dropout if self.training else 0.0)  # (B, H, N, D)
+        y = self.attend(q, k, v, mask, dropout=self.dropout if self.training else 0.0, causal=self.causal)  # (B,H,N,D)
         return self.out(y.transpose(1, 2).reshape(B, N, -1))  # (B, H, N, D) -> (B, N, H D) -> (B, N, dim)

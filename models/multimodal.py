@@ -19,6 +19,15 @@ within ``window`` patches along each axis (no wrap-around, like the rotary
 positions; text and image tokens stay global). It is an attention mask: it
 bounds what a patch sees per block, not the compute, which stays quadratic.
 
+``causal = True`` (fields only, 1D): patch ``i`` sees patches ``j <= i``, so
+the output at patch ``i`` can be trained to forecast patch ``i + 1`` of a time
+series. ``attention = "linear"`` swaps softmax attention for linear attention
+(:func:`~physml.models.attention.linear_attention`), ``O(N)`` in the sequence length.
+
+The blocks' token mixer is attention here; :mod:`physml.models.sequence` builds
+the same model with a GRU, an LSTM or a selective state-space scan as the mixer,
+or with a mixture of experts as the MLP (:meth:`MultimodalTransformer.make_block`).
+
 A missing modality (``text=None``, ``image=None``) leaves its tokens out. Only
 modalities in ``MultimodalConfig.missing_ok`` may be missing; the model
 trains for their absence itself, by modality dropout in training mode.
@@ -33,6 +42,7 @@ dropout (see :mod:`physml.models.diffusion`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -58,7 +68,9 @@ class MultimodalConfig:
     probability ``modality_dropout`` (its tokens are masked as keys: exactly the
     model without it), so a model with ``missing_ok`` is trained to work without.
     ``mlp_ratio`` sets the SwiGLU hidden width, ``int(mlp_ratio * dim)``;
-    ``attention`` is ``"sdpa"`` or ``"reference"`` (the same numbers, slower).
+    ``attention`` is ``"sdpa"`` or ``"reference"`` (the same numbers, slower) or
+    ``"linear"`` (linear attention). ``causal`` (1D fields, no text or image):
+    each patch sees itself and the patches before it.
     """
 
     in_channels: int
@@ -84,6 +96,9 @@ class MultimodalConfig:
     init_std: float = 0.02
     attention: str = "sdpa"
     noise_embedding: bool = False
+    causal: bool = False
+    #: Whether the blocks mix tokens by attention (the head and rotary options then apply).
+    attends: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for name in ("field_size", "image_size", "modalities", "missing_ok"):
@@ -91,12 +106,13 @@ class MultimodalConfig:
         ints = ("in_channels", "out_channels", "patch", "dim", "depth", "n_heads", "n_kv_heads", "text_length")
         for name in (*ints, "image_channels", "image_patch"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"MultimodalConfig.{name} = {getattr(self, name)!r} is invalid: must be an int >= 1")
+                self._check(False, name, "an int >= 1")
         self._check(len(self.field_size) in (1, 2), "field_size", "(X,) or (X, Y)")
         self._check(_divisible(self.field_size, self.patch), "field_size", f"multiples of patch = {self.patch}")
         self._check(len(self.image_size) == 2 and _divisible(self.image_size, self.image_patch), "image_size",
                     f"(H, W), multiples of image_patch = {self.image_patch}")  # fmt: skip
-        self._check(self.dim % self.n_heads == 0 and (self.dim // self.n_heads) % 4 == 0, "n_heads",
+        heads_fit = self.dim % self.n_heads == 0 and (self.dim // self.n_heads) % 4 == 0
+        self._check(heads_fit or not self.attends, "n_heads",
                     f"a divisor of dim = {self.dim} leaving a head_dim that is a multiple of 4")  # fmt: skip
         self._check(self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads = {self.n_heads}")
         self._check(self.vocab_size >= 2, "vocab_size", ">= 2 (id 0 is the pad)")
@@ -111,10 +127,18 @@ class MultimodalConfig:
         self._check(self.init_std > 0, "init_std", "> 0")
         self._check(self.attention in ATTENTION, "attention", f"one of {', '.join(ATTENTION)}")
         self._check(isinstance(self.noise_embedding, bool), "noise_embedding", "true or false")
+        self._check(isinstance(self.causal, bool), "causal", "true or false")
+        linear_window = self.attention == "linear" and self.window
+        self._check(not linear_window, "window", "0 with attention = 'linear' (which has no mask between pairs)")
+        if self.causal:
+            self._check(self.ndim == 1, "causal", "false for 2D fields (a causal order is a 1D sequence)")
+            reads = f"false with modalities = {self.modalities} (a causal model reads fields only: modalities: [])"
+            self._check(not self.modalities, "causal", reads)
+            self._check(not self.noise_embedding, "causal", "false with noise_embedding (a denoiser reads everything)")
 
     def _check(self, ok: bool, name: str, allowed: str) -> None:
         if not ok:
-            raise ValueError(f"MultimodalConfig.{name} = {getattr(self, name)!r} is invalid: must be {allowed}")
+            raise ValueError(f"{type(self).__name__}.{name} = {getattr(self, name)!r} is invalid: must be {allowed}")
 
     @property
     def ndim(self) -> int:
@@ -132,33 +156,54 @@ def _divisible(size: tuple[int, ...], patch: int) -> bool:
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block: ``h + attn(norm(h))``, then ``h + SwiGLU(norm(h))``.
+    """Pre-norm block: ``h + mix(norm(h))``, then ``h + mlp(norm(h))``.
 
-    Given a noise embedding ``emb`` ``(B, dim)`` (adaptive norm), each branch reads
-    ``norm(h) (1 + scale) + shift`` and its output is multiplied by ``1 + gate``,
-    the six ``(B, dim)`` vectors a linear map of ``emb`` that starts at zero.
+    ``mix`` mixes tokens (attention unless ``mixer`` is given); ``mlp`` acts per
+    token (SwiGLU unless ``mlp`` is given). Given a noise embedding ``emb``
+    ``(B, dim)`` (adaptive norm), each branch reads ``norm(h) (1 + scale) + shift``
+    and its output is multiplied by ``1 + gate``, the six ``(B, dim)`` vectors a
+    linear map of ``emb`` that starts at zero.
     """
 
-    def __init__(self, config: MultimodalConfig) -> None:
+    def __init__(self, config: MultimodalConfig, mixer: nn.Module | None = None, mlp: nn.Module | None = None) -> None:
         super().__init__()
-        self.attn_norm, self.mlp_norm = RMSNorm(config.dim), RMSNorm(config.dim)
-        self.attn = Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
-                              impl=config.attention)  # fmt: skip
-        self.mlp = SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
+        self.mix_norm, self.mlp_norm = RMSNorm(config.dim), RMSNorm(config.dim)
+        self.mix = mixer or Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
+                                      impl=config.attention, causal=config.causal)  # fmt: skip
+        self.mlp = mlp or SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
         self.drop = nn.Dropout(config.dropout)
         self.modulation = nn.Linear(config.dim, 6 * config.dim) if config.noise_embedding else None
+        self._register_load_state_dict_pre_hook(_renamed)
+
+    def init_weights(self, std: float, out_std: float) -> None:
+        """Each branch's output layer drawn with ``out_std``; mixers and MLPs with their own scheme run it."""
+        for branch in (self.mix, self.mlp):
+            if hasattr(branch, "init_weights"):
+                branch.init_weights(std, out_std)
+            else:
+                nn.init.normal_((branch.out if branch is self.mix else branch.down).weight, std=out_std)
+        if self.modulation is not None:  # adaptive norm starts as the plain block
+            nn.init.zeros_(self.modulation.weight)
+            nn.init.zeros_(self.modulation.bias)
 
     def forward(
         self, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
         emb: torch.Tensor | None = None,
     ) -> torch.Tensor:  # fmt: skip
         if self.modulation is None:
-            h = h + self.drop(self.attn(self.attn_norm(h), cos, sin, mask))
+            h = h + self.drop(self.mix(self.mix_norm(h), cos, sin, mask))
             return h + self.drop(self.mlp(self.mlp_norm(h)))
         mod = self.modulation(emb).to(h.dtype)[:, None, :].chunk(6, dim=-1)  # 6 x (B, 1, dim)
         shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = mod
-        h = h + (1 + gate_a) * self.drop(self.attn(self.attn_norm(h) * (1 + scale_a) + shift_a, cos, sin, mask))
+        h = h + (1 + gate_a) * self.drop(self.mix(self.mix_norm(h) * (1 + scale_a) + shift_a, cos, sin, mask))
         return h + (1 + gate_m) * self.drop(self.mlp(self.mlp_norm(h) * (1 + scale_m) + shift_m))
+
+
+def _renamed(state: dict, prefix: str, *_: object) -> None:
+    """Checkpoints written before the mixer was pluggable name it ``attn``: read those as ``mix``."""
+    for old, new in (("attn_norm.", "mix_norm."), ("attn.", "mix.")):
+        for key in [k for k in state if k.startswith(prefix + old)]:
+            state[prefix + new + key[len(prefix + old) :]] = state.pop(key)
 
 
 def _grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
@@ -207,8 +252,9 @@ class MultimodalTransformer(nn.Module):
             else None
         )
         self.modality = nn.Parameter(torch.empty(1 + len(MODALITIES), config.dim))  # rows: field, text, image
-        self.rotary = RotaryEmbedding(config.dim // config.n_heads, base=config.rope_base)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.depth))
+        attends = config.attends
+        self.rotary = RotaryEmbedding(config.dim // config.n_heads, base=config.rope_base) if attends else None
+        self.blocks = nn.ModuleList(self.make_block(config) for _ in range(config.depth))
         self.norm = RMSNorm(config.dim)
         self.head = nn.Linear(config.dim, config.out_channels * config.patch**config.ndim)
         # Integer positions (not cast by .float()/.double(), not saved): fixed by the config.
@@ -219,6 +265,10 @@ class MultimodalTransformer(nn.Module):
         self.noise = NoiseEmbedding(config.dim) if config.noise_embedding else None
         self._init_weights()
 
+    def make_block(self, config: MultimodalConfig) -> nn.Module:
+        """One of the ``depth`` blocks (subclasses swap the mixer or the MLP)."""
+        return TransformerBlock(config)
+
     def _init_weights(self) -> None:
         std = self.config.init_std
         for module in self.modules():
@@ -228,14 +278,9 @@ class MultimodalTransformer(nn.Module):
                     nn.init.zeros_(module.bias)
         nn.init.normal_(self.modality, std=std)
         for block in self.blocks:  # GPT-2: each residual branch's output scaled by 1/sqrt(2 depth)
-            for layer in (block.attn.out, block.mlp.down):
-                nn.init.normal_(layer.weight, std=std / (2 * self.config.depth) ** 0.5)
+            block.init_weights(std, std / (2 * self.config.depth) ** 0.5)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-        for block in self.blocks:  # adaptive norm starts as the plain block
-            if block.modulation is not None:
-                nn.init.zeros_(block.modulation.weight)
-                nn.init.zeros_(block.modulation.bias)
 
     def forward(
         self,
@@ -262,9 +307,11 @@ class MultimodalTransformer(nn.Module):
             positions.append(self.image_positions)
             keep.append(self._kept("image", B, x.device)[:, None].expand(B, patches.shape[1]))
         h = torch.cat(tokens, dim=1)  # (B, N, dim), N = Nf + L + Ni
-        angles = torch.cat([self.rotary.angles(p) for p in positions])  # (N, head_dim // 2), float64
-        work = torch.float64 if h.dtype == torch.float64 else torch.float32
-        cos, sin = angles.cos().to(work), angles.sin().to(work)
+        cos = sin = None  # a scan reads positions from the order of the tokens
+        if self.rotary is not None:
+            angles = torch.cat([self.rotary.angles(p) for p in positions])  # (N, head_dim // 2), float64
+            work = torch.float64 if h.dtype == torch.float64 else torch.float32
+            cos, sin = angles.cos().to(work), angles.sin().to(work)
         mask = self._mask(torch.cat(keep, dim=1), field.shape[1])
         for block in self.blocks:
             h = block(h, cos, sin, mask, emb)

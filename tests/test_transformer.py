@@ -355,5 +355,5 @@ def test_every_gqa_grouping_builds_and_runs():
     for n_heads, n_kv_heads in itertools.product((1, 2, 4), repeat=2):
         if n_heads % n_kv_heads == 0:
             model = _model(_config(1, n_heads=n_heads, n_kv_heads=n_kv_heads))
-            assert model.blocks[0].attn.kv.out_features == 2 * n_kv_heads * (32 // n_heads)
+            assert model.blocks[0].mix.kv.out_features == 2 * n_kv_heads * (32 // n_heads)
             assert model(x, text=text, image=image).shape == (2, 2, 32)

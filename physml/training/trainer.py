@@ -145,7 +145,10 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
         self.step, self.epoch, self.batch_in_epoch, self.best = 0, 0, 0, math.inf
         self.saved_step: int | None = None  # the step last.pt holds
-        self.columns = [*LOG_COLUMNS, *(f"loss_{name}" for name in config.losses)]
+        # A model with terms of its own (a mixture of experts' balancing loss) weights them itself.
+        self.auxiliary = getattr(self.model, "auxiliary_terms", ())
+        self.metrics = getattr(self.model, "auxiliary_metric_names", ())
+        self.columns = [*LOG_COLUMNS, *(f"loss_{name}" for name in (*config.losses, *self.auxiliary)), *self.metrics]
 
     # -- data ----------------------------------------------------------------------------
     def _order(self, epoch: int) -> list[int]:
@@ -215,6 +218,8 @@ class Trainer:
         terms = {"data": F.mse_loss(stacked, target)} if "data" in self.config.losses else {}
         if self.physics is not None:
             terms.update(self.physics(batch, predictions[0]))
+        if self.auxiliary and self.model.training:  # the model's own terms, from the calls above
+            terms.update(self.model.auxiliary_losses())
         return terms
 
     def _check_continuous(self) -> None:
@@ -228,7 +233,7 @@ class Trainer:
                 raise ValueError(f"{key} = {value!r} is invalid for {config.model.name}: must be {wanted!r} ({why})")
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        return sum(self.config.losses[name] * value for name, value in terms.items())
+        return sum(self.config.losses.get(name, 1.0) * value for name, value in terms.items())  # model terms: 1
 
     # -- checkpoints ----------------------------------------------------------------------
     def _save(self, name: str) -> None:
@@ -368,6 +373,8 @@ class Trainer:
                     self.batch_in_epoch += 1
                     row = {"step": self.step, "epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
                     row |= {"loss": values[0], **{f"loss_{k}": v for k, v in zip(terms, values[1:])}}
+                    if self.metrics:
+                        row |= self.model.auxiliary_metrics()
                     log.step(row)
                     if self.step % self.config.checkpoint_every == 0:
                         self._checkpoint(log)
