@@ -1,7 +1,7 @@
 """Cost of each sequence architecture against sequence length: time and memory, with fitted log-log slopes.
 
     python benchmarks/architecture_cost.py [--lengths 256 512 1024 2048 4096 8192 16384] [--dim 64] [--depth 2] \\
-        [--models transformer linear-attention gru lstm ssm moe] [--out runs/architecture-cost]
+        [--models transformer linear-attention gru lstm ssm moe] [--out runs/architecture-cost] [--plot cost.png]
 
 Each model is the causal 1D form of its registered model (``causal: true``; one token per sample,
 ``patch: 1``; ``dim`` channels, ``depth`` blocks; fields only): a series of ``N`` samples is ``N`` tokens.
@@ -12,8 +12,8 @@ For each model and length, in a fresh process (so that one measurement's memory 
 - ``next token``: seconds to produce one more output given a context of ``N``: a recurrent step from the
   carried state for the scans (GRU, LSTM, SSM: ``model.step``), a full forward pass over the context for the
   attention models (no key/value cache: the models have none);
-- peak memory of the training and the inference pass: the rise of the process's resident-set high-water
-  mark (``ru_maxrss``) over its value before the pass.
+- peak memory of the training and the inference pass: the most tensor memory held at once above the level
+  before the pass (``torch.profiler``'s allocation record).
 
 The slopes are least-squares fits of ``log(cost)`` on ``log(N)`` over ``N >= --fit-from`` (below it fixed
 costs dominate): 2 for a cost quadratic in ``N``, 1 for linear. A length is skipped once the previous one
@@ -26,14 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
-from _report import machine, markdown_table
+from _report import machine, markdown_table, peak_bytes
 
 from physml.models import build_model
 from physml.models.registry import model_shell
@@ -76,10 +75,6 @@ def stored_weights_gb(length: int, depth: int, heads: int = 4) -> float:
     return 2 * heads * length**2 * 4 * depth / 1e9
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
 def best(call, repeats: int = 3) -> float:
     call()  # warm-up: allocator, kernel choice
     times = []
@@ -104,12 +99,9 @@ def measure(label: str, length: int, dim: int, depth: int) -> dict[str, float]:
     def train():
         model(x).square().mean().backward()
 
-    before = peak_mb()
-    infer()
-    result["infer_peak_mb"] = peak_mb() - before
-    before = peak_mb()
-    train()
-    result["train_peak_mb"] = peak_mb() - before
+    cpu = torch.device("cpu")
+    result["infer_peak_mb"] = peak_bytes(infer, cpu) / 2**20
+    result["train_peak_mb"] = peak_bytes(train, cpu) / 2**20
     result["infer_s"], result["train_s"] = best(infer), best(train)
     if label in SCANS:
         model.eval()
@@ -139,6 +131,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=30.0, help="stop a model's sweep past this train time")
     parser.add_argument("--max-gb", type=float, default=8.0, help="skip reference attention beyond this memory")
     parser.add_argument("--out", type=Path, default=Path("runs/architecture-cost"))
+    parser.add_argument("--plot", type=Path, help="also draw the costs against N to this image")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "LENGTH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -171,10 +164,51 @@ def main() -> None:
                   f"next token {r['next_token_s'] * 1e3:.3f} ms, peak train {r['train_peak_mb']:.0f} MB, "
                   f"infer {r['infer_peak_mb']:.0f} MB", flush=True)  # fmt: skip
     print(report(results, args, dims))
+    if args.plot:
+        plot(results, args, dims, args.plot)
+        print(f"wrote {args.plot}")
+
+
+def plot(results: dict, args: argparse.Namespace, dims: dict[str, int], path: Path) -> None:
+    """Training time and training peak memory against N, log-log, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    quantities = (("train_s", "training pass (s)"), ("next_token_s", "next token given N (s)"),
+                  ("train_peak_mb", "training peak memory (MB)"))  # fmt: skip
+    for ax, (quantity, label) in zip(axes, quantities):
+        for model in args.models:
+            keys = {n: f"{model} {n} dim {dims[model]} depth {args.depth}" for n in sorted(args.lengths)}
+            found = {n: results[k][quantity] for n, k in keys.items() if k in results}
+            ax.loglog(list(found), list(found.values()), "o-", label=model, ms=3)
+        ax.set(xlabel="sequence length N (tokens)", ylabel=label)
+        ax.grid(True, which="both", alpha=0.3)
+    n = sorted(args.lengths)
+    for power, style in ((1, ":"), (2, "--")):  # guides: slope 1 and slope 2 through the first transformer point
+        anchor = results.get(f"transformer {n[0]} dim {dims.get('transformer', 0)} depth {args.depth}")
+        if anchor:
+            axes[0].loglog(n, [anchor["train_s"] * (m / n[0]) ** power for m in n], "k" + style, lw=0.8,
+                           label=f"~N^{power}")  # fmt: skip
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"cost against sequence length: causal 1D models of ~{args.weights:.0g} weights, batch 1, "
+                 f"{args.depth} blocks")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def report(results: dict, args: argparse.Namespace, dims: dict[str, int]) -> str:
-    header = ["model", "dim", "weights", *(f"N={n}" for n in sorted(args.lengths)), "slope", "slope of peak memory"]
+    header = [
+        "model",
+        "dim",
+        "weights",
+        *(f"N={n}" for n in sorted(args.lengths)),
+        "slope",
+        "slope of peak memory",
+        "slope, last octave",
+    ]
     tables = []
     quantities = (("train_s", "training pass, s"), ("infer_s", "inference pass, s"),
                   ("next_token_s", "next token given N, ms"), ("train_peak_mb", "training peak, MB"))  # fmt: skip
@@ -190,6 +224,8 @@ def report(results: dict, args: argparse.Namespace, dims: dict[str, int]) -> str
             cells = [f"{found[n][quantity] * scale:.4g}" for n in found] + ["—"] * (len(args.lengths) - len(found))
             memory = {"infer_s": "infer_peak_mb", "train_s": "train_peak_mb"}.get(quantity)
             fits = [slope(fit, [found[n][q] for n in fit]) if len(fit) > 1 and q else None for q in (quantity, memory)]
+            top = sorted(found)[-2:]  # the last octave: closest to the asymptotic exponent
+            fits.append(slope(top, [found[n][quantity] for n in top]) if len(top) == 2 else None)
             slopes = ["—" if value is None else f"{value:.2f}" for value in fits]
             weights = str(next(iter(found.values()))["weights"])
             rows.append([label, str(dims[label]), weights, *cells, *slopes])

@@ -12,7 +12,8 @@ shells; the token models cut the 256 points into 32 patches of 8 and stack 4 blo
 reported beside). The learning rate per architecture is the best of ``--lrs`` by validation loss after
 ``--sweep-epochs`` on seed 0. Scored on the held-out test split (one-step nRMSE, 20-step rollout nRMSE) and on
 ``--long`` (100-step rollout nRMSE, steps until the correlation with the truth drops below 0.8); then each
-architecture's training throughput (samples/s, batch 32), inference latency (batch 1) and peak training memory,
+architecture's training throughput (samples/s, batch 32), inference latency (batch 1) and peak training memory
+(tensor allocations of one step),
 best of 3 in a fresh process each (``--jobs 1`` while timing matters: the runs go ``--jobs`` at a time, one
 thread each).
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from _report import machine, markdown_table
+from _report import machine, markdown_table, peak_bytes
 
 from physml.models import build_model
 from physml.models.registry import model_shell
@@ -45,6 +45,8 @@ TOKENS = {"patch": 8, "depth": 4, "n_heads": 4, "n_kv_heads": 2}
 ARCHITECTURES: dict[str, tuple[str, dict, str, int]] = {
     "transformer": ("multimodal_transformer", TOKENS, "dim", 16),
     "linear-attention": ("multimodal_transformer", {**TOKENS, "attention": "linear"}, "dim", 16),
+    # The study's proposal: the transformer plus a full-resolution linear spectral path (docs/architectures.md).
+    "transformer+spectral": ("multimodal_transformer", {**TOKENS, "spectral_skip": 129}, "dim", 16),
     "moe": ("moe_transformer", {**TOKENS, "n_experts": 4, "top_k": 2}, "dim", 16),
     "gru": ("gru", TOKENS, "dim", 2),
     "lstm": ("lstm", TOKENS, "dim", 2),
@@ -117,12 +119,12 @@ def run(config: dict, out: Path) -> Path:
 
 def best_validation(out: Path) -> float:
     checkpoint = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-    return float(checkpoint["best"])
+    return float(checkpoint["extra"]["best"])
 
 
 def profile(arch: str, params: dict) -> dict[str, float]:
     """In this (fresh) process: seconds per training step at batch 32 (forward, MSE, backward, AdamW), latency of a
-    forward pass at batch 1, and the rise of the resident-set high-water mark over one training step."""
+    forward pass at batch 1, and the peak of the tensor memory one training step allocates (``torch.profiler``)."""
     torch.manual_seed(0)
     name = ARCHITECTURES[arch][0]
     model = build_model(name, {**shape_params(name), **params})
@@ -139,9 +141,7 @@ def profile(arch: str, params: dict) -> dict[str, float]:
             model.eval()(one)
         model.train()
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step()
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    peak = peak_bytes(step, torch.device("cpu")) / 2**20
     timings = {}
     for label, call, n in (("step", step, 3), ("infer", infer, 10)):
         call()

@@ -24,6 +24,13 @@ the output at patch ``i`` can be trained to forecast patch ``i + 1`` of a time
 series. ``attention = "linear"`` swaps softmax attention for linear attention
 (:func:`~physml.models.attention.linear_attention`), ``O(N)`` in the sequence length.
 
+``spectral_skip`` adds a full-resolution path beside the tokens: a linear
+spectral convolution (an FNO layer without its nonlinearity) from the input
+fields to the output. A linear operator diagonal in Fourier space, such as the
+free propagator ``exp(-i k^2 dt / 2)`` of the Schrödinger equation, is then one
+weight per mode instead of something the patches must learn; the blocks are left
+with what the potential does.
+
 The blocks' token mixer is attention here; :mod:`physml.models.sequence` builds
 the same model with a GRU, an LSTM or a selective state-space scan as the mixer,
 or with a mixture of experts as the MLP (:meth:`MultimodalTransformer.make_block`).
@@ -50,6 +57,7 @@ from torch import nn
 from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU
 from physml.models.noise_level import NoiseEmbedding, check_noise
 from physml.models.registry import register_model
+from physml.models.spectral_conv import SpectralConv
 
 __all__ = ["MODALITIES", "MultimodalConfig", "MultimodalTransformer", "TransformerBlock"]
 
@@ -70,7 +78,9 @@ class MultimodalConfig:
     ``mlp_ratio`` sets the SwiGLU hidden width, ``int(mlp_ratio * dim)``;
     ``attention`` is ``"sdpa"`` or ``"reference"`` (the same numbers, slower) or
     ``"linear"`` (linear attention). ``causal`` (1D fields, no text or image):
-    each patch sees itself and the patches before it.
+    each patch sees itself and the patches before it. ``spectral_skip > 0``
+    adds a linear spectral convolution from the input fields straight to the
+    output (that many Fourier modes per axis, full resolution, zero at the start).
     """
 
     in_channels: int
@@ -97,6 +107,7 @@ class MultimodalConfig:
     attention: str = "sdpa"
     noise_embedding: bool = False
     causal: bool = False
+    spectral_skip: int = 0
     #: Whether the blocks mix tokens by attention (the head and rotary options then apply).
     attends: ClassVar[bool] = True
 
@@ -135,6 +146,10 @@ class MultimodalConfig:
             reads = f"false with modalities = {self.modalities} (a causal model reads fields only: modalities: [])"
             self._check(not self.modalities, "causal", reads)
             self._check(not self.noise_embedding, "causal", "false with noise_embedding (a denoiser reads everything)")
+            self._check(not self.spectral_skip, "causal", "false with spectral_skip (a Fourier transform reads all)")
+        limits = [*(n for n in self.field_size[:-1]), self.field_size[-1] // 2 + 1]
+        skip_fits = isinstance(self.spectral_skip, int) and 0 <= self.spectral_skip <= min(limits)
+        self._check(skip_fits, "spectral_skip", f"an int in 0 .. {min(limits)} (the modes the grid holds)")
 
     def _check(self, ok: bool, name: str, allowed: str) -> None:
         if not ok:
@@ -263,6 +278,8 @@ class MultimodalTransformer(nn.Module):
         self.register_buffer("image_positions", _grid_positions(image_grid), persistent=False)
         self.register_buffer("local", _window(self.field_positions, config.window), persistent=False)
         self.noise = NoiseEmbedding(config.dim) if config.noise_embedding else None
+        modes = (config.spectral_skip,) * config.ndim
+        self.spectral = SpectralConv(config.in_channels, config.out_channels, modes=modes) if modes[0] else None
         self._init_weights()
 
     def make_block(self, config: MultimodalConfig) -> nn.Module:
@@ -281,6 +298,8 @@ class MultimodalTransformer(nn.Module):
             block.init_weights(std, std / (2 * self.config.depth) ** 0.5)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        if self.spectral is not None:
+            nn.init.zeros_(self.spectral.weight)
 
     def forward(
         self,
@@ -321,7 +340,8 @@ class MultimodalTransformer(nn.Module):
             out = out.view(B, grid[0], cfg.out_channels, p).permute(0, 2, 1, 3)  # -> (B, C_out, X/p, p)
         else:
             out = out.view(B, *grid, cfg.out_channels, p, p).permute(0, 3, 1, 4, 2, 5)  # -> (B, C_out, X/p, p, Y/p, p)
-        return out.reshape(B, cfg.out_channels, *cfg.field_size)  # -> (B, C_out, *space)
+        out = out.reshape(B, cfg.out_channels, *cfg.field_size)  # -> (B, C_out, *space)
+        return out if self.spectral is None else out + self.spectral(x)
 
     def _kept(self, modality: str, batch: int, device: torch.device) -> torch.Tensor:
         """``(B,)``: which samples keep ``modality`` (modality dropout in training mode; all in eval)."""

@@ -107,7 +107,7 @@ class ScanModel(MultimodalTransformer):
     @torch.no_grad()
     def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
         """Next output patch ``(B, C_out, patch)`` from one input patch ``x`` ``(B, C_in, patch)`` of a causal
-        1D model, and the state to carry (``state = None`` at the start of a series).
+        1D model, and the state to carry (``state = None`` at the start of a series). Inference: no gradients.
 
         Feeding patches ``0 .. n-1`` one by one gives the outputs of :meth:`forward`
         on the series: a fixed cost per step, with no context to re-read.
@@ -213,7 +213,8 @@ class MoETransformer(MultimodalTransformer):
 
     def __init__(self, config: MoEConfig) -> None:
         super().__init__(config)
-        self._calls: list[dict[str, torch.Tensor]] = []
+        self._calls: list[dict[str, torch.Tensor]] = []  # training calls since auxiliary_losses() last read them
+        self._read: list[dict[str, torch.Tensor]] = []  # the calls auxiliary_losses() read last
 
     def make_block(self, config: MoEConfig) -> nn.Module:
         experts = MixtureOfExperts(config.dim, int(config.mlp_ratio * config.dim), n_experts=config.n_experts,
@@ -222,8 +223,8 @@ class MoETransformer(MultimodalTransformer):
 
     def forward(self, x: torch.Tensor, **inputs: torch.Tensor | None) -> torch.Tensor:
         out = super().forward(x, **inputs)
-        if self.training:
-            self._calls.append(self._gather())
+        if self.training:  # (the newest 64 only, should nothing read them)
+            self._calls = [*self._calls[-63:], self._gather()]
         return out
 
     def _gather(self) -> dict[str, torch.Tensor]:
@@ -238,14 +239,14 @@ class MoETransformer(MultimodalTransformer):
         """``{"balance": balance_weight * mean balancing loss}`` over the training calls since the last read
         (then forgotten); the last call's, in evaluation mode."""
         calls, self._calls = self._calls or [self._gather()], []
-        self._metrics = calls
+        self._read = calls
         return {"balance": self.config.balance_weight * torch.stack([c["balance"] for c in calls]).mean()}
 
     def auxiliary_metrics(self) -> dict[str, float]:
         """Utilisation over the calls of the last :meth:`auxiliary_losses`: ``expert_load_max``, the busiest
         expert's share times ``n_experts`` (1: even, ``n_experts``: one expert takes everything), and
         ``expert_dropped``, the share of assignments over capacity."""
-        calls = getattr(self, "_metrics", None) or [self._gather()]
+        calls = self._read or [self._gather()]
         load = torch.stack([c["load"] for c in calls]).mean(dim=0)  # (depth, E)
         return {
             "expert_load_max": float(load.amax() * self.config.n_experts),

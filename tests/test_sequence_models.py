@@ -25,8 +25,10 @@ def small(name: str, **changes) -> dict:
 
 
 def randomised(model: torch.nn.Module) -> torch.nn.Module:
-    """The model with its zero-initialised head drawn at random, so outputs depend on the input."""
+    """The model with its zero-initialised head (and spectral skip) drawn at random: outputs depend on the input."""
     torch.nn.init.normal_(model.head.weight, std=0.3)
+    if model.spectral is not None:
+        torch.nn.init.normal_(model.spectral.weight, std=0.3)
     return model
 
 
@@ -54,6 +56,7 @@ def test_a_new_model_starts_at_zero_output(name):
     ("multimodal_transformer", {"attention": "linear"}),
     ("multimodal_transformer", {"attention": "linear", "causal": True}),
     ("multimodal_transformer", {"attention": "reference", "causal": True}),
+    ("gru", {"spectral_skip": 3}),
 ])  # fmt: skip
 def test_gradients_match_finite_differences_in_float64(name, changes):
     torch.manual_seed(1)
@@ -257,3 +260,44 @@ def test_the_shipped_recipes_train_on_a_tiny_build(recipe, tiny_dataset, tmp_pat
     trainer = Trainer(config, tmp_path / "run", progress=False)
     assert trainer.model.config.in_channels == 3  # psi (re, im) and the squashed potential
     assert trainer.train(stop_after=2)["step"] == 2
+
+
+def test_train_help_names_every_registered_model():
+    import subprocess
+    import sys
+
+    from physml.models import MODELS
+
+    text = subprocess.run([sys.executable, "-m", "physml", "train", "--help"], capture_output=True, text=True).stdout
+    described = " ".join(text.split())  # argparse wraps the description
+    assert [name for name in MODELS if name not in described] == []
+
+
+def test_the_spectral_skip_holds_the_free_schrodinger_propagator_exactly():
+    """With ``spectral_skip`` the kinetic step exp(-i k^2 dt / 2) is one weight per mode: set to it, the
+    model (head at zero) advances a free packet as the exact solution does, to round-off."""
+    n, length, dt = 256, 40.0, 0.1
+    model = build_model("multimodal_transformer", small("multimodal_transformer", **FIELDS_ONLY, field_size=(n,),
+                                                        patch=8, spectral_skip=n // 2 + 1)).double()  # fmt: skip
+    assert torch.equal(model(torch.randn(1, 2, n, dtype=torch.float64)), torch.zeros(1, 2, n, dtype=torch.float64))
+    k = 2 * math.pi * torch.fft.rfftfreq(n, d=length / n, dtype=torch.float64)
+    g = torch.exp(-0.5j * k**2 * dt)  # (n // 2 + 1,)
+    weight = torch.stack([torch.stack([g.real - 1, g.imag]), torch.stack([-g.imag, g.real - 1])])  # (in, out, k)
+    with torch.no_grad():
+        model.spectral.weight.copy_(torch.stack([weight, torch.zeros_like(weight)], dim=-1))  # real weights
+    x = torch.linspace(-length / 2, length / 2, n + 1, dtype=torch.float64)[:-1]
+    psi = torch.exp(-((x + 3) ** 2) + 1.2j * x)
+    exact = torch.fft.ifft(torch.fft.fft(psi) * torch.exp(-0.5j * (2 * math.pi * torch.fft.fftfreq(n, d=length / n,
+                           dtype=torch.float64)) ** 2 * dt))  # fmt: skip
+    fields = torch.stack([psi.real, psi.imag])[None]  # (1, 2, n)
+    advanced = fields + model(fields)  # the residual format: next = latest + model
+    assert torch.allclose(advanced[0, 0] + 1j * advanced[0, 1], exact, atol=1e-12)
+
+
+def test_a_spectral_skip_cannot_be_causal_or_hold_more_modes_than_the_grid():
+    with pytest.raises(ValueError, match="causal = True is invalid: must be false with spectral_skip"):
+        build_model("ssm", small("ssm", **FIELDS_ONLY, causal=True, bidirectional=False, spectral_skip=4))
+    with pytest.raises(ValueError, match=r"spectral_skip = 18 is invalid: must be an int in 0 .. 17"):
+        build_model("gru", small("gru", **FIELDS_ONLY, spectral_skip=18))
+    model = build_model("gru", small("gru", **FIELDS_ONLY, spectral_skip=17))
+    assert model(torch.randn(2, 2, 32)).shape == (2, 2, 32)

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a surrogate model on a dataset",
         description="Train a registered model (fno, complex_fno, unet, resnet, persistence, multimodal_transformer, "
-        "diffusion, neural_ode, hamiltonian_ode, equivariant_cnn, group_fno) on a physml dataset. The "
+        "moe_transformer, gru, lstm, ssm, diffusion, neural_ode, hamiltonian_ode, equivariant_cnn, group_fno) on a "
+        "physml dataset. The "
         "run writes log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same "
         "command again resumes from last.pt.",
         epilog=_EXAMPLE + _SCALE,
