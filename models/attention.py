@@ -172,7 +172,8 @@ def sdpa_attention(
         gqa = k.shape[1] != q.shape[1]
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=causal, enable_gqa=gqa)
     if causal:  # SDPA takes a mask or is_causal, not both
-        mask = mask & _lower(q.shape[2], q.device)
+        lower = _lower(q.shape[2], q.device)
+        mask = mask & lower if mask.dtype == torch.bool else mask.masked_fill(~lower, float("-inf"))
     k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])  # (B, H_kv, M, D) -> (B, H, M, D)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
 
@@ -186,13 +187,21 @@ def linear_attention(
     ``phi(x) = elu(x) + 1`` > 0 stands in for ``exp(q . k)``; summing ``phi(K)^T V``
     ``(D, D)`` first makes the cost ``O(N D^2)`` instead of ``O(N^2 D)``. ``causal``
     replaces the sums by running sums over ``j <= i`` (the recurrent form: a state
-    of ``D x D`` per head). ``mask`` may only drop keys: boolean, broadcastable to
+    of ``D x D`` per head), here all ``N`` states at once: ``O(N D^2)`` memory, where
+    fused softmax attention needs ``O(N D)``. ``mask`` may only drop keys: boolean, broadcastable to
     ``(B, 1, 1, M)``; a mask between query-key pairs (a window) has no linear form.
     ``dropout`` is not applied (there are no weights to drop). Computed in float32
     at least: the running sums lose bf16's few bits.
     """
     if mask is not None and (mask.dtype != torch.bool or mask.shape[-2] != 1):
         raise ValueError(f"mask of shape {tuple(mask.shape)} is invalid for linear attention: a (B, 1, 1, M) key mask")
+    with torch.autocast(q.device.type, enabled=False):  # autocast would run the sums in bf16
+        return _linear_attention(q, k, v, mask, causal)
+
+
+def _linear_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, causal: bool
+) -> torch.Tensor:
     dtype = q.dtype
     work = torch.promote_types(dtype, torch.float32)
     k, v = _repeat_kv(k, q.shape[1]).to(work), _repeat_kv(v, q.shape[1]).to(work)  # (B, H, M, D)

@@ -95,13 +95,15 @@ class SelectiveSSMMixer(nn.Module):
         fused = mamba_ssm_available()
         self.config = MambaConfig(d_model=dim, n_layers=1, d_state=d_state, expand_factor=expand, d_conv=d_conv,
                                   use_cuda=fused)  # fmt: skip
-        self.fused = fused and self.config.use_cuda  # mambapy turns use_cuda off if the kernel fails to import
         self.bidirectional = bidirectional
         self.forward_scan = MambaBlock(self.config)
         self.backward_scan = MambaBlock(self.config) if bidirectional else None
+        # mambapy keeps the kernel only if it imported (a broken mamba-ssm install is found but fails to load).
+        self.fused = fused and hasattr(self.forward_scan, "selective_scan_cuda")
 
     def _scan(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        # The fused kernel runs on CUDA in float32/bf16 only; elsewhere mambapy's parallel scan in torch.
+        # The fused kernel runs on CUDA in float32/bf16 only; elsewhere mambapy's parallel scan in torch. (bf16 through
+        # autocast, as the trainer runs it: mambapy computes D x in float32, so a model cast to bf16 fails.)
         self.config.use_cuda = self.fused and x.is_cuda and x.dtype != torch.float64
         return block(x)
 
@@ -156,7 +158,7 @@ def balance_loss(probs: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
     ``probs`` ``(T, E)``: router probabilities; ``chosen`` ``(T, k)``: each
     token's experts. ``f_e`` is the share of the ``T k`` assignments that went
     to expert ``e``, ``P_e`` its mean probability. Uniform routing gives 1, its
-    minimum over balanced assignments; routing everything to one expert gives ``E``.
+    minimum over balanced assignments; routing every token to the same ``k`` experts gives ``E / k``.
     """
     n_experts = probs.shape[-1]
     share = F.one_hot(chosen, n_experts).to(probs.dtype).mean(dim=(0, 1))  # (T, k, E) -> (E,)
@@ -168,20 +170,24 @@ class MixtureOfExperts(nn.Module):
 
     A linear router scores the experts; a token's output is the sum of its
     ``top_k`` experts' outputs weighted by their renormalised softmax
-    probabilities. Each expert takes at most ``capacity = ceil(capacity_factor
-    * T * top_k / n_experts)`` of the ``T`` tokens of a batch (first choices
-    first, then in token order); a token over capacity skips that expert (its
-    residual carries it through). After every call :attr:`last` holds the
+    probabilities. In training each expert takes at most ``capacity =
+    ceil(capacity_factor * T * top_k / n_experts)`` of the ``T`` tokens of a
+    batch (all first choices first, then the second...; token by token for a
+    ``causal`` model, so that no token's fate depends on later ones); a token
+    over capacity skips that expert (its residual carries it through).
+    Evaluation drops nothing. After every call :attr:`last` holds the
     balancing loss, each expert's share of the assignments and the share dropped.
     """
 
-    def __init__(self, dim: int, hidden: int, *, n_experts: int, top_k: int, capacity_factor: float) -> None:
+    def __init__(
+        self, dim: int, hidden: int, *, n_experts: int, top_k: int, capacity_factor: float, causal: bool = False
+    ) -> None:
         super().__init__()
         if not 1 <= top_k <= n_experts:
             raise ValueError(f"top_k = {top_k} is invalid: must be 1 .. n_experts = {n_experts}")
         if capacity_factor <= 0:
             raise ValueError(f"capacity_factor = {capacity_factor} is invalid: must be > 0")
-        self.n_experts, self.top_k, self.capacity_factor = n_experts, top_k, capacity_factor
+        self.n_experts, self.top_k, self.capacity_factor, self.causal = n_experts, top_k, capacity_factor, causal
         self.router = nn.Linear(dim, n_experts, bias=False)
         self.gate_up = nn.Parameter(torch.empty(n_experts, dim, 2 * hidden))
         self.down = nn.Parameter(torch.empty(n_experts, hidden, dim))
@@ -197,21 +203,34 @@ class MixtureOfExperts(nn.Module):
     def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """For ``tokens`` ``(T, dim)``: router probabilities ``(T, E)``, chosen experts ``(T, k)``, their
         weights ``(T, k)`` and each assignment's slot in its expert's buffer ``(T, k)`` (``-1``: over capacity)."""
-        logits = self.router(tokens)
-        probs = logits.to(torch.promote_types(logits.dtype, torch.float32)).softmax(dim=-1)  # bf16 ties flip choices
+        with torch.autocast(tokens.device.type, enabled=False):  # routing in float32 at least: bf16 ties flip choices
+            logits = self.router(tokens.to(self.router.weight.dtype))
+        probs = logits.to(torch.promote_types(logits.dtype, torch.float32)).softmax(dim=-1)
         weights, chosen = probs.topk(self.top_k, dim=-1)  # (T, k)
         weights = weights / weights.sum(dim=-1, keepdim=True)
-        onehot = F.one_hot(chosen.T.reshape(-1), self.n_experts)  # choice-major: (k T, E), all first choices first
+        # Queue order: all first choices first (Switch / GShard); for a causal model token by token (in the order
+        # forward gives them), so that whether a token is over capacity never depends on the tokens after it.
+        order = chosen.reshape(-1) if self.causal else chosen.T.reshape(-1)
+        onehot = F.one_hot(order, self.n_experts)  # (k T, E)
         slot = (onehot.cumsum(dim=0) * onehot).sum(-1) - 1  # (k T,): place in the expert's queue
-        slot = slot.view(self.top_k, -1).T  # (T, k)
+        slot = slot.view(-1, self.top_k) if self.causal else slot.view(self.top_k, -1).T  # (T, k)
         slot = torch.where(slot < self.capacity(tokens.shape[0]), slot, -1)
         return probs, chosen, weights, slot
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, N, dim)``; a causal model queues the tokens position by position (all samples' first
+        token, then the second...), so that no token's place depends on a later position in any sample."""
+        if self.causal:
+            return self._experts(x.transpose(0, 1)).transpose(0, 1)
+        return self._experts(x)
+
+    def _experts(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        tokens = x.reshape(-1, shape[-1])  # (T, dim)
+        tokens = x.reshape(-1, shape[-1])  # (T, dim), in queue order
         probs, chosen, weights, slot = self.route(tokens)
-        capacity, kept = self.capacity(tokens.shape[0]), slot >= 0
+        kept = slot >= 0
+        # Buffers as long as the capacity; in evaluation (no limit) as long as the fullest expert's queue.
+        capacity = self.capacity(tokens.shape[0]) if self.training else int(slot.max()) + 1
         token_index = torch.arange(tokens.shape[0], device=x.device)[:, None].expand_as(chosen)[kept]  # (A,)
         expert, place = chosen[kept], slot[kept]  # (A,) kept assignments
         buffer = tokens.new_zeros(self.n_experts, capacity, shape[-1])

@@ -63,6 +63,8 @@ class ScanConfig(MultimodalConfig):
         self._check(self.window == 0, "window", "0 (a scan has no attention window)")
         self._check(not (self.causal and self.bidirectional), "bidirectional",
                     "false with causal = true (a causal scan cannot read later tokens)")  # fmt: skip
+        self._check(self.bidirectional or not self.modalities, "bidirectional",
+                    f"true with modalities = {self.modalities} (text and image come after the fields)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,27 @@ class SSMConfig(ScanConfig):
 
 
 class ScanModel(MultimodalTransformer):
-    """:class:`MultimodalTransformer` whose blocks mix tokens by a scan; causal ones also :meth:`step`."""
+    """:class:`MultimodalTransformer` whose blocks mix tokens by a scan; causal ones also :meth:`step`.
+
+    A scan reads every token it is given, so a missing modality must be left out,
+    not masked: modality dropout drops a modality for the whole batch (its tokens
+    left out, exactly as when it is not given). Text pad tokens are read as zero
+    tokens, so the text is padded to ``text_length`` first: a sample's prediction
+    then never depends on the length of its batch's longest description.
+    """
+
+    def forward(self, x: torch.Tensor, **inputs: torch.Tensor | None) -> torch.Tensor:
+        text = inputs.get("text")
+        if text is not None and text.ndim == 2 and text.shape[1] < self.config.text_length:
+            inputs["text"] = torch.nn.functional.pad(text, (0, self.config.text_length - text.shape[1]))  # pad id 0
+        p = self.config.modality_dropout
+        for name in self.config.missing_ok if self.training and p > 0 else ():
+            if inputs.get(name) is not None and float(torch.rand(())) < p:
+                inputs[name] = None
+        return super().forward(x, **inputs)
+
+    def _kept(self, modality: str, batch: int, device: torch.device) -> torch.Tensor:
+        return torch.ones(batch, dtype=torch.bool, device=device)  # dropout is per batch: see forward
 
     def make_mixer(self, config: ScanConfig) -> nn.Module:
         raise NotImplementedError
@@ -218,7 +240,8 @@ class MoETransformer(MultimodalTransformer):
 
     def make_block(self, config: MoEConfig) -> nn.Module:
         experts = MixtureOfExperts(config.dim, int(config.mlp_ratio * config.dim), n_experts=config.n_experts,
-                                   top_k=config.top_k, capacity_factor=config.capacity_factor)  # fmt: skip
+                                   top_k=config.top_k, capacity_factor=config.capacity_factor,
+                                   causal=config.causal)  # fmt: skip
         return TransformerBlock(config, mlp=experts)
 
     def forward(self, x: torch.Tensor, **inputs: torch.Tensor | None) -> torch.Tensor:
@@ -244,7 +267,7 @@ class MoETransformer(MultimodalTransformer):
 
     def auxiliary_metrics(self) -> dict[str, float]:
         """Utilisation over the calls of the last :meth:`auxiliary_losses`: ``expert_load_max``, the busiest
-        expert's share times ``n_experts`` (1: even, ``n_experts``: one expert takes everything), and
+        expert's share times ``n_experts`` (1: even; ``n_experts / top_k``: every token to the same experts), and
         ``expert_dropped``, the share of assignments over capacity."""
         calls = self._read or [self._gather()]
         load = torch.stack([c["load"] for c in calls]).mean(dim=0)  # (depth, E)

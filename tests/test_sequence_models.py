@@ -301,3 +301,40 @@ def test_a_spectral_skip_cannot_be_causal_or_hold_more_modes_than_the_grid():
         build_model("gru", small("gru", **FIELDS_ONLY, spectral_skip=18))
     model = build_model("gru", small("gru", **FIELDS_ONLY, spectral_skip=17))
     assert model(torch.randn(2, 2, 32)).shape == (2, 2, 32)
+
+
+def test_a_causal_mixture_of_experts_never_reads_later_patches_even_when_tokens_overflow():
+    torch.manual_seed(10)
+    config = small("moe_transformer", **FIELDS_ONLY, causal=True, capacity_factor=0.5)
+    model = randomised(build_model("moe_transformer", config)).train()  # training: capacity drops tokens
+    x = torch.randn(4, 2, 32)
+    later = x.clone()
+    later[..., 20:] = torch.randn(4, 2, 12)
+    a, b = model(x), model(later)
+    assert float(model.blocks[0].mlp.last["dropped"]) > 0
+    assert torch.equal(a[..., :20], b[..., :20])
+
+
+@pytest.mark.parametrize("name", SCANS)
+def test_a_scan_leaves_missing_modalities_out_and_reads_text_at_a_fixed_length(name):
+    torch.manual_seed(11)
+    config = small(name, vocab_size=20, text_length=8, modalities=("text",), missing_ok=("text",), modality_dropout=1.0)
+    model = randomised(build_model(name, config))
+    x, text = torch.randn(2, 2, 32), torch.randint(1, 20, (2, 5))
+    assert torch.equal(model.train()(x, text=text), model(x))  # dropout 1: the text left out, not masked
+    model.eval()
+    assert torch.equal(model(x, text=text), model(x, text=torch.nn.functional.pad(text, (0, 3))))  # pads to 8
+    assert not torch.allclose(model(x, text=text), model(x))
+    with pytest.raises(ValueError, match=r"bidirectional = False is invalid: must be true with modalities"):
+        build_model(name, {**config, "bidirectional": False})
+
+
+def test_linear_attention_keeps_float32_under_autocast_and_causal_kernels_take_float_masks():
+    torch.manual_seed(12)
+    q, k, v = torch.randn(1, 2, 16, 8), torch.randn(1, 2, 16, 8), torch.randn(1, 2, 16, 8)
+    plain = linear_attention(q, k, v, causal=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(linear_attention(q, k, v, causal=True), plain)
+    additive = torch.zeros(1, 1, 1, 16)
+    expected = reference_attention(q, k, v, causal=True)
+    assert torch.allclose(sdpa_attention(q, k, v, additive, causal=True), expected, atol=1e-5)
