@@ -12,8 +12,9 @@ For each model and length, in a fresh process (so that one measurement's memory 
 - ``next token``: seconds to produce one more output given a context of ``N``: a recurrent step from the
   carried state for the scans (GRU, LSTM, SSM: ``model.step``), a full forward pass over the context for the
   attention models (no key/value cache: the models have none);
-- peak memory of the training and the inference pass: the most tensor memory held at once above the level
-  before the pass (``torch.profiler``'s allocation record).
+- peak memory of the inference pass, then of the training pass: the rise of the process's resident-set
+  high-water mark over its value before the pass (the first pass of each kind in a fresh process: what it
+  needs on top of the model and the input, allocator and library overheads included).
 
 The slopes are least-squares fits of ``log(cost)`` on ``log(N)`` over ``N >= --fit-from`` (below it fixed
 costs dominate): 2 for a cost quadratic in ``N``, 1 for linear. A length is skipped once the previous one
@@ -26,13 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
-from _report import machine, markdown_table, peak_bytes
+from _report import machine, markdown_table
 
 from physml.models import build_model
 from physml.models.registry import model_shell
@@ -75,6 +77,11 @@ def stored_weights_gb(length: int, depth: int, heads: int = 4) -> float:
     return 2 * heads * length**2 * 4 * depth / 1e9
 
 
+def resident_peak_mb() -> float:
+    """The process's resident-set high-water mark (``ru_maxrss``, kB on Linux), in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def best(call, repeats: int = 3) -> float:
     call()  # warm-up: allocator, kernel choice
     times = []
@@ -99,9 +106,10 @@ def measure(label: str, length: int, dim: int, depth: int) -> dict[str, float]:
     def train():
         model(x).square().mean().backward()
 
-    cpu = torch.device("cpu")
-    result["infer_peak_mb"] = peak_bytes(infer, cpu) / 2**20
-    result["train_peak_mb"] = peak_bytes(train, cpu) / 2**20
+    for key, call in (("infer_peak_mb", infer), ("train_peak_mb", train)):
+        before = resident_peak_mb()
+        call()
+        result[key] = resident_peak_mb() - before
     result["infer_s"], result["train_s"] = best(infer), best(train)
     if label in SCANS:
         model.eval()

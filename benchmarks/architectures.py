@@ -17,8 +17,9 @@ architecture's training throughput (samples/s, batch 32), inference latency (bat
 best of 3 in a fresh process each (``--jobs 1`` while timing matters: the runs go ``--jobs`` at a time, one
 thread each).
 
-Runs resume (``physml train`` resumes from last.pt); finished ones are scored again. Writes ``--out``/results.json
-and prints the table (mean and spread over seeds).
+Runs resume (``physml train`` resumes from last.pt); each finished run is scored once, in its own process, into
+its folder's scores.json. Writes ``--out``/budget-N/results.json and prints the table (mean and sample standard
+deviation over seeds; persistence, the copy of the last state, for scale).
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ def train_config(data: Path, arch: str, params: dict, lr: float, epochs: int, se
     }
 
 
-def run(config: dict, out: Path) -> Path:
-    """Train (or resume) one run in a child process with one thread; returns its best.pt."""
+def run(config: dict, out: Path, scored: argparse.Namespace | None = None) -> Path:
+    """Train (or resume) one run in a child process with one thread, then (given ``scored``: the data) score it in
+    another, into ``out``/scores.json; returns its best.pt."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     done = out / "done"
@@ -114,6 +116,11 @@ def run(config: dict, out: Path) -> Path:
         start = time.perf_counter()
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=(out / "stderr.log").open("w"))
         done.write_text(json.dumps({"seconds": time.perf_counter() - start}))
+    if scored is not None and not (out / "scores.json").exists():
+        command = [sys.executable, __file__, "--data", str(scored.data), "--long", str(scored.long), "--out", "-",
+                   "--score", str(out)]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        subprocess.run(command, check=True, env=env, capture_output=True)
     return out / "best.pt"
 
 
@@ -168,9 +175,13 @@ def main() -> None:
     parser.add_argument("--sweep-epochs", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--profile", nargs=2, metavar=("ARCH", "PARAMS"), help=argparse.SUPPRESS)
+    parser.add_argument("--score", type=Path, metavar="RUN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile:
         print(json.dumps(profile(args.profile[0], json.loads(args.profile[1]))))
+        return
+    if args.score:
+        (args.score / "scores.json").write_text(json.dumps(score(args.score / "best.pt", args), indent=1))
         return
     budget = int(args.budget)
     out = args.out / f"budget-{budget}"
@@ -190,33 +201,33 @@ def main() -> None:
         lrs[arch] = min(scores, key=scores.get)
         print(f"{arch}: validation loss after {args.sweep_epochs} epochs by lr {scores} -> {lrs[arch]:g}", flush=True)
     runs = {(a, s): pool.submit(lambda a, s: run(train_config(args.data, a, params[a], lrs[a], args.epochs, s),
-                                                 out / f"{a}-seed{s}"), a, s)
+                                                 out / f"{a}-seed{s}", args), a, s)
             for a in args.archs for s in args.seeds}  # fmt: skip
-    checkpoints = {f"{a}-seed{s}": future.result() for (a, s), future in runs.items()}
+    scores = {f"{a}-seed{s}": json.loads((f.result().parent / "scores.json").read_text()) for (a, s), f in runs.items()}
     pool.shutdown()
-    results = {"budget": budget, "epochs": args.epochs, "lrs": lrs, "params": params, "archs": {}}
-    scores = score(checkpoints, args)
+    results = {"budget": budget, "epochs": args.epochs, "lrs": lrs, "params": params, "archs": {},
+               "persistence": next(iter(scores.values()))["persistence"]}  # fmt: skip
     for arch in args.archs:
         command = [sys.executable, __file__, "--data", "-", "--long", "-", "--out", "-",
                    "--profile", arch, json.dumps(params[arch])]  # fmt: skip
         cost = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         shell = model_shell(ARCHITECTURES[arch][0], {**shape_params(ARCHITECTURES[arch][0]), **params[arch]})
-        seconds = [json.loads((out / f"{arch}-seed{s}" / "done").read_text())["seconds"] for s in args.seeds]
         results["archs"][arch] = {
             "weights": sum(p.numel() for p in shell.parameters()),
-            "seeds": {s: scores[f"{arch}-seed{s}"] for s in args.seeds},
-            "train_minutes": statistics.mean(seconds) / 60,
+            "seeds": {s: scores[f"{arch}-seed{s}"]["model"] for s in args.seeds},
             **cost,
         }
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print(report(results))
 
 
-def score(checkpoints: dict[str, Path], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def score(checkpoint: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The run's errors, and persistence's on the same windows: test split (one step, 20 steps) and ``--long``
+    (100 steps; steps until the correlation with the truth drops below 0.8)."""
     from physml.training.evaluate import evaluate_checkpoints
 
-    short = evaluate_checkpoints(checkpoints, args.data, split="test", rollout=20)["models"]
-    long = evaluate_checkpoints(checkpoints, args.long, split="test", rollout=100)["models"]
+    short = evaluate_checkpoints({"model": checkpoint}, args.data, split="test", rollout=20)["models"]
+    long = evaluate_checkpoints({"model": checkpoint}, args.long, split="test", rollout=100)["models"]
     return {
         label: {
             "one_step": short[label]["one_step"]["nrmse"],
@@ -224,7 +235,7 @@ def score(checkpoints: dict[str, Path], args: argparse.Namespace) -> dict[str, d
             "rollout_100": long[label]["rollout"]["nrmse_final"],
             "steps_corr_0.8": long[label]["rollout"]["steps_correlation_above_0.8"],
         }
-        for label in checkpoints
+        for label in ("model", "persistence")
     }
 
 
@@ -234,13 +245,16 @@ def report(results: dict) -> str:
         return f"{mean:.4g} ± {statistics.stdev(values):.2g}" if len(values) > 1 else f"{mean:.4g}"
 
     header = ["architecture", "weights", "lr", "one-step nRMSE", "rollout 20", "rollout 100", "steps corr > 0.8",
-              "samples/s", "latency ms", "peak MB", "train min"]  # fmt: skip
+              "samples/s", "latency ms", "peak MB"]  # fmt: skip
     rows = []
     for arch, r in sorted(results["archs"].items(), key=lambda item: _mean(item[1], "one_step")):
         cells = [spread([s[key] for s in r["seeds"].values()]) for key in ("one_step", "rollout_20", "rollout_100",
                                                                              "steps_corr_0.8")]  # fmt: skip
         rows.append([arch, str(r["weights"]), f"{results['lrs'][arch]:g}", *cells, f"{r['samples_per_s']:.0f}",
-                     f"{r['latency_ms']:.2f}", f"{r['peak_train_mb']:.0f}", f"{r['train_minutes']:.1f}"])  # fmt: skip
+                     f"{r['latency_ms']:.2f}", f"{r['peak_train_mb']:.0f}"])  # fmt: skip
+    p = results["persistence"]
+    rows.append(["persistence", "0", "—", *(f"{p[key]:.4g}" for key in ("one_step", "rollout_20", "rollout_100",
+                                                                        "steps_corr_0.8")), "—", "—", "—"])  # fmt: skip
     return markdown_table(header, rows)
 
 

@@ -7,11 +7,14 @@ Variants of the checkpoint's model, each scored on the test split (one-step nRMS
 at batch 1 (best of 30, float32 activations, this process's threads):
 
 - ``float32``: as trained.
-- ``int8``: ``torch.ao.quantization.quantize_dynamic``: every ``nn.Linear`` weight in int8 with a scale per
-  output channel, activations quantised per call; everything else stays float32. No retraining.
-- ``ternary``: every weight tensor of two or more dimensions (linear and convolution weights, the experts'
+- ``int8 weights``: every weight tensor of two or more dimensions (linear and convolution weights, the experts'
   matrices, spectral weights; not embedding tables, norms, biases, or a GRU / LSTM cell's weights, which
-  PyTorch's fused recurrent kernels read directly) replaced by ``s * round(clip(W / s, -1, 1))`` with
+  PyTorch's fused recurrent kernels read directly) rounded to int8 with a float32 scale per output channel
+  (absmax), run as float32 (weight-only: storage, and the error it costs). No retraining.
+- ``int8 dynamic``: ``torch.ao.quantization.quantize_dynamic``: every ``nn.Linear`` in int8 with int8 kernels
+  (weights per output channel, activations quantised per call); everything else stays float32. No
+  retraining. Left out for a model without linear layers (FNO, U-Net, ResNet: all convolutions).
+- ``ternary``: the same weight tensors replaced by ``s * round(clip(W / s, -1, 1))`` with
   ``s = mean |W|`` per tensor (BitNet b1.58's absmean quantiser): each weight is -s, 0 or +s. No retraining.
 - ``ternary, fine-tuned``: the same quantiser in the forward pass with straight-through gradients (the float
   weights are kept as latent weights and updated), ``--finetune-epochs`` on the training split at ``--lr``, then
@@ -40,6 +43,20 @@ from torch.utils.data import DataLoader
 
 from physml.models.metrics import nrmse
 from physml.training.surrogate import Surrogate, load_surrogate
+
+
+class Int8(nn.Module):
+    """Parametrisation ``W -> s round(W / s)``, ``s = max |W| / 127`` per output channel (axis 0 for linear
+    and convolution weights, axis 1 for spectral and expert weights, whose axis 0 is the input)."""
+
+    def __init__(self, axis: int) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        dims = [d for d in range(weight.ndim) if d != self.axis]
+        scale = weight.abs().amax(dim=dims, keepdim=True).clamp_min(1e-12) / 127
+        return (weight / scale).round().clamp(-127, 127) * scale
 
 
 class Ternary(nn.Module):
@@ -71,6 +88,14 @@ def ternary(model: nn.Module) -> nn.Module:
     return model
 
 
+def int8_weights(model: nn.Module) -> nn.Module:
+    model = copy.deepcopy(model)
+    for module, name in quantisable(model):
+        out_axis = 0 if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d) else 1
+        parametrize.register_parametrization(module, name, Int8(out_axis))
+    return frozen(model)
+
+
 def frozen(model: nn.Module) -> nn.Module:
     """The parametrised model with its ternary weights written in (plain modules again)."""
     model = copy.deepcopy(model)
@@ -81,15 +106,16 @@ def frozen(model: nn.Module) -> nn.Module:
 
 
 def size_bytes(model: nn.Module, variant: str) -> int:
-    if variant == "int8":
-        return sum(_int8_bytes(m) for m in model.modules()) + 4 * sum(
-            p.numel() for p in model.parameters()
-        )  # quantised modules hold no parameters any more: the rest is float32
+    if variant == "int8 dynamic":  # quantised modules hold no parameters any more: the rest is float32
+        return sum(_int8_bytes(m) for m in model.modules()) + 4 * sum(p.numel() for p in model.parameters())
     total = 4 * sum(p.numel() for p in model.parameters())
-    if variant.startswith("ternary"):
-        for module, name in quantisable(model):
-            n = getattr(module, name).numel()
-            total += math.ceil(n / 5) + 4 - 4 * n  # 5 trits per byte, one scale, instead of 4 B each
+    for module, name in quantisable(model) if variant != "float32" else ():
+        weight = getattr(module, name)
+        if variant.startswith("ternary"):  # 5 trits per byte and one scale, instead of 4 B each
+            total += math.ceil(weight.numel() / 5) + 4 - 4 * weight.numel()
+        else:  # int8 weights: 1 B each and a scale per output channel
+            out_axis = 0 if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d) else 1
+            total += weight.numel() + 4 * weight.shape[out_axis] - 4 * weight.numel()
     return total
 
 
@@ -171,11 +197,10 @@ def main() -> None:
     test = surrogate.windows(args.data, split="test")
     batch = next(iter(DataLoader(test, batch_size=1)))
     base = surrogate.model.float().eval()
-    variants = {
-        "float32": base,
-        "int8": int8(base),
-        "ternary": frozen(ternary(base)),
-    }
+    variants = {"float32": base, "int8 weights": int8_weights(base)}
+    if any(isinstance(m, nn.Linear) for m in base.modules()):
+        variants["int8 dynamic"] = int8(base)
+    variants["ternary"] = frozen(ternary(base))
     if args.finetune_epochs:
         tuned = finetune(surrogate, ternary(base), args.data, args.finetune_epochs, args.lr)
         variants[f"ternary, fine-tuned {args.finetune_epochs} epoch(s)"] = frozen(tuned)
