@@ -42,6 +42,7 @@ from physml.models import build_model
 from physml.models.registry import model_shell
 
 TOKENS = {"patch": 8, "depth": 4, "n_heads": 4, "n_kv_heads": 2}
+CONVS = {"ndim": 1, "n_blocks": 4, "kernel_size": 5, "padding": "circular"}
 #: Architecture: (registered model, fixed params, width key, width step).
 ARCHITECTURES: dict[str, tuple[str, dict, str, int]] = {
     "transformer": ("multimodal_transformer", TOKENS, "dim", 16),
@@ -54,7 +55,8 @@ ARCHITECTURES: dict[str, tuple[str, dict, str, int]] = {
     "ssm": ("ssm", TOKENS, "dim", 2),
     "fno": ("fno", {"modes": [32], "n_layers": 4}, "width", 1),
     "unet": ("unet", {"multipliers": [1, 2, 2], "n_blocks": 2, "padding": "circular"}, "width", 8),
-    "resnet": ("resnet", {"ndim": 1, "n_blocks": 4, "kernel_size": 5, "padding": "circular"}, "width", 1),
+    "resnet": ("resnet", CONVS, "width", 1),
+    "resnet+spectral": ("resnet", {**CONVS, "spectral_skip": 129}, "width", 1),
 }
 TOKEN_MODELS = {"multimodal_transformer", "moe_transformer", "gru", "lstm", "ssm"}
 SHAPE = {"in_channels": 3, "out_channels": 2, "field_size": [256]}  # psi (re, im) and the potential -> psi
@@ -205,8 +207,12 @@ def main() -> None:
             for a in args.archs for s in args.seeds}  # fmt: skip
     scores = {f"{a}-seed{s}": json.loads((f.result().parent / "scores.json").read_text()) for (a, s), f in runs.items()}
     pool.shutdown()
-    results = {"budget": budget, "epochs": args.epochs, "lrs": lrs, "params": params, "archs": {},
-               "persistence": next(iter(scores.values()))["persistence"]}  # fmt: skip
+    path = out / "results.json"  # runs of other invocations (other --archs, --lrs) stay in it
+    results = json.loads(path.read_text()) if path.exists() else {"budget": budget, "archs": {}, "lrs": {},
+                                                                    "params": {}, "epochs": {}}  # fmt: skip
+    results["persistence"] = next(iter(scores.values()))["persistence"]
+    for arch in args.archs:
+        results["lrs"][arch], results["params"][arch], results["epochs"][arch] = lrs[arch], params[arch], args.epochs
     for arch in args.archs:
         command = [sys.executable, __file__, "--data", "-", "--long", "-", "--out", "-",
                    "--profile", arch, json.dumps(params[arch])]  # fmt: skip
@@ -217,7 +223,7 @@ def main() -> None:
             "seeds": {s: scores[f"{arch}-seed{s}"]["model"] for s in args.seeds},
             **cost,
         }
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    path.write_text(json.dumps(results, indent=1))
     print(report(results))
 
 

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from physml.models.registry import register_model
+from physml.models.spectral_conv import spectral_skip
 from physml.models.unet import PADDINGS
 
 __all__ = ["Persistence", "PersistenceConfig", "ResNet", "ResNetConfig"]
@@ -49,7 +50,9 @@ class Persistence(nn.Module):
 @dataclass(frozen=True)
 class ResNetConfig:
     """A stack of residual blocks of two ``kernel_size`` convolutions, 1D or 2D, padded circularly (periodic boxes)
-    or otherwise (``padding``: ``zeros`` or ``reflect`` for open ones)."""
+    or otherwise (``padding``: ``zeros`` or ``reflect`` for open ones). ``spectral_skip > 0`` adds a linear spectral
+    convolution of that many modes per axis from the inputs to the output, zero at the start (see
+    :func:`~physml.models.spectral_conv.spectral_skip`)."""
 
     in_channels: int
     out_channels: int
@@ -58,8 +61,11 @@ class ResNetConfig:
     n_blocks: int = 4
     kernel_size: int = 5
     padding: str = "circular"
+    spectral_skip: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.spectral_skip, int) or self.spectral_skip < 0:
+            raise ValueError(f"ResNetConfig.spectral_skip = {self.spectral_skip!r} is invalid: must be an int >= 0")
         if self.ndim not in (1, 2):
             raise ValueError(f"ResNetConfig.ndim = {self.ndim!r} is invalid: must be 1 or 2")
         if self.padding not in PADDINGS:
@@ -98,6 +104,8 @@ class ResNet(nn.Module):
         self.lift = _conv(config, config.in_channels, config.width, 1)
         self.blocks = nn.Sequential(*(ResidualBlock(config) for _ in range(config.n_blocks)))
         self.project = _conv(config, config.width, config.out_channels, 1)
+        self.spectral = spectral_skip(config.in_channels, config.out_channels, config.spectral_skip, config.ndim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.project(self.blocks(F.gelu(self.lift(x))))  # (B, C_in, *space) -> (B, C_out, *space)
+        out = self.project(self.blocks(F.gelu(self.lift(x))))  # (B, C_in, *space) -> (B, C_out, *space)
+        return out if self.spectral is None else out + self.spectral(x)

@@ -57,7 +57,7 @@ from torch import nn
 from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU
 from physml.models.noise_level import NoiseEmbedding, check_noise
 from physml.models.registry import register_model
-from physml.models.spectral_conv import SpectralConv
+from physml.models.spectral_conv import spectral_skip
 
 __all__ = ["MODALITIES", "MultimodalConfig", "MultimodalTransformer", "TransformerBlock"]
 
@@ -278,8 +278,7 @@ class MultimodalTransformer(nn.Module):
         self.register_buffer("image_positions", _grid_positions(image_grid), persistent=False)
         self.register_buffer("local", _window(self.field_positions, config.window), persistent=False)
         self.noise = NoiseEmbedding(config.dim) if config.noise_embedding else None
-        modes = (config.spectral_skip,) * config.ndim
-        self.spectral = SpectralConv(config.in_channels, config.out_channels, modes=modes) if modes[0] else None
+        self.spectral = spectral_skip(config.in_channels, config.out_channels, config.spectral_skip, config.ndim)
         self._init_weights()
 
     def make_block(self, config: MultimodalConfig) -> nn.Module:
@@ -298,7 +297,7 @@ class MultimodalTransformer(nn.Module):
             block.init_weights(std, std / (2 * self.config.depth) ** 0.5)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-        if self.spectral is not None:
+        if self.spectral is not None:  # (the loop above left it alone: it is no Linear; it starts at zero)
             nn.init.zeros_(self.spectral.weight)
 
     def forward(

@@ -98,3 +98,14 @@ def _mix(kept: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     # (Cin, Cout, *modes) -> (K, Cin, Cout)
     rhs = weight.reshape(cin, weight.shape[1], -1).permute(2, 0, 1).contiguous()
     return torch.bmm(lhs, rhs).permute(1, 2, 0).reshape(batch, -1, *modes)  # (K, B, Cout) -> (B, Cout, *modes)
+
+
+def spectral_skip(in_channels: int, out_channels: int, modes: int, ndim: int) -> SpectralConv | None:
+    """A linear spectral convolution of ``modes`` modes per axis that starts at zero (``None`` for ``modes = 0``):
+    a full-resolution path from a model's inputs to its output, added to what the model computes. A linear
+    operator diagonal in Fourier space (a free propagator) is one weight per mode in it."""
+    if modes == 0:
+        return None
+    layer = SpectralConv(in_channels, out_channels, modes=(modes,) * ndim)
+    nn.init.zeros_(layer.weight)
+    return layer

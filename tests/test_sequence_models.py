@@ -273,12 +273,18 @@ def test_train_help_names_every_registered_model():
     assert [name for name in MODELS if name not in described] == []
 
 
-def test_the_spectral_skip_holds_the_free_schrodinger_propagator_exactly():
+@pytest.mark.parametrize("name", ["multimodal_transformer", "resnet"])
+def test_the_spectral_skip_holds_the_free_schrodinger_propagator_exactly(name):
     """With ``spectral_skip`` the kinetic step exp(-i k^2 dt / 2) is one weight per mode: set to it, the
-    model (head at zero) advances a free packet as the exact solution does, to round-off."""
+    model (the rest of it at zero) advances a free packet as the exact solution does, to round-off."""
     n, length, dt = 256, 40.0, 0.1
-    model = build_model("multimodal_transformer", small("multimodal_transformer", **FIELDS_ONLY, field_size=(n,),
-                                                        patch=8, spectral_skip=n // 2 + 1)).double()  # fmt: skip
+    if name == "resnet":
+        model = build_model("resnet", {"in_channels": 2, "out_channels": 2, "spectral_skip": n // 2 + 1}).double()
+        torch.nn.init.zeros_(model.project.weight)
+        torch.nn.init.zeros_(model.project.bias)
+    else:
+        params = small(name, **FIELDS_ONLY, field_size=(n,), patch=8, spectral_skip=n // 2 + 1)
+        model = build_model(name, params).double()
     assert torch.equal(model(torch.randn(1, 2, n, dtype=torch.float64)), torch.zeros(1, 2, n, dtype=torch.float64))
     k = 2 * math.pi * torch.fft.rfftfreq(n, d=length / n, dtype=torch.float64)
     g = torch.exp(-0.5j * k**2 * dt)  # (n // 2 + 1,)
