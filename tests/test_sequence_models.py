@@ -344,3 +344,19 @@ def test_linear_attention_keeps_float32_under_autocast_and_causal_kernels_take_f
     additive = torch.zeros(1, 1, 1, 16)
     expected = reference_attention(q, k, v, causal=True)
     assert torch.allclose(sdpa_attention(q, k, v, additive, causal=True), expected, atol=1e-5)
+
+
+def test_the_trainer_does_not_decay_the_state_space_time_constants(tiny_dataset, tmp_path):
+    from physml.training import Trainer, train_config_from_dict
+
+    raw = {
+        "data": {"path": str(tiny_dataset), "n_input": 1, "batch_size": 8, "constant_fields": []},
+        "model": {"name": "ssm", "params": {"patch": 8, "dim": 8, "depth": 1}, "residual": True},
+        "optim": {"weight_decay": 0.1},
+    }
+    trainer = Trainer(train_config_from_dict(raw), tmp_path / "run", progress=False)
+    decayed, kept = trainer.optimizer.param_groups
+    block = trainer.model.blocks[0].mix.forward_scan
+    assert decayed["weight_decay"] == 0.1 and kept["weight_decay"] == 0.0
+    assert {id(block.A_log), id(block.D)} <= {id(p) for p in kept["params"]}
+    assert id(block.in_proj.weight) in {id(p) for p in decayed["params"]}

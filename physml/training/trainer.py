@@ -50,6 +50,17 @@ __all__ = ["Trainer", "field_format", "resolve_device", "training_samples"]
 LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 
 
+def _decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW's parameter groups: all parameters decay by ``weight_decay`` except those a model marks with
+    ``_no_weight_decay`` (a state-space model's ``A_log`` and ``D``: decay would pull its time constants)."""
+    parameters = list(model.parameters())
+    kept = [p for p in parameters if getattr(p, "_no_weight_decay", False)]
+    decayed = [p for p in parameters if not getattr(p, "_no_weight_decay", False)]
+    return [{"params": decayed, "weight_decay": weight_decay}] + (
+        [{"params": kept, "weight_decay": 0.0}] if kept else []
+    )
+
+
 def resolve_device(name: str) -> torch.device:
     """``"auto"``: CUDA when available, else CPU; ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as given, if present."""
     if name == "auto":
@@ -131,7 +142,7 @@ class Trainer:
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
+            _decay_groups(self.model, config.optim.weight_decay), lr=config.optim.lr, weight_decay=0.0
         )
         self.batches_per_epoch = math.ceil(len(self.train_set) / data.batch_size)
         total = config.epochs * self.batches_per_epoch
