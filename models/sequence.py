@@ -158,7 +158,7 @@ class GRUModel(ScanModel):
 
     Examples
     --------
-    >>> model = GRUModel(GRUConfig(2, 2, field_size=(64,), dim=32, depth=2, modalities=()))
+    >>> model = GRUModel(GRUConfig(2, 2, field_size=(64,), dim=32, depth=2, modalities=(), missing_ok=()))
     >>> model(torch.randn(3, 2, 64)).shape
     torch.Size([3, 2, 64])
     """
@@ -181,7 +181,8 @@ class SSMModel(ScanModel):
 
     Examples
     --------
-    >>> config = SSMConfig(1, 1, field_size=(64,), dim=32, depth=2, modalities=(), causal=True, bidirectional=False)
+    >>> config = SSMConfig(1, 1, field_size=(64,), dim=32, depth=2, modalities=(), missing_ok=(), causal=True,
+    ...                    bidirectional=False)
     >>> SSMModel(config)(torch.randn(3, 1, 64)).shape
     torch.Size([3, 1, 64])
     """
@@ -222,7 +223,8 @@ class MoETransformer(MultimodalTransformer):
 
     Examples
     --------
-    >>> model = MoETransformer(MoEConfig(2, 2, field_size=(64,), dim=32, depth=2, modalities=(), n_experts=4))
+    >>> model = MoETransformer(MoEConfig(2, 2, field_size=(64,), dim=32, depth=2, modalities=(), missing_ok=(),
+    ...                                      n_experts=4))
     >>> model(torch.randn(3, 2, 64)).shape
     torch.Size([3, 2, 64])
     >>> sorted(model.auxiliary_losses())
