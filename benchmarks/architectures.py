@@ -2,8 +2,8 @@
 and ResNet on one physics task, at equal weights and equal training steps, over seeds.
 
     python benchmarks/architectures.py --data data/schrodinger-1d.h5 --long data/schrodinger-1d-long.h5 \\
-        --out runs/architectures [--budget 3e5] [--seeds 0 1 2] [--epochs 8] [--lrs 3e-4 1e-3 3e-3] \\
-        [--sweep-epochs 2] [--archs transformer gru ...] [--jobs 2]
+        --out runs/architectures [--budget 3e5] [--seeds 0 1 2] [--epochs 6] [--lrs 3e-4 1e-3 3e-3 1e-2] \\
+        [--sweep-epochs 1] [--archs transformer gru ...] [--jobs 2]
 
 The task: next state of ``schrodinger-1d`` (psi and the potential in, ``asinh(V / 2)``; residual; rms
 normalisation; batch 32). Every architecture is sized to ``--budget`` weights (its width searched on weightless
@@ -172,9 +172,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3e5, help="weights per model (default 3e5)")
     parser.add_argument("--archs", nargs="+", choices=list(ARCHITECTURES), default=list(ARCHITECTURES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--lrs", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3], help="the sweep, on seed 0")
-    parser.add_argument("--sweep-epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lrs", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3, 1e-2], help="the sweep, on seed 0")
+    parser.add_argument("--sweep-epochs", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--profile", nargs=2, metavar=("ARCH", "PARAMS"), help=argparse.SUPPRESS)
     parser.add_argument("--score", type=Path, metavar="RUN", help=argparse.SUPPRESS)
