@@ -57,6 +57,9 @@ ARCHITECTURES: dict[str, tuple[str, dict, str, int]] = {
     "unet": ("unet", {"multipliers": [1, 2, 2], "n_blocks": 2, "padding": "circular"}, "width", 8),
     "resnet": ("resnet", CONVS, "width", 1),
     "resnet+spectral": ("resnet", {**CONVS, "spectral_skip": 129}, "width", 1),
+    # The same, the skip restricted to the band the data populate (|k| <= 5: Fourier index 32 of 129).
+    "transformer+spectral32": ("multimodal_transformer", {**TOKENS, "spectral_skip": 32}, "dim", 16),
+    "resnet+spectral32": ("resnet", {**CONVS, "spectral_skip": 32}, "width", 1),
 }
 TOKEN_MODELS = {"multimodal_transformer", "moe_transformer", "gru", "lstm", "ssm"}
 SHAPE = {"in_channels": 3, "out_channels": 2, "field_size": [256]}  # psi (re, im) and the potential -> psi
