@@ -6,7 +6,7 @@ import argparse
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
@@ -43,6 +43,16 @@ def modes_width(text: str, *, max_modes: int | None = None) -> tuple[int, int]:
         limit = f"1 <= modes <= {max_modes}" if max_modes is not None else "modes >= 1"
         raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: {limit}, width >= 1")
     return modes, width
+
+
+def nearest_width(count: Callable[[int], int], widths: Sequence[int], target: float) -> int:
+    """The width among ``widths`` whose weight ``count`` is nearest ``target``. Counts grow with the width, so
+    bisection finds it in a few counts (each a model built on weightless shells, typically)."""
+    low, high = 0, len(widths) - 1
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if count(widths[mid]) < target else (low, mid)
+    return min(widths[max(low - 1, 0) : low + 1], key=lambda w: abs(count(w) - target))
 
 
 def best_of(runs: dict[str, Callable[[], object]], n_calls: int, repeats: int, *, warmup: int = 1) -> dict[str, float]:

@@ -30,11 +30,10 @@ import math
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
-from _report import machine, markdown_table
+from _report import best_of, machine, markdown_table, nearest_width
 
 from physml.models import build_model
 from physml.models.registry import model_shell
@@ -66,10 +65,11 @@ def build(label: str, length: int, dim: int, depth: int) -> torch.nn.Module:
 def equal_weight_dim(label: str, target: int, depth: int) -> int:
     """The ``dim`` (a multiple of 16 for attention: 4 heads of a rotary width divisible by 4) whose weight count is
     nearest ``target`` (counted on shells: nothing allocated)."""
-    step = 2 if label in SCANS else 16
-    count = {d: sum(p.numel() for p in model_shell(*params(label, 256, d, depth)).parameters())
-             for d in range(step, 513, step)}  # fmt: skip
-    return min(count, key=lambda d: abs(count[d] - target))
+
+    def count(dim: int) -> int:
+        return sum(p.numel() for p in model_shell(*params(label, 256, dim, depth)).parameters())
+
+    return nearest_width(count, range(2, 513, 2) if label in SCANS else range(16, 513, 16), target)
 
 
 def stored_weights_gb(length: int, depth: int, heads: int = 4) -> float:
@@ -83,13 +83,8 @@ def resident_peak_mb() -> float:
 
 
 def best(call, repeats: int = 3) -> float:
-    call()  # warm-up: allocator, kernel choice
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """Seconds per call, best of ``repeats`` after a warm-up."""
+    return best_of({"call": call}, 1, repeats)["call"]
 
 
 def measure(label: str, length: int, dim: int, depth: int) -> dict[str, float]:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from _report import machine, markdown_table, peak_bytes
+from _report import best_of, machine, markdown_table, nearest_width, peak_bytes
 
 from physml.models import build_model
 from physml.models.registry import model_shell
@@ -77,13 +77,7 @@ def sized(arch: str, budget: int) -> dict:
     def count(width: int) -> int:
         return sum(p.numel() for p in model_shell(name, {**shape_params(name), **fixed, key: width}).parameters())
 
-    widths = range(step, 1025, step)
-    low, high = 0, len(widths) - 1  # weight counts grow with the width: bisect
-    while low < high:
-        mid = (low + high) // 2
-        low, high = (mid + 1, high) if count(widths[mid]) < budget else (low, mid)
-    best = min(widths[max(low - 1, 0) : low + 1], key=lambda w: abs(count(w) - budget))
-    return {**fixed, key: best}
+    return {**fixed, key: nearest_width(count, range(step, 1025, step), budget)}
 
 
 def train_config(data: Path, arch: str, params: dict, lr: float, epochs: int, seed: int) -> dict:
@@ -154,16 +148,8 @@ def profile(arch: str, params: dict) -> dict[str, float]:
         model.train()
 
     peak = peak_bytes(step, torch.device("cpu")) / 2**20
-    timings = {}
-    for label, call, n in (("step", step, 3), ("infer", infer, 10)):
-        call()
-        times = []
-        for _ in range(n):
-            start = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - start)
-        timings[label] = min(times)
-    return {"samples_per_s": 32 / timings["step"], "latency_ms": 1e3 * timings["infer"], "peak_train_mb": peak,
+    step_s, infer_s = best_of({"step": step}, 1, 3)["step"], best_of({"infer": infer}, 1, 10)["infer"]
+    return {"samples_per_s": 32 / step_s, "latency_ms": 1e3 * infer_s, "peak_train_mb": peak,
             "threads": torch.get_num_threads()}  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from _report import best_of, machine, markdown_table
+from _report import best_of, machine, markdown_table, nearest_width
 
 from physml.models import EquivariantCNN, EquivariantCNNConfig, build_model
 from physml.models.registry import model_shell
@@ -50,7 +50,7 @@ def equal_weight_width(target: int, name: str = "resnet", params: dict | None = 
     params = (
         {"in_channels": 3, "out_channels": 2, "ndim": 2, "n_blocks": 4, "kernel_size": 5} if params is None else params
     )
-    return min(range(2, 129), key=lambda width: abs(weights(model_shell(name, {**params, "width": width})) - target))
+    return nearest_width(lambda width: weights(model_shell(name, {**params, "width": width})), range(2, 129), target)
 
 
 def turn(x: torch.Tensor, degrees: float) -> torch.Tensor:

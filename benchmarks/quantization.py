@@ -32,16 +32,15 @@ import argparse
 import copy
 import dataclasses
 import math
-import time
 from pathlib import Path
 
 import torch
-from _report import machine, markdown_table
+from _report import best_of, machine, markdown_table
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.utils.data import DataLoader
 
-from physml.models.metrics import nrmse
+from physml.training.evaluate import _one_step as one_step_errors  # the scores physml evaluate gives
 from physml.training.surrogate import Surrogate, load_surrogate
 
 
@@ -141,28 +140,16 @@ def int8(model: nn.Module) -> nn.Module:
         return quantize_dynamic(copy.deepcopy(model), {nn.Linear: per_channel_dynamic_qconfig})
 
 
-@torch.no_grad()
-def one_step(surrogate: Surrogate, model: nn.Module, dataset) -> float:
-    errors = []
-    for batch in DataLoader(dataset, batch_size=64):
-        fields, constant = batch["input_fields"], batch.get("constant_fields")
-        prediction = surrogate.format.predict(model, fields, constant, surrogate.context(batch))
-        truth = dataset.denormalize(batch["output_fields"][:, 0].double(), channel_dim=1)
-        errors.append(nrmse(dataset.denormalize(prediction.double(), channel_dim=1), truth).mean(1))
-    return float(torch.cat(errors).mean())
-
-
 def latency_ms(surrogate: Surrogate, model: nn.Module, batch: dict) -> float:
     fields, constant = batch["input_fields"][:1], batch.get("constant_fields")
     constant = None if constant is None else constant[:1]
     context = surrogate.context({k: v[:1] for k, v in batch.items() if k in ("text", "image")})
-    times = []
-    with torch.no_grad():
-        for _ in range(31):
-            start = time.perf_counter()
-            surrogate.format.predict(model, fields, constant, context)
-            times.append(time.perf_counter() - start)
-    return 1e3 * min(times[1:])
+
+    @torch.no_grad()
+    def predict() -> None:
+        surrogate.format.predict(model, fields, constant, context)
+
+    return 1e3 * best_of({"predict": predict}, 1, 30)["predict"]
 
 
 def finetune(surrogate: Surrogate, model: nn.Module, data: Path, epochs: int, lr: float) -> nn.Module:
@@ -206,7 +193,7 @@ def main() -> None:
         variants[f"ternary, fine-tuned {args.finetune_epochs} epoch(s)"] = frozen(tuned)
     rows, reference = [], None
     for label, model in variants.items():
-        error = one_step(dataclasses.replace(surrogate, model=model), model, test)
+        error = one_step_errors(dataclasses.replace(surrogate, model=model), test, torch.device("cpu"))["nrmse"]
         size = size_bytes(model, label)
         latency = latency_ms(surrogate, model, batch)
         reference = reference or (error, size, latency)

@@ -116,8 +116,7 @@ class MultimodalConfig:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         ints = ("in_channels", "out_channels", "patch", "dim", "depth", "n_heads", "n_kv_heads", "text_length")
         for name in (*ints, "image_channels", "image_patch"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                self._check(False, name, "an int >= 1")
+            self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an int >= 1")
         self._check(len(self.field_size) in (1, 2), "field_size", "(X,) or (X, Y)")
         self._check(_divisible(self.field_size, self.patch), "field_size", f"multiples of patch = {self.patch}")
         self._check(len(self.image_size) == 2 and _divisible(self.image_size, self.image_patch), "image_size",
@@ -183,9 +182,11 @@ class TransformerBlock(nn.Module):
     def __init__(self, config: MultimodalConfig, mixer: nn.Module | None = None, mlp: nn.Module | None = None) -> None:
         super().__init__()
         self.mix_norm, self.mlp_norm = RMSNorm(config.dim), RMSNorm(config.dim)
-        self.mix = mixer or Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
-                                      impl=config.attention, causal=config.causal)  # fmt: skip
-        self.mlp = mlp or SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
+        if mixer is None:
+            mixer = Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
+                              impl=config.attention, causal=config.causal)  # fmt: skip
+        self.mix = mixer
+        self.mlp = mlp if mlp is not None else SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
         self.drop = nn.Dropout(config.dropout)
         self.modulation = nn.Linear(config.dim, 6 * config.dim) if config.noise_embedding else None
         self._register_load_state_dict_pre_hook(_renamed)
@@ -297,8 +298,6 @@ class MultimodalTransformer(nn.Module):
             block.init_weights(std, std / (2 * self.config.depth) ** 0.5)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-        if self.spectral is not None:  # (the loop above left it alone: it is no Linear; it starts at zero)
-            nn.init.zeros_(self.spectral.weight)
 
     def forward(
         self,

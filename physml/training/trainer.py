@@ -53,12 +53,10 @@ LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 def _decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW's parameter groups: all parameters decay by ``weight_decay`` except those a model marks with
     ``_no_weight_decay`` (a state-space model's ``A_log`` and ``D``: decay would pull its time constants)."""
-    parameters = list(model.parameters())
-    kept = [p for p in parameters if getattr(p, "_no_weight_decay", False)]
-    decayed = [p for p in parameters if not getattr(p, "_no_weight_decay", False)]
-    return [{"params": decayed, "weight_decay": weight_decay}] + (
-        [{"params": kept, "weight_decay": 0.0}] if kept else []
-    )
+    kept = [p for p in model.parameters() if getattr(p, "_no_weight_decay", False)]
+    decayed = [p for p in model.parameters() if not getattr(p, "_no_weight_decay", False)]
+    groups = [{"params": decayed, "weight_decay": weight_decay}]
+    return [*groups, {"params": kept, "weight_decay": 0.0}] if kept else groups
 
 
 def resolve_device(name: str) -> torch.device:
@@ -156,7 +154,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
         self.step, self.epoch, self.batch_in_epoch, self.best = 0, 0, 0, math.inf
         self.saved_step: int | None = None  # the step last.pt holds
-        # A model with terms of its own (a mixture of experts' balancing loss) weights them itself.
+        # A model's own terms (a mixture of experts' balancing loss, weighted by the model) and logged metrics.
         self.auxiliary = getattr(self.model, "auxiliary_terms", ())
         self.metrics = getattr(self.model, "auxiliary_metric_names", ())
         self.columns = [*LOG_COLUMNS, *(f"loss_{name}" for name in (*config.losses, *self.auxiliary)), *self.metrics]
