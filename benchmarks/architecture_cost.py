@@ -9,9 +9,9 @@ For each model and length, in a fresh process (so that one measurement's memory 
 
 - ``train``: seconds for a forward and backward pass on one series (batch 1), best of 3 after a warm-up;
 - ``infer``: seconds for a forward pass without gradients (batch 1), best of 3;
-- ``next token``: seconds to produce one more output given a context of ``N``: a recurrent step from the
-  carried state for the scans (GRU, LSTM, SSM: ``model.step``), a full forward pass over the context for the
-  attention models (no key/value cache: the models have none);
+- ``next token``: seconds to produce the output at sample ``N`` from the state the first ``N - 1`` left
+  (``model.step``): the scans' hidden state (GRU, LSTM, SSM), softmax attention's key/value cache, linear
+  attention's running sums. Without a cache an attention model re-reads the context: the ``infer`` pass;
 - peak memory of the inference pass, then of the training pass: the rise of the process's resident-set
   high-water mark over its value before the pass (the first pass of each kind in a fresh process: what it
   needs on top of the model and the input, allocator and library overheads included).
@@ -106,12 +106,11 @@ def measure(label: str, length: int, dim: int, depth: int) -> dict[str, float]:
         call()
         result[key] = resident_peak_mb() - before
     result["infer_s"], result["train_s"] = best(infer), best(train)
-    if label in SCANS:
-        model.eval()
-        _, state = model.step(x[..., :1])
-        result["next_token_s"] = best(lambda: model.step(x[..., :1], state), repeats=20)
-    else:
-        result["next_token_s"] = result["infer_s"]
+    model.eval()
+    state = None
+    for i in range(length - 1):  # the state after N - 1 samples: a key/value cache for attention
+        _, state = model.step(x[..., i : i + 1], state)
+    result["next_token_s"] = best(lambda: model.step(x[..., -1:], state), repeats=20)
     return result
 
 

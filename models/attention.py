@@ -25,9 +25,11 @@ __all__ = [
     "RotaryEmbedding",
     "SwiGLU",
     "apply_rotary",
+    "grid_positions",
     "linear_attention",
     "reference_attention",
     "sdpa_attention",
+    "window_mask",
 ]
 
 
@@ -218,6 +220,20 @@ def _linear_attention(
     return (numerator / denominator.clamp_min(torch.finfo(work).tiny)).to(dtype)
 
 
+def grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
+    """Integer positions of a row-major patch grid: ``(X,)`` -> ``(X,)``; ``(X, Y)`` -> ``(X Y, 2)`` (row, col)."""
+    axes = torch.meshgrid(*(torch.arange(n) for n in shape), indexing="ij")
+    return axes[0].flatten() if len(shape) == 1 else torch.stack([a.flatten() for a in axes], dim=-1)
+
+
+def window_mask(positions: torch.Tensor, window: int) -> torch.Tensor | None:
+    """``(Nf, Nf)``: which patch pairs lie within ``window`` patches along every axis; ``None`` for ``window = 0``."""
+    if window == 0:
+        return None
+    pos = positions.view(len(positions), -1)  # (Nf,) or (Nf, 2) -> (Nf, 1 or 2)
+    return (pos[:, None, :] - pos[None, :, :]).abs().amax(dim=-1) <= window  # (Nf, Nf, 1 or 2) -> (Nf, Nf)
+
+
 #: Attention implementations by name (``MultimodalConfig.attention``): softmax attention two ways, and linear.
 ATTENTION: dict[str, Callable[..., torch.Tensor]] = {
     "sdpa": sdpa_attention,
@@ -233,11 +249,17 @@ class Attention(nn.Module):
     grouped-query attention (Ainslie et al. 2023). Queries and keys are
     rotated by the rotary tables passed to :meth:`forward`. ``causal``: token
     ``i`` attends to tokens ``j <= i`` only.
+
+    A causal attention also runs one token at a time (:meth:`step`, for generation): softmax attention
+    from a key/value cache (``O(n)`` per token at position ``n``; with ``window``, only the last
+    ``window + 1`` keys, which the forward pass's window mask leaves, are kept: ``O(window)``), linear
+    attention from its recurrent state, ``sum_j phi(k_j) v_j^T`` and ``sum_j phi(k_j)`` (``O(1)``).
+    ``rope_base`` is the rotary base of the positions :meth:`step` counts.
     """
 
     def __init__(
         self, dim: int, n_heads: int, n_kv_heads: int, *, dropout: float = 0.0, impl: str = "sdpa",
-        causal: bool = False,
+        causal: bool = False, window: int = 0, rope_base: float = 10000.0,
     ) -> None:  # fmt: skip
         super().__init__()
         if dim % n_heads or n_heads % n_kv_heads:
@@ -248,7 +270,8 @@ class Attention(nn.Module):
         if impl not in ATTENTION:
             raise ValueError(f"impl = {impl!r} is invalid: choose one of {', '.join(ATTENTION)}")
         self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, dim // n_heads
-        self.dropout, self.attend, self.causal = dropout, ATTENTION[impl], causal
+        self.dropout, self.impl, self.attend, self.causal = dropout, impl, ATTENTION[impl], causal
+        self.window, self.rope_base = window, rope_base
         self.q = nn.Linear(dim, dim, bias=False)
         self.kv = nn.Linear(dim, 2 * n_kv_heads * self.head_dim, bias=False)
         self.out = nn.Linear(dim, dim, bias=False)
@@ -264,3 +287,37 @@ class Attention(nn.Module):
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         y = self.attend(q, k, v, mask, dropout=self.dropout if self.training else 0.0, causal=self.causal)  # (B,H,N,D)
         return self.out(y.transpose(1, 2).reshape(B, N, -1))  # (B, H, N, D) -> (B, N, H D) -> (B, N, dim)
+
+    def step(self, x: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
+        """One token ``(B, 1, dim)`` at the next position, from the carried ``state`` (``None`` at the start):
+        ``(y, new state)``, as :meth:`forward` gives it for the last token of the sequence so far."""
+        if not self.causal:
+            raise ValueError("step() is invalid for causal = False: a bidirectional attention needs every token")
+        B, position = x.shape[0], 0 if state is None else state[-1]
+        q = self.q(x).view(B, 1, self.n_heads, self.head_dim).transpose(1, 2)  # (B, 1, dim) -> (B, H, 1, D)
+        k, v = self.kv(x).view(B, 1, 2, self.n_kv_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        angles = RotaryEmbedding(self.head_dim, base=self.rope_base).angles(torch.tensor([position], device=x.device))
+        work = torch.float64 if x.dtype == torch.float64 else torch.float32
+        cos, sin = angles.cos().to(work), angles.sin().to(work)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if self.impl == "linear":
+            y, state = _linear_step(q, k, v, state)
+        else:
+            if state is not None:
+                k, v = torch.cat([state[0], k], dim=2), torch.cat([state[1], v], dim=2)  # (B, H_kv, n + 1, D)
+            if self.window:
+                k, v = k[:, :, -(self.window + 1) :], v[:, :, -(self.window + 1) :]
+            y, state = self.attend(q, k, v), (k, v)
+        return self.out(y.transpose(1, 2).reshape(B, 1, -1)), (*state, position + 1)
+
+
+def _linear_step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
+    """Causal linear attention for one query ``(B, H, 1, D)`` from the running sums of the keys before it."""
+    work = torch.promote_types(q.dtype, torch.float32)
+    k, v = _repeat_kv(k, q.shape[1]).to(work), _repeat_kv(v, q.shape[1]).to(work)
+    phi_q, phi_k = F.elu(q.to(work)) + 1, F.elu(k) + 1
+    kv, z = phi_k.transpose(-2, -1) @ v, phi_k  # (B, H, D, D), (B, H, 1, D)
+    if state is not None:
+        kv, z = kv + state[0], z + state[1]
+    y = (phi_q @ kv) / (phi_q * z).sum(-1, keepdim=True).clamp_min(torch.finfo(work).tiny)
+    return y.to(q.dtype), (kv, z)

@@ -1,49 +1,42 @@
 """A transformer over one sequence of field patches, text tokens and image patches that predicts the next field.
 
-Each input becomes tokens, tagged by a learned modality embedding and rotated
-by its own rotary position (:class:`~physml.models.attention.RotaryEmbedding`):
+Each input becomes tokens, tagged by a learned modality embedding and rotated by its own rotary position
+(:class:`~physml.models.attention.RotaryEmbedding`):
 
-* field patches: a ``patch``-wide convolution ``C_in -> dim``; 1D rotary on
-  the patch index (1D fields), axial 2D rotary on (row, col) (2D fields);
+* field patches: a ``patch``-wide convolution ``C_in -> dim``; 1D rotary on the patch index (1D fields), axial 2D
+  rotary on (row, col) (2D fields);
 * text ``(B, L)``: a ``vocab_size x dim`` token table; 1D rotary on ``0 .. L-1``;
-* image patches: an ``image_patch``-wide convolution ``C_img -> dim``; axial 2D
-  rotary on (row, col).
+* image patches: an ``image_patch``-wide convolution ``C_img -> dim``; axial 2D rotary on (row, col).
 
-Relative positions are meaningful within a modality; between modalities the
-rotations do not line up, and the modality embeddings tell the tokens apart.
+Relative positions are meaningful within a modality; between modalities the rotations do not line up, and the
+modality embeddings tell the tokens apart.
 
-Attention is bidirectional. Text pad tokens (id 0) are masked as keys, so
-appending pads changes nothing, and a sample whose text is all pads is a
-sample without text. ``window > 0`` restricts field patches to field patches
-within ``window`` patches along each axis (no wrap-around, like the rotary
-positions; text and image tokens stay global). It is an attention mask: it
-bounds what a patch sees per block, not the compute, which stays quadratic.
+Attention is bidirectional. Text pad tokens (id 0) are masked as keys, so appending pads changes nothing, and a
+sample whose text is all pads is a sample without text. ``window > 0`` restricts field patches to field patches
+within ``window`` patches along each axis (no wrap-around, like the rotary positions; text and image tokens stay
+global). It is an attention mask: it bounds what a patch sees per block, not the compute, which stays quadratic.
 
-``causal = True`` (fields only, 1D): patch ``i`` sees patches ``j <= i``, so
-the output at patch ``i`` can be trained to forecast patch ``i + 1`` of a time
-series. ``attention = "linear"`` swaps softmax attention for linear attention
-(:func:`~physml.models.attention.linear_attention`), ``O(N)`` in the sequence length.
+``causal = True`` (fields only, 1D): patch ``i`` sees patches ``j <= i``, so the output at patch ``i`` can be
+trained to forecast patch ``i + 1`` of a time series; :meth:`MultimodalTransformer.step` then generates one patch at
+a time from a key/value cache. ``attention = "linear"`` swaps softmax attention for linear
+attention (:func:`~physml.models.attention.linear_attention`), ``O(N)`` in the sequence length.
 
-``spectral_skip`` adds a full-resolution path beside the tokens: a linear
-spectral convolution (an FNO layer without its nonlinearity) from the input
-fields to the output. A linear operator diagonal in Fourier space, such as the
-free propagator ``exp(-i k^2 dt / 2)`` of the Schrödinger equation, is then one
-weight per mode instead of something the patches must learn; the blocks are left
-with what the potential does.
+``spectral_skip`` adds a full-resolution path beside the tokens: a linear spectral convolution (an FNO layer without
+its nonlinearity) from the input fields to the output. A linear operator diagonal in Fourier space, such as the free
+propagator ``exp(-i k^2 dt / 2)`` of the Schrödinger equation, is then one weight per mode instead of something the
+patches must learn; the blocks are left with what the potential does.
 
-The blocks' token mixer is attention here; :mod:`physml.models.sequence` builds
-the same model with a GRU, an LSTM or a selective state-space scan as the mixer,
-or with a mixture of experts as the MLP (:meth:`MultimodalTransformer.make_block`).
+The blocks' token mixer is attention here; :mod:`physml.models.sequence` builds the same model with a GRU, an LSTM
+or a selective state-space scan as the mixer, or with a mixture of experts as the MLP
+(:meth:`MultimodalTransformer.make_block`).
 
-A missing modality (``text=None``, ``image=None``) leaves its tokens out. Only
-modalities in ``MultimodalConfig.missing_ok`` may be missing; the model
-trains for their absence itself, by modality dropout in training mode.
+A missing modality (``text=None``, ``image=None``) leaves its tokens out. Only modalities in
+``MultimodalConfig.missing_ok`` may be missing; the model trains for their absence itself, by modality dropout in
+training mode.
 
-With ``noise_embedding`` the model is a DiT-style denoiser: ``noise = t``
-``(B,)`` is embedded and scales, shifts and gates every block's normalised
-inputs and outputs (adaptive norm, zero at the start), while text and image
-stay tokens; modality dropout then is classifier-free guidance's condition
-dropout (see :mod:`physml.models.diffusion`).
+With ``noise_embedding`` the model is a DiT-style denoiser: ``noise = t`` ``(B,)`` is embedded and scales, shifts
+and gates every block's normalised inputs and outputs (adaptive norm, zero at the start), while text and image stay
+tokens; modality dropout then is classifier-free guidance's condition dropout (see :mod:`physml.models.diffusion`).
 """
 
 from __future__ import annotations
@@ -54,7 +47,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU
+from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU, grid_positions, window_mask
 from physml.models.noise_level import NoiseEmbedding, check_noise
 from physml.models.registry import register_model
 from physml.models.spectral_conv import spectral_skip
@@ -184,7 +177,8 @@ class TransformerBlock(nn.Module):
         self.mix_norm, self.mlp_norm = RMSNorm(config.dim), RMSNorm(config.dim)
         if mixer is None:
             mixer = Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
-                              impl=config.attention, causal=config.causal)  # fmt: skip
+                              impl=config.attention, causal=config.causal, window=config.window,
+                              rope_base=config.rope_base)  # fmt: skip
         self.mix = mixer
         self.mlp = mlp if mlp is not None else SwiGLU(config.dim, int(config.mlp_ratio * config.dim))
         self.drop = nn.Dropout(config.dropout)
@@ -220,20 +214,6 @@ def _renamed(state: dict, prefix: str, *_: object) -> None:
     for old, new in (("attn_norm.", "mix_norm."), ("attn.", "mix.")):
         for key in [k for k in state if k.startswith(prefix + old)]:
             state[prefix + new + key[len(prefix + old) :]] = state.pop(key)
-
-
-def _grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
-    """Integer positions of a row-major patch grid: ``(X,)`` -> ``(X,)``; ``(X, Y)`` -> ``(X Y, 2)`` (row, col)."""
-    axes = torch.meshgrid(*(torch.arange(n) for n in shape), indexing="ij")
-    return axes[0].flatten() if len(shape) == 1 else torch.stack([a.flatten() for a in axes], dim=-1)
-
-
-def _window(positions: torch.Tensor, window: int) -> torch.Tensor | None:
-    """``(Nf, Nf)``: which patch pairs lie within ``window`` patches along every axis; ``None`` for ``window = 0``."""
-    if window == 0:
-        return None
-    pos = positions.view(len(positions), -1)  # (Nf,) or (Nf, 2) -> (Nf, 1 or 2)
-    return (pos[:, None, :] - pos[None, :, :]).abs().amax(dim=-1) <= window  # (Nf, Nf, 1 or 2) -> (Nf, Nf)
 
 
 @register_model("multimodal_transformer", MultimodalConfig)
@@ -274,10 +254,10 @@ class MultimodalTransformer(nn.Module):
         self.norm = RMSNorm(config.dim)
         self.head = nn.Linear(config.dim, config.out_channels * config.patch**config.ndim)
         # Integer positions (not cast by .float()/.double(), not saved): fixed by the config.
-        self.register_buffer("field_positions", _grid_positions(config.grid), persistent=False)
+        self.register_buffer("field_positions", grid_positions(config.grid), persistent=False)
         image_grid = tuple(n // config.image_patch for n in config.image_size)
-        self.register_buffer("image_positions", _grid_positions(image_grid), persistent=False)
-        self.register_buffer("local", _window(self.field_positions, config.window), persistent=False)
+        self.register_buffer("image_positions", grid_positions(image_grid), persistent=False)
+        self.register_buffer("local", window_mask(self.field_positions, config.window), persistent=False)
         self.noise = NoiseEmbedding(config.dim) if config.noise_embedding else None
         self.spectral = spectral_skip(config.in_channels, config.out_channels, config.spectral_skip, config.ndim)
         self._init_weights()
@@ -340,6 +320,27 @@ class MultimodalTransformer(nn.Module):
             out = out.view(B, *grid, cfg.out_channels, p, p).permute(0, 3, 1, 4, 2, 5)  # -> (B, C_out, X/p, p, Y/p, p)
         out = out.reshape(B, cfg.out_channels, *cfg.field_size)  # -> (B, C_out, *space)
         return out if self.spectral is None else out + self.spectral(x)
+
+    @torch.no_grad()
+    def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+        """Next output patch ``(B, C_out, patch)`` from one input patch ``x`` ``(B, C_in, patch)`` of a causal
+        1D model, and the state to carry (``state = None`` at the start of a series). Inference: no gradients.
+
+        Patches ``0 .. n-1`` fed one by one give :meth:`forward`'s outputs; each mixer carries its state.
+        """
+        cfg = self.config
+        if not cfg.causal:
+            raise ValueError("step() is invalid for causal = False: a bidirectional model needs the whole sequence")
+        if x.ndim != 3 or x.shape[1:] != (cfg.in_channels, cfg.patch):
+            raise ValueError(f"x shape = {tuple(x.shape)} is invalid: must be one patch (B, in_channels, patch) = "
+                             f"(B, {cfg.in_channels}, {cfg.patch})")  # fmt: skip
+        state = list(state) if state is not None else [None] * len(self.blocks)  # the caller's list stays
+        h = self.field_embed(x).transpose(1, 2) + self.modality[0]  # (B, C_in, p) -> (B, 1, dim)
+        for i, block in enumerate(self.blocks):
+            y, state[i] = block.mix.step(block.mix_norm(h), state[i])
+            h = h + y
+            h = h + block.mlp(block.mlp_norm(h))
+        return self.head(self.norm(h)).view(x.shape[0], cfg.out_channels, cfg.patch), state  # (B, 1, C_out p)
 
     def _kept(self, modality: str, batch: int, device: torch.device) -> torch.Tensor:
         """``(B,)``: which samples keep ``modality`` (modality dropout in training mode; all in eval)."""

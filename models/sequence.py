@@ -16,9 +16,9 @@ the same head that starts at zero, the same ``(B, C_in, *space) -> (B, C_out,
 
 A causal scan model (``causal = True``, ``bidirectional = False``) forecasts a
 1D series: the output at patch ``i`` reads patches ``<= i``. It also runs as a
-recurrence, one patch at a time from a carried state (:meth:`ScanModel.step`),
+recurrence, one patch at a time from a carried state (:meth:`MultimodalTransformer.step`),
 with the numbers of the parallel forward pass: constant cost per step, where a
-transformer's grows with the context.
+transformer's, from its key/value cache, grows with the context.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class SSMConfig(ScanConfig):
 
 
 class ScanModel(MultimodalTransformer):
-    """:class:`MultimodalTransformer` whose blocks mix tokens by a scan; causal ones also :meth:`step`.
+    """:class:`MultimodalTransformer` whose blocks mix tokens by a scan (causal ones :meth:`step` from its state).
 
     A scan reads every token it is given, so a missing modality must be left out,
     not masked: modality dropout drops a modality for the whole batch (its tokens
@@ -125,31 +125,6 @@ class ScanModel(MultimodalTransformer):
 
     def make_block(self, config: MultimodalConfig) -> nn.Module:
         return TransformerBlock(config, mixer=self.make_mixer(config))
-
-    @torch.no_grad()
-    def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
-        """Next output patch ``(B, C_out, patch)`` from one input patch ``x`` ``(B, C_in, patch)`` of a causal
-        1D model, and the state to carry (``state = None`` at the start of a series). Inference: no gradients.
-
-        Feeding patches ``0 .. n-1`` one by one gives the outputs of :meth:`forward`
-        on the series: a fixed cost per step, with no context to re-read.
-        """
-        cfg = self.config
-        if not cfg.causal:
-            raise ValueError("step() is invalid for causal = False: a bidirectional scan needs the whole sequence")
-        if x.ndim != 3 or x.shape[1:] != (cfg.in_channels, cfg.patch):
-            raise ValueError(
-                f"x shape = {tuple(x.shape)} is invalid: must be one patch (B, in_channels, patch) = "
-                f"(B, {cfg.in_channels}, {cfg.patch})"
-            )
-        state = state if state is not None else [None] * len(self.blocks)
-        h = self.field_embed(x).transpose(1, 2) + self.modality[0]  # (B, C_in, p) -> (B, 1, dim)
-        for i, block in enumerate(self.blocks):
-            y, state[i] = block.mix.step(block.mix_norm(h), state[i])
-            h = h + y
-            h = h + block.mlp(block.mlp_norm(h))
-        out = self.head(self.norm(h))  # (B, 1, C_out p)
-        return out.view(x.shape[0], cfg.out_channels, cfg.patch), state
 
 
 @register_model("gru", GRUConfig)

@@ -19,6 +19,7 @@ from physml.simulators.near_horizon import (
     evolve,
     evolve_field_map,
     gaussian_pulse,
+    pulse_train,
     radius_from_tortoise,
     tortoise,
 )
@@ -154,6 +155,30 @@ def test_ingoing_pulse_in_flat_region_moves_at_the_speed_of_light():
     # V = (1 - 2M/r) 2M/r³ < 1e-7 out there: the pulse passes r* = 300 at t = 100 unchanged.
     assert run.t[np.argmax(run.waveforms[0])] == pytest.approx(100.0, abs=0.05)
     assert np.max(run.waveforms[0]) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_a_pulse_train_evolves_as_the_sum_of_its_pulses():
+    """The equation is linear: one run of a train of shells is the sum of the runs of each. MOL grids are anchored
+    at r* = 0 and the time step depends only on h and the saves, so the runs share their points: round-off apart."""
+    pulses = [gaussian_pulse(center=c, width=w, amplitude=a) for c, w, a in ((30.0, 2.0, 1.0), (45.0, 3.0, -0.7))]
+    train = pulse_train(pulses)
+    x = np.linspace(0.0, 80.0, 161)
+    np.testing.assert_allclose(train.values(x), pulses[0].values(x) + pulses[1].values(x), rtol=0, atol=1e-15)
+    assert train.support == (pulses[0].support[0], pulses[1].support[1])
+    assert train.scale == 2.0 and train.direction == "ingoing"
+    perturbation = Perturbation(s=2, l=2)
+    runs = [evolve(perturbation, p, t_final=60.0, extract_at=[-10.0, 10.0], h=0.1) for p in (train, *pulses)]
+    scale = np.max(np.abs(runs[0].waveforms))
+    assert scale > 0.1  # both shells have reached the barrier
+    np.testing.assert_allclose(runs[0].waveforms, runs[1].waveforms + runs[2].waveforms, rtol=0, atol=1e-12 * scale)
+
+
+def test_a_pulse_train_needs_pulses_moving_one_way():
+    with pytest.raises(ValueError, match=r"pulses = \[\] is invalid"):
+        pulse_train([])
+    ingoing, outgoing = (gaussian_pulse(center=30.0, width=2.0, direction=d) for d in ("ingoing", "outgoing"))
+    with pytest.raises(ValueError, match=r"directions \['ingoing', 'outgoing'\] differ"):
+        pulse_train([ingoing, outgoing])
 
 
 # -- Price tails ----------------------------------------------------------------------------------

@@ -68,19 +68,25 @@ def test_gradients_match_finite_differences_in_float64(name, changes):
     assert torch.autograd.gradcheck(lambda t: model(t), (x,), eps=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", SCANS)
-def test_recurrent_steps_give_the_parallel_forward_pass(name):
+@pytest.mark.parametrize(("name", "changes"), [(n, {"bidirectional": False}) for n in SCANS] + [
+    ("multimodal_transformer", {"attention": a}) for a in ("sdpa", "reference", "linear")
+] + [("multimodal_transformer", {"window": 2}), ("moe_transformer", {})])  # fmt: skip
+def test_recurrent_steps_give_the_parallel_forward_pass(name, changes):
+    """Scans carry their hidden state, softmax attention a key/value cache (the last window + 1 keys with a window),
+    linear attention its running sums: step by step, the parallel pass's numbers."""
     torch.manual_seed(2)
-    model = randomised(build_model(name, small(name, **FIELDS_ONLY, causal=True, bidirectional=False)))
+    model = randomised(build_model(name, small(name, **FIELDS_ONLY, causal=True, **changes)))
     model = model.double().eval()
     x = torch.randn(3, 2, 32, dtype=torch.float64)
     full = model(x)
     state, steps = None, []
     for i in range(8):
-        out, state = model.step(x[..., 4 * i : 4 * i + 4], state)
+        before, (out, state) = state, model.step(x[..., 4 * i : 4 * i + 4], state)
         steps.append(out)
     assert full.abs().max() > 0.1
     assert torch.allclose(torch.cat(steps, dim=-1), full, atol=1e-6, rtol=0)
+    again, _ = model.step(x[..., 28:], before)  # a step leaves the state it was given as it was
+    assert torch.equal(again, steps[-1])
 
 
 @pytest.mark.parametrize(("name", "changes"), [(n, {"bidirectional": False}) for n in SCANS] + [

@@ -45,12 +45,12 @@ from physml.training.data import field_format, training_samples
 from physml.training.guards import TrainingDivergedError, nonfinite_loss, nonfinite_weight, resume_lr, set_peak_lr
 from physml.training.runlog import RunLog
 
-__all__ = ["Trainer", "field_format", "resolve_device", "training_samples"]
+__all__ = ["Trainer", "decay_groups", "field_format", "resolve_device", "training_samples"]
 
 LOG_COLUMNS = ("step", "epoch", "lr", "loss")
 
 
-def _decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+def decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW's parameter groups: all parameters decay by ``weight_decay`` except those a model marks with
     ``_no_weight_decay`` (a state-space model's ``A_log`` and ``D``: decay would pull its time constants)."""
     kept = [p for p in model.parameters() if getattr(p, "_no_weight_decay", False)]
@@ -140,7 +140,7 @@ class Trainer:
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
         self.optimizer = torch.optim.AdamW(
-            _decay_groups(self.model, config.optim.weight_decay), lr=config.optim.lr, weight_decay=0.0
+            decay_groups(self.model, config.optim.weight_decay), lr=config.optim.lr, weight_decay=0.0
         )
         self.batches_per_epoch = math.ceil(len(self.train_set) / data.batch_size)
         total = config.epochs * self.batches_per_epoch

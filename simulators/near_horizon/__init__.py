@@ -20,7 +20,7 @@ Examples
 
 from physml.simulators.near_horizon.analysis import REFERENCE_QNMS, RingdownAnalysis, analyse_ringdown, reference_qnm
 from physml.simulators.near_horizon.field_map import FieldMap, angular_amplitudes, evolve_field_map, field_map
-from physml.simulators.near_horizon.initial import DIRECTIONS, Pulse, gaussian_pulse
+from physml.simulators.near_horizon.initial import DIRECTIONS, Pulse, gaussian_pulse, pulse_train
 from physml.simulators.near_horizon.leaver import leaver_qnm
 from physml.simulators.near_horizon.potentials import (
     EQUATIONS,
@@ -71,6 +71,7 @@ __all__ = [
     "fit_damped_sinusoids",
     "fit_power_law",
     "gaussian_pulse",
+    "pulse_train",
     "leaver_qnm",
     "local_power_index",
     "qnm_from_ringdown",

@@ -1,0 +1,387 @@
+"""Task (b) of the architecture study: forecasting near-horizon waveforms from 1k to 16k samples of context.
+
+    python benchmarks/waveform_forecast.py --out runs/waveform-forecast [--contexts 1024 4096 16384] \\
+        [--archs transformer linear-attention lstm ssm] [--seeds 0 1 2] [--budget 1e5] [--steps 2000] \\
+        [--lrs 1e-3 3e-3 1e-2] [--trajectories 48 8 12] [--jobs 2] [--plot forecast.png]
+
+The data: a stream of Gaussian shells falling into a Schwarzschild hole, one series per hole (mass in [0.8, 1.5],
+field and multipole as in ``near-horizon-1d``: s = 0, 1, 2, Regge-Wheeler or Zerilli). Shells pass an observer at
+r* = 100 M every 100-500 M (widths 1.5-4 M, amplitudes ±0.5-1.5) and scatter off the barrier. The series is ψ at
+r* = -20 M (near the horizon), 10 M (the barrier) and 100 M (far), every 0.2 M, from the double-null integrator
+run once on the whole train of shells (``pulse_train``; h = 0.2 M, or 0.1 M where the barrier needs it):
+16 384 + 512 samples. The last shell hits the barrier 0-10 M before sample 16 384, and none follows: the next
+512 samples (102 M) hold its ringing at r* = 10 M, the transmitted wave at -20 M (30 M later) and the reflected
+wave at 100 M (90 M later, 450 samples after it left). All of it is fixed by the past; a long context also holds
+the earlier shells, that is, how this hole rings.
+
+The task: causal next-patch prediction (patches of 16 samples, so 1k-16k samples are 64-1024 tokens; every model
+is the ``causal: true`` form of its registered model, sized to ``--budget`` weights, 4 blocks), trained on random
+windows of ``context`` samples of the training series for ``--steps`` steps at a batch of ``2 * 16384 / context``
+windows: every run sees the same number of samples (equal data, not equal time; the seconds are reported). The
+learning rate per architecture is the best of ``--lrs`` by validation loss at the shortest context, seed 0.
+
+Scored on the held-out test series: the 512-sample forecast from the context that ends at sample 16 384
+(autoregressive: see ``forecast``), its error per channel over the first 20 M, 40 M (the ringing) and 102 M: the
+rms error over the truth's rms over all 102 M, per series, averaged ("nRMSE"); the one-step (teacher-forced)
+nRMSE over the same 102 M; persistence (the last sample held) and zero for scale.
+
+Each run is a child process with one thread (``--jobs`` at a time); its scores go to its folder's scores.json,
+so an interrupted study resumes where it stopped. Writes ``--out``/results.json and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from _report import machine, markdown_table, nearest_width
+
+from physml.models import build_model
+from physml.models.registry import model_shell
+
+RADII = (-20.0, 10.0, 100.0)  # r* of the three channels (M)
+DT = 0.2  # sample spacing (M)
+PATCH = 16  # samples per token
+LONGEST = 16384  # the longest context; the forecast starts here
+HORIZON = 512  # samples forecast
+N_SAMPLES = LONGEST + HORIZON
+WINDOWS_PER_STEP = 2 * LONGEST  # samples per training step, at every context
+EQUATIONS = [(0, 0, "regge-wheeler"), (0, 1, "regge-wheeler"), (0, 2, "regge-wheeler"), (1, 1, "regge-wheeler"),
+             (1, 2, "regge-wheeler"), (2, 2, "regge-wheeler"), (2, 3, "regge-wheeler"), (2, 2, "zerilli"),
+             (2, 3, "zerilli")]  # fmt: skip
+#: Architecture: registered model and its options (all causal, 1D, fields only).
+ARCHITECTURES: dict[str, tuple[str, dict]] = {
+    "transformer": ("multimodal_transformer", {}),
+    "linear-attention": ("multimodal_transformer", {"attention": "linear"}),
+    "gru": ("gru", {"bidirectional": False}),
+    "lstm": ("lstm", {"bidirectional": False}),
+    "ssm": ("ssm", {"bidirectional": False}),
+}
+SPLITS = {"train": 0, "val": 100_000, "test": 200_000}  # seed offsets of the series of each split
+
+
+# -- data ------------------------------------------------------------------------------------------------------
+def series(seed: int) -> tuple[np.ndarray, dict]:
+    """One hole's ``(3, N_SAMPLES)`` waveforms (float64) and its parameters."""
+    from physml.datasets.families.near_horizon_null import aligned_pulse, null_waveforms, snap_to_diagonals
+    from physml.simulators.near_horizon import Perturbation, check_resolution, evolve, gaussian_pulse, pulse_train
+
+    rng = np.random.default_rng(seed)
+    s, ell, equation = EQUATIONS[rng.integers(len(EQUATIONS))]
+    perturbation = Perturbation(s=s, l=ell, mass=float(rng.uniform(0.8, 1.5)), equation=equation)
+    # Times the shells' centres pass r* = 100 M: the last hits the barrier (r* = 10 M, 90 M later) 0-10 M before the
+    # forecast starts, the earlier ones 100-500 M apart.
+    arrivals = [LONGEST * DT - 90.0 - rng.uniform(0.0, 10.0)]
+    while arrivals[-1] - 100.0 > 20.0:
+        arrivals.append(arrivals[-1] - rng.uniform(100.0, 500.0))
+    arrivals = [a for a in arrivals if a >= 20.0]
+    shells = [gaussian_pulse(center=RADII[-1] + a, width=rng.uniform(1.5, 4.0),
+                             amplitude=rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.5)) for a in arrivals]  # fmt: skip
+    h = 0.2
+    try:
+        check_resolution(perturbation, h)
+    except ValueError:
+        h = 0.1
+    train = aligned_pulse(pulse_train(shells), h)
+    times = DT * np.arange(N_SAMPLES)
+    run = evolve(perturbation, train, t_final=times[-1] + 4 * h, extract_at=snap_to_diagonals(RADII, h),
+                 scheme="double-null", h=h)  # fmt: skip
+    params = {"seed": seed, "s": s, "l": ell, "equation": equation, "mass": perturbation.mass, "h": h,
+              "arrivals": sorted(arrivals)}  # fmt: skip
+    return null_waveforms(run.t, run.waveforms, times), params
+
+
+def build(path: Path, counts: dict[str, int], jobs: int) -> None:
+    """Write the series of every split to ``path`` (HDF5: ``split/psi`` of shape (n, 3, N_SAMPLES), float32, and
+    the parameters as JSON in ``split/params``); atomic: written to a temporary file, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.h5")
+    with ProcessPoolExecutor(jobs) as pool, h5py.File(partial, "w") as f:
+        f.attrs.update({"dt": DT, "r_star": RADII, "longest_context": LONGEST, "horizon": HORIZON})
+        for split, n in counts.items():
+            start = time.perf_counter()
+            made = list(pool.map(series, range(SPLITS[split], SPLITS[split] + n)))
+            f.create_dataset(f"{split}/psi", data=np.stack([m[0] for m in made]).astype(np.float32))
+            f[split].attrs["params"] = json.dumps([m[1] for m in made])
+            print(f"{split}: {n} series in {time.perf_counter() - start:.0f} s", flush=True)
+    partial.rename(path)
+
+
+def load(path: Path, split: str) -> torch.Tensor:
+    with h5py.File(path, "r") as f:
+        return torch.from_numpy(f[f"{split}/psi"][...])
+
+
+# -- models and training ---------------------------------------------------------------------------------------
+def params(arch: str, context: int, dim: int) -> dict:
+    common = {"in_channels": 3, "out_channels": 3, "field_size": [context], "patch": PATCH, "depth": 4, "dim": dim,
+              "n_heads": 4, "n_kv_heads": 2, "modalities": [], "missing_ok": [], "causal": True}  # fmt: skip
+    return {**common, **ARCHITECTURES[arch][1]}
+
+
+def sized(arch: str, budget: float) -> int:
+    """The width whose weight count is nearest ``budget`` (weightless shells)."""
+    name = ARCHITECTURES[arch][0]
+    step = 16 if name == "multimodal_transformer" else 2
+
+    def count(dim: int) -> int:
+        return sum(p.numel() for p in model_shell(name, params(arch, 1024, dim)).parameters())
+
+    return nearest_width(count, range(step, 513, step), budget)
+
+
+def next_patch_loss(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of every position's prediction of the patch after it (``x``: normalised windows)."""
+    return torch.nn.functional.mse_loss(model(x)[..., :-PATCH], x[..., PATCH:])
+
+
+def windows(data: torch.Tensor, context: int, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` random windows of ``context`` samples (starts on the patch grid) of random series of ``data``."""
+    which = torch.randint(len(data), (n,), generator=generator)
+    starts = PATCH * torch.randint((data.shape[-1] - context) // PATCH + 1, (n,), generator=generator)
+    return torch.stack([data[i, :, s : s + context] for i, s in zip(which.tolist(), starts.tolist())])
+
+
+def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, data: Path, out: Path) -> dict:
+    """One run in this process; returns its scores (and writes model.pt)."""
+    from physml.training.trainer import decay_groups
+
+    torch.manual_seed(seed)
+    scale = load(data, "train").square().mean(dim=(0, 2)).sqrt()[None, :, None]  # rms per channel
+    train_set, val_set = load(data, "train") / scale, load(data, "val") / scale
+    model = build_model(ARCHITECTURES[arch][0], params(arch, context, dim))
+    optimizer = torch.optim.AdamW(decay_groups(model, 1e-4), lr=lr)
+    warmup = max(1, steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda k: min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps))
+    )
+    generator = torch.Generator().manual_seed(seed)
+    batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter(), []
+    for step in range(steps):
+        loss = next_patch_loss(model, windows(train_set, context, batch, generator))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{arch} at context {context}, lr {lr:g}: loss {loss.item()} at step {step}")
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+    seconds = time.perf_counter() - start
+    torch.save(model.state_dict(), out / "model.pt")
+    model.eval()
+    with torch.no_grad():
+        val = next_patch_loss(model, val_set[..., LONGEST + HORIZON - context :]).item()
+        scores = score(model, load(data, "test") / scale, context)
+    return {"val_loss": val, "train_loss_last": statistics.mean(losses[-20:]), "train_s_per_step": seconds / steps,
+            "weights": sum(p.numel() for p in model.parameters()), **scores}  # fmt: skip
+
+
+def forecast(model: torch.nn.Module, series: torch.Tensor, context: int) -> torch.Tensor:
+    """``(B, 3, HORIZON)``: the autoregressive forecast from the ``context`` samples before ``LONGEST``.
+
+    Attention re-reads a window of ``context`` samples that slides by one patch per prediction (it has no key/value
+    cache, and its positions are those of ``context`` samples). A scan reads the context once, patch by patch
+    (``step``), and carries its state: its predictions read the context and all it has predicted since.
+    """
+    window, predicted = series[..., LONGEST - context : LONGEST], []
+    if hasattr(model, "step"):
+        state = None
+        for k in range(0, context, PATCH):
+            nxt, state = model.step(window[..., k : k + PATCH], state)
+        predicted.append(nxt)
+        while len(predicted) < HORIZON // PATCH:
+            nxt, state = model.step(nxt, state)
+            predicted.append(nxt)
+        return torch.cat(predicted, dim=-1)
+    for _ in range(HORIZON // PATCH):
+        nxt = model(window)[..., -PATCH:]
+        predicted.append(nxt)
+        window = torch.cat([window[..., PATCH:], nxt], dim=-1)
+    return torch.cat(predicted, dim=-1)
+
+
+def nrmse(pred: torch.Tensor, true: torch.Tensor, samples: int | None = None) -> list[float]:
+    """Per channel: the rms of ``pred - true`` over the first ``samples`` (default all) of the last axis, over the
+    rms of ``true`` over all of it (a shell may not have reached a radius early on), averaged over the series."""
+    rms = true.square().mean(dim=-1).sqrt()
+    return ((pred - true)[..., :samples].square().mean(dim=-1).sqrt() / rms).mean(dim=0).tolist()
+
+
+#: Forecast windows scored (samples): the first 20 M, the ringing (40 M), the whole forecast (102 M).
+WINDOWS = {"20M": 100, "40M": 200, "102M": HORIZON}
+
+
+def score(model: torch.nn.Module, test: torch.Tensor, context: int) -> dict:
+    start = time.perf_counter()
+    pred = forecast(model, test, context)
+    seconds = time.perf_counter() - start
+    n = min(context, HORIZON) - PATCH  # one step, teacher-forced, over the forecast's samples
+    teacher = model(test[..., N_SAMPLES - context :])[..., -PATCH - n : -PATCH]
+    return {**errors(pred, test[..., LONGEST:]), "one_step": nrmse(teacher, test[..., N_SAMPLES - n :]),
+            "forecast_s": seconds}  # fmt: skip
+
+
+def errors(pred: torch.Tensor, true: torch.Tensor) -> dict[str, list[float]]:
+    return {f"forecast_{name}": nrmse(pred, true, n) for name, n in WINDOWS.items()}
+
+
+def baselines(test: torch.Tensor) -> dict:
+    true = test[..., LONGEST:]
+    held = test[..., LONGEST - 1 : LONGEST].expand_as(true)
+    return {"persistence": errors(held, true), "zero": errors(torch.zeros_like(true), true)}
+
+
+def run(args: argparse.Namespace, arch: str, context: int, dim: int, lr: float, steps: int, seed: int,
+        out: Path) -> dict:  # fmt: skip
+    """Train and score one run in a child process with one thread (resumes: a finished run is read back)."""
+    scores = out / "scores.json"
+    if not scores.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, __file__, "--out", str(args.out), "--run",
+                   json.dumps([arch, context, dim, lr, steps, seed, str(out)])]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        with (out / "stderr.log").open("w") as log:
+            subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    return json.loads(scores.read_text())
+
+
+# -- the study -------------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="folder of the data, runs and results")
+    parser.add_argument("--contexts", type=int, nargs="+", default=[1024, 4096, 16384], help="samples of context")
+    parser.add_argument("--archs", nargs="+", choices=list(ARCHITECTURES), default=["transformer",
+                        "linear-attention", "lstm", "ssm"])  # fmt: skip
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=float, default=1e5, help="weights per model (default 1e5)")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps of 2 x 16384 samples each")
+    parser.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2], help="the sweep (seed 0)")
+    parser.add_argument("--trajectories", type=int, nargs=3, default=[48, 8, 12], metavar=("TRAIN", "VAL", "TEST"))
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument("--plot", type=Path, help="also draw the forecasts of one test series to this image")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data = args.out / "waveforms.h5"
+    for context in args.contexts:
+        if not (PATCH <= context <= LONGEST and context % PATCH == 0):
+            parser.error(f"--contexts {context} is invalid: need a multiple of {PATCH} in [{PATCH}, {LONGEST}]")
+    if args.run:
+        arch, context, dim, lr, steps, seed, out = json.loads(args.run)
+        torch.set_num_threads(1)
+        result = train(arch, context, dim, lr, steps, seed, data, Path(out))
+        (Path(out) / "scores.json").write_text(json.dumps(result, indent=1))
+        return
+    print(machine(), flush=True)
+    if not data.exists():
+        build(data, dict(zip(SPLITS, args.trajectories)), args.jobs)
+    dims = {arch: sized(arch, args.budget) for arch in args.archs}
+    pool = ThreadPoolExecutor(args.jobs)
+    shortest = min(args.contexts)
+
+    def folder(arch: str, context: int, seed: int, lr: float) -> Path:  # the sweep's runs are the main runs' too
+        return args.out / f"{arch}-{context}-seed{seed}-lr{lr:g}"
+
+    sweeps = {(a, lr): pool.submit(run, args, a, shortest, dims[a], lr, args.steps, 0, folder(a, shortest, 0, lr))
+              for a in args.archs for lr in args.lrs}  # fmt: skip
+    lrs = {}
+    for arch in args.archs:
+        losses = {}
+        for lr in args.lrs:
+            try:
+                losses[lr] = sweeps[arch, lr].result()["val_loss"]
+            except subprocess.CalledProcessError:  # diverged: its stderr.log says how
+                losses[lr] = float("inf")
+        lrs[arch] = min(losses, key=losses.get)
+        print(f"{arch}: validation loss by lr {losses} -> {lrs[arch]:g}", flush=True)
+    runs = {(a, c, s): pool.submit(run, args, a, c, dims[a], lrs[a], args.steps, s, folder(a, c, s, lrs[a]))
+            for a in args.archs for c in args.contexts for s in args.seeds}  # fmt: skip
+    path = args.out / "results.json"  # rows of other invocations (other --archs) stay in it
+    results = json.loads(path.read_text()) if path.exists() else {"runs": {}, "lrs": {}}
+    results["baselines"] = baselines(load(data, "test"))
+    results["steps"] = args.steps
+    for (arch, context, seed), future in runs.items():
+        results["runs"][f"{arch}|{context}|{seed}"] = future.result()
+        results["lrs"][arch] = lrs[arch]
+    pool.shutdown()
+    path.write_text(json.dumps(results, indent=1))
+    print(report(results))
+    if args.plot:
+        plot(results, args, args.plot)
+        print(f"wrote {args.plot}")
+
+
+def report(results: dict) -> str:
+    """Mean ± sample standard deviation over seeds, per architecture and context."""
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for key, r in results["runs"].items():
+        arch, context, _ = key.split("|")
+        groups.setdefault((arch, int(context)), []).append(r)
+
+    def spread(values: list[float], digits: int = 3) -> str:
+        mean = statistics.mean(values)
+        return f"{mean:.{digits}g} ± {statistics.stdev(values):.1g}" if len(values) > 1 else f"{mean:.{digits}g}"
+
+    def cells(r: list[dict] | dict) -> list[list[float]]:  # barrier at 20, 40, 102 M; all radii at 40, 102 M
+        rs = r if isinstance(r, list) else [r]
+        barrier = [[x[f"forecast_{w}"][1] for x in rs] for w in WINDOWS]
+        every = [[statistics.mean(x[f"forecast_{w}"]) for x in rs] for w in ("40M", "102M")]
+        return barrier + every
+
+    header = ["architecture", "context", "weights", "lr", "seeds", "one-step nRMSE", "r* = 10 M: 20 M", "40 M",
+              "102 M", "all radii: 40 M", "102 M", "s / step", "forecast s"]  # fmt: skip
+    rows = []
+    for (arch, context), rs in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+        one = [statistics.mean(r["one_step"]) for r in rs]
+        rows.append([arch, str(context), str(rs[0]["weights"]), f"{results['lrs'][arch]:g}", str(len(rs)),
+                     spread(one), *(spread(c) for c in cells(rs)),
+                     f"{statistics.mean(r['train_s_per_step'] for r in rs):.3f}",
+                     f"{statistics.mean(r['forecast_s'] for r in rs):.1f}"])  # fmt: skip
+    for name, b in results["baselines"].items():
+        rows.append([name, "—", "0", "—", "—", "—", *(f"{c[0]:.3g}" for c in cells(b)), "—", "—"])
+    return markdown_table(header, rows)
+
+
+def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
+    """The forecast of the first test series at the barrier (r* = 10 M) by each architecture (seed 0), one panel
+    per context, over the truth."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = args.out / "waveforms.h5"
+    scale = load(data, "train").square().mean(dim=(0, 2)).sqrt()[None, :, None]
+    test = (load(data, "test") / scale)[:1]
+    t = DT * np.arange(-HORIZON, HORIZON)
+    fig, axes = plt.subplots(len(args.contexts), 1, figsize=(10, 2.6 * len(args.contexts)), sharex=True, squeeze=False)
+    for ax, context in zip(axes[:, 0], sorted(args.contexts)):
+        ax.plot(t, test[0, 1, LONGEST - HORIZON : LONGEST + HORIZON], "k", lw=1.2, label="truth")
+        for arch in args.archs:
+            folder = args.out / f"{arch}-{context}-seed0-lr{results['lrs'][arch]:g}"
+            if not (folder / "model.pt").exists():
+                continue
+            model = build_model(ARCHITECTURES[arch][0], params(arch, context, sized(arch, args.budget))).eval()
+            model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+            with torch.no_grad():
+                ax.plot(t[HORIZON:], forecast(model, test, context)[0, 1], lw=0.9, label=arch)
+        ax.axvline(0.0, color="grey", lw=0.6)
+        ax.set(ylabel="psi at r* = 10 M (rms units)", title=f"context {context} samples ({context * DT:g} M)")
+    axes[0, 0].legend(fontsize=7, ncol=len(args.archs) + 1)
+    axes[-1, 0].set_xlabel("t - t_forecast (M)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
