@@ -22,8 +22,9 @@ learning rate per architecture is the best of ``--lrs`` by validation loss at th
 
 Scored on the held-out test series: the 512-sample forecast from the context that ends at sample 16 384
 (autoregressive: see ``forecast``), its error per channel over the first 20 M, 40 M (the ringing) and 102 M: the
-rms error over the truth's rms over all 102 M, per series, averaged ("nRMSE"); the one-step (teacher-forced)
-nRMSE over the same 102 M; persistence (the last sample held) and zero for scale.
+rms error over the truth's rms over all 102 M, pooled over the test series ("nRMSE"); the one-step
+(teacher-forced) nRMSE over the forecast's samples; persistence (the last sample held) and zero for scale. A run
+whose loss turns non-finite is reported as diverged.
 
 Each run is a child process with one thread (``--jobs`` at a time); its scores go to its folder's scores.json,
 so an interrupted study resumes where it stopped. Writes ``--out``/results.json and prints the tables.
@@ -38,27 +39,20 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
 from _report import machine, markdown_table, nearest_width
+from _shell_streams import DT, HORIZON, LONGEST, N_SAMPLES, SPLITS, build, load
 
 from physml.models import build_model
 from physml.models.registry import model_shell
 
-RADII = (-20.0, 10.0, 100.0)  # r* of the three channels (M)
-DT = 0.2  # sample spacing (M)
 PATCH = 16  # samples per token
-LONGEST = 16384  # the longest context; the forecast starts here
-HORIZON = 512  # samples forecast
-N_SAMPLES = LONGEST + HORIZON
 WINDOWS_PER_STEP = 2 * LONGEST  # samples per training step, at every context
-EQUATIONS = [(0, 0, "regge-wheeler"), (0, 1, "regge-wheeler"), (0, 2, "regge-wheeler"), (1, 1, "regge-wheeler"),
-             (1, 2, "regge-wheeler"), (2, 2, "regge-wheeler"), (2, 3, "regge-wheeler"), (2, 2, "zerilli"),
-             (2, 3, "zerilli")]  # fmt: skip
 #: Architecture: registered model and its options (all causal, 1D, fields only).
 ARCHITECTURES: dict[str, tuple[str, dict]] = {
     "transformer": ("multimodal_transformer", {}),
@@ -67,59 +61,6 @@ ARCHITECTURES: dict[str, tuple[str, dict]] = {
     "lstm": ("lstm", {"bidirectional": False}),
     "ssm": ("ssm", {"bidirectional": False}),
 }
-SPLITS = {"train": 0, "val": 100_000, "test": 200_000}  # seed offsets of the series of each split
-
-
-# -- data ------------------------------------------------------------------------------------------------------
-def series(seed: int) -> tuple[np.ndarray, dict]:
-    """One hole's ``(3, N_SAMPLES)`` waveforms (float64) and its parameters."""
-    from physml.datasets.families.near_horizon_null import aligned_pulse, null_waveforms, snap_to_diagonals
-    from physml.simulators.near_horizon import Perturbation, check_resolution, evolve, gaussian_pulse, pulse_train
-
-    rng = np.random.default_rng(seed)
-    s, ell, equation = EQUATIONS[rng.integers(len(EQUATIONS))]
-    perturbation = Perturbation(s=s, l=ell, mass=float(rng.uniform(0.8, 1.5)), equation=equation)
-    # Times the shells' centres pass r* = 100 M: the last hits the barrier (r* = 10 M, 90 M later) 0-10 M before the
-    # forecast starts, the earlier ones 100-500 M apart.
-    arrivals = [LONGEST * DT - 90.0 - rng.uniform(0.0, 10.0)]
-    while arrivals[-1] - 100.0 > 20.0:
-        arrivals.append(arrivals[-1] - rng.uniform(100.0, 500.0))
-    arrivals = [a for a in arrivals if a >= 20.0]
-    shells = [gaussian_pulse(center=RADII[-1] + a, width=rng.uniform(1.5, 4.0),
-                             amplitude=rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.5)) for a in arrivals]  # fmt: skip
-    h = 0.2
-    try:
-        check_resolution(perturbation, h)
-    except ValueError:
-        h = 0.1
-    train = aligned_pulse(pulse_train(shells), h)
-    times = DT * np.arange(N_SAMPLES)
-    run = evolve(perturbation, train, t_final=times[-1] + 4 * h, extract_at=snap_to_diagonals(RADII, h),
-                 scheme="double-null", h=h)  # fmt: skip
-    params = {"seed": seed, "s": s, "l": ell, "equation": equation, "mass": perturbation.mass, "h": h,
-              "arrivals": sorted(arrivals)}  # fmt: skip
-    return null_waveforms(run.t, run.waveforms, times), params
-
-
-def build(path: Path, counts: dict[str, int], jobs: int) -> None:
-    """Write the series of every split to ``path`` (HDF5: ``split/psi`` of shape (n, 3, N_SAMPLES), float32, and
-    the parameters as JSON in ``split/params``); atomic: written to a temporary file, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.h5")
-    with ProcessPoolExecutor(jobs) as pool, h5py.File(partial, "w") as f:
-        f.attrs.update({"dt": DT, "r_star": RADII, "longest_context": LONGEST, "horizon": HORIZON})
-        for split, n in counts.items():
-            start = time.perf_counter()
-            made = list(pool.map(series, range(SPLITS[split], SPLITS[split] + n)))
-            f.create_dataset(f"{split}/psi", data=np.stack([m[0] for m in made]).astype(np.float32))
-            f[split].attrs["params"] = json.dumps([m[1] for m in made])
-            print(f"{split}: {n} series in {time.perf_counter() - start:.0f} s", flush=True)
-    partial.rename(path)
-
-
-def load(path: Path, split: str) -> torch.Tensor:
-    with h5py.File(path, "r") as f:
-        return torch.from_numpy(f[f"{split}/psi"][...])
 
 
 # -- models and training ---------------------------------------------------------------------------------------
@@ -153,49 +94,58 @@ def windows(data: torch.Tensor, context: int, n: int, generator: torch.Generator
 
 
 def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, data: Path, out: Path) -> dict:
-    """One run in this process; returns its scores (and writes model.pt)."""
+    """One run in this process: trains (unless ``out`` holds its trained model: trained.json and model.pt) and
+    scores it. A run whose loss turns non-finite is recorded as diverged, with the step."""
     from physml.training.trainer import decay_groups
 
     torch.manual_seed(seed)
     scale = load(data, "train").square().mean(dim=(0, 2)).sqrt()[None, :, None]  # rms per channel
-    train_set, val_set = load(data, "train") / scale, load(data, "val") / scale
     model = build_model(ARCHITECTURES[arch][0], params(arch, context, dim))
-    optimizer = torch.optim.AdamW(decay_groups(model, 1e-4), lr=lr)
-    warmup = max(1, steps // 20)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps))
-    )
-    generator = torch.Generator().manual_seed(seed)
-    batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter(), []
-    for step in range(steps):
-        loss = next_patch_loss(model, windows(train_set, context, batch, generator))
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{arch} at context {context}, lr {lr:g}: loss {loss.item()} at step {step}")
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-    seconds = time.perf_counter() - start
-    torch.save(model.state_dict(), out / "model.pt")
+    if (out / "trained.json").exists():
+        trained = json.loads((out / "trained.json").read_text())
+        model.load_state_dict(torch.load(out / "model.pt", map_location="cpu", weights_only=True))
+    else:
+        train_set = load(data, "train") / scale
+        optimizer = torch.optim.AdamW(decay_groups(model, 1e-4), lr=lr)
+        warmup = max(1, steps // 20)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda k: min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps))
+        )
+        generator = torch.Generator().manual_seed(seed)
+        batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter(), []
+        for step in range(steps):
+            loss = next_patch_loss(model, windows(train_set, context, batch, generator))
+            if not torch.isfinite(loss):
+                return {"diverged_at_step": step, "val_loss": float("inf")}
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+        model.eval()
+        with torch.no_grad():
+            val = next_patch_loss(model, (load(data, "val") / scale)[..., N_SAMPLES - context :]).item()
+        trained = {"val_loss": val, "train_loss_last": statistics.mean(losses[-20:]),
+                   "train_s_per_step": (time.perf_counter() - start) / steps}  # fmt: skip
+        torch.save(model.state_dict(), out / "model.pt")
+        (out / "trained.json").write_text(json.dumps(trained, indent=1))
     model.eval()
     with torch.no_grad():
-        val = next_patch_loss(model, val_set[..., LONGEST + HORIZON - context :]).item()
         scores = score(model, load(data, "test") / scale, context)
-    return {"val_loss": val, "train_loss_last": statistics.mean(losses[-20:]), "train_s_per_step": seconds / steps,
-            "weights": sum(p.numel() for p in model.parameters()), **scores}  # fmt: skip
+    return {**trained, "weights": sum(p.numel() for p in model.parameters()), **scores}
 
 
 def forecast(model: torch.nn.Module, series: torch.Tensor, context: int) -> torch.Tensor:
     """``(B, 3, HORIZON)``: the autoregressive forecast from the ``context`` samples before ``LONGEST``.
 
-    Attention re-reads a window of ``context`` samples that slides by one patch per prediction (it has no key/value
-    cache, and its positions are those of ``context`` samples). A scan reads the context once, patch by patch
-    (``step``), and carries its state: its predictions read the context and all it has predicted since.
+    A model that attends re-reads a window of ``context`` samples that slides by one patch per prediction: its
+    positions stay those it was trained on (its key/value cache would carry them past). A scan reads the context
+    once, patch by patch (``step``), and carries its state: its predictions read the context and all it has
+    predicted since.
     """
     window, predicted = series[..., LONGEST - context : LONGEST], []
-    if hasattr(model, "step"):
+    if not model.config.attends:
         state = None
         for k in range(0, context, PATCH):
             nxt, state = model.step(window[..., k : k + PATCH], state)
@@ -213,9 +163,10 @@ def forecast(model: torch.nn.Module, series: torch.Tensor, context: int) -> torc
 
 def nrmse(pred: torch.Tensor, true: torch.Tensor, samples: int | None = None) -> list[float]:
     """Per channel: the rms of ``pred - true`` over the first ``samples`` (default all) of the last axis, over the
-    rms of ``true`` over all of it (a shell may not have reached a radius early on), averaged over the series."""
-    rms = true.square().mean(dim=-1).sqrt()
-    return ((pred - true)[..., :samples].square().mean(dim=-1).sqrt() / rms).mean(dim=0).tolist()
+    rms of ``true`` over all of it (a shell may not have reached a radius early on), pooled over the series (so that
+    a series whose wave barely reaches a radius does not dominate that radius's error)."""
+    error = (pred - true)[..., :samples].square().mean(dim=(0, 2))
+    return (error / true.square().mean(dim=(0, 2))).sqrt().tolist()
 
 
 #: Forecast windows scored (samples): the first 20 M, the ringing (40 M), the whole forecast (102 M).
@@ -226,7 +177,7 @@ def score(model: torch.nn.Module, test: torch.Tensor, context: int) -> dict:
     start = time.perf_counter()
     pred = forecast(model, test, context)
     seconds = time.perf_counter() - start
-    n = min(context, HORIZON) - PATCH  # one step, teacher-forced, over the forecast's samples
+    n = HORIZON - PATCH  # one step, teacher-forced, over the forecast's samples after its first patch
     teacher = model(test[..., N_SAMPLES - context :])[..., -PATCH - n : -PATCH]
     return {**errors(pred, test[..., LONGEST:]), "one_step": nrmse(teacher, test[..., N_SAMPLES - n :]),
             "forecast_s": seconds}  # fmt: skip
@@ -274,8 +225,9 @@ def main() -> None:
     args = parser.parse_args()
     data = args.out / "waveforms.h5"
     for context in args.contexts:
-        if not (PATCH <= context <= LONGEST and context % PATCH == 0):
-            parser.error(f"--contexts {context} is invalid: need a multiple of {PATCH} in [{PATCH}, {LONGEST}]")
+        if not (HORIZON <= context <= LONGEST and WINDOWS_PER_STEP % context == 0 and context % PATCH == 0):
+            parser.error(f"--contexts {context} is invalid: need a divisor of {WINDOWS_PER_STEP} (equal samples per "
+                         f"step) in [{HORIZON}, {LONGEST}]")  # fmt: skip
     if args.run:
         arch, context, dim, lr, steps, seed, out = json.loads(args.run)
         torch.set_num_threads(1)
@@ -283,14 +235,20 @@ def main() -> None:
         (Path(out) / "scores.json").write_text(json.dumps(result, indent=1))
         return
     print(machine(), flush=True)
+    counts = dict(zip(SPLITS, args.trajectories))
     if not data.exists():
-        build(data, dict(zip(SPLITS, args.trajectories)), args.jobs)
+        build(data, counts, args.jobs)
+    with h5py.File(data, "r") as f:
+        stored = {split: len(f[f"{split}/psi"]) for split in SPLITS}
+    if stored != counts:
+        parser.error(f"--trajectories {args.trajectories} is invalid for {data}, which holds {stored}: give those, "
+                     "or another --out")  # fmt: skip
     dims = {arch: sized(arch, args.budget) for arch in args.archs}
     pool = ThreadPoolExecutor(args.jobs)
     shortest = min(args.contexts)
 
     def folder(arch: str, context: int, seed: int, lr: float) -> Path:  # the sweep's runs are the main runs' too
-        return args.out / f"{arch}-{context}-seed{seed}-lr{lr:g}"
+        return args.out / f"{arch}-dim{dims[arch]}-steps{args.steps}-context{context}-lr{lr:g}-seed{seed}"
 
     sweeps = {(a, lr): pool.submit(run, args, a, shortest, dims[a], lr, args.steps, 0, folder(a, shortest, 0, lr))
               for a in args.archs for lr in args.lrs}  # fmt: skip
@@ -298,10 +256,9 @@ def main() -> None:
     for arch in args.archs:
         losses = {}
         for lr in args.lrs:
-            try:
-                losses[lr] = sweeps[arch, lr].result()["val_loss"]
-            except subprocess.CalledProcessError:  # diverged: its stderr.log says how
-                losses[lr] = float("inf")
+            losses[lr] = sweeps[arch, lr].result()["val_loss"]  # inf: diverged
+        if not any(np.isfinite(list(losses.values()))):
+            raise SystemExit(f"{arch}: every learning rate of the sweep diverged: {losses}")
         lrs[arch] = min(losses, key=losses.get)
         print(f"{arch}: validation loss by lr {losses} -> {lrs[arch]:g}", flush=True)
     runs = {(a, c, s): pool.submit(run, args, a, c, dims[a], lrs[a], args.steps, s, folder(a, c, s, lrs[a]))
@@ -341,9 +298,14 @@ def report(results: dict) -> str:
     header = ["architecture", "context", "weights", "lr", "seeds", "one-step nRMSE", "r* = 10 M: 20 M", "40 M",
               "102 M", "all radii: 40 M", "102 M", "s / step", "forecast s"]  # fmt: skip
     rows = []
-    for (arch, context), rs in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+    for (arch, context), every in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+        rs = [r for r in every if "diverged_at_step" not in r]
+        seeds = str(len(rs)) + (f" ({len(every) - len(rs)} diverged)" if len(rs) < len(every) else "")
+        if not rs:
+            rows.append([arch, str(context), "—", f"{results['lrs'][arch]:g}", seeds, *["—"] * 8])
+            continue
         one = [statistics.mean(r["one_step"]) for r in rs]
-        rows.append([arch, str(context), str(rs[0]["weights"]), f"{results['lrs'][arch]:g}", str(len(rs)),
+        rows.append([arch, str(context), str(rs[0]["weights"]), f"{results['lrs'][arch]:g}", seeds,
                      spread(one), *(spread(c) for c in cells(rs)),
                      f"{statistics.mean(r['train_s_per_step'] for r in rs):.3f}",
                      f"{statistics.mean(r['forecast_s'] for r in rs):.1f}"])  # fmt: skip
@@ -368,10 +330,11 @@ def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
     for ax, context in zip(axes[:, 0], sorted(args.contexts)):
         ax.plot(t, test[0, 1, LONGEST - HORIZON : LONGEST + HORIZON], "k", lw=1.2, label="truth")
         for arch in args.archs:
-            folder = args.out / f"{arch}-{context}-seed0-lr{results['lrs'][arch]:g}"
+            dim = sized(arch, args.budget)
+            folder = args.out / f"{arch}-dim{dim}-steps{args.steps}-context{context}-lr{results['lrs'][arch]:g}-seed0"
             if not (folder / "model.pt").exists():
                 continue
-            model = build_model(ARCHITECTURES[arch][0], params(arch, context, sized(arch, args.budget))).eval()
+            model = build_model(ARCHITECTURES[arch][0], params(arch, context, dim)).eval()
             model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
             with torch.no_grad():
                 ax.plot(t[HORIZON:], forecast(model, test, context)[0, 1], lw=0.9, label=arch)

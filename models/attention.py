@@ -269,6 +269,8 @@ class Attention(nn.Module):
             )
         if impl not in ATTENTION:
             raise ValueError(f"impl = {impl!r} is invalid: choose one of {', '.join(ATTENTION)}")
+        if not (isinstance(window, int) and window >= 0) or (window and impl == "linear"):
+            raise ValueError(f"window = {window!r} is invalid: must be an int >= 0 (0: global; 0 for linear attention)")
         self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, dim // n_heads
         self.dropout, self.impl, self.attend, self.causal = dropout, impl, ATTENTION[impl], causal
         self.window, self.rope_base = window, rope_base
@@ -301,7 +303,8 @@ class Attention(nn.Module):
         cos, sin = angles.cos().to(work), angles.sin().to(work)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if self.impl == "linear":
-            y, state = _linear_step(q, k, v, state)
+            with torch.autocast(x.device.type, enabled=False):  # the running sums lose bf16's few bits
+                y, state = _linear_step(q, k, v, state)
         else:
             if state is not None:
                 k, v = torch.cat([state[0], k], dim=2), torch.cat([state[1], v], dim=2)  # (B, H_kv, n + 1, D)

@@ -324,7 +324,7 @@ class MultimodalTransformer(nn.Module):
     @torch.no_grad()
     def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
         """Next output patch ``(B, C_out, patch)`` from one input patch ``x`` ``(B, C_in, patch)`` of a causal
-        1D model, and the state to carry (``state = None`` at the start of a series). Inference: no gradients.
+        1D model, and the state to carry (``state = None`` at the start of a series). Inference, in eval mode.
 
         Patches ``0 .. n-1`` fed one by one give :meth:`forward`'s outputs; each mixer carries its state.
         """

@@ -89,6 +89,51 @@ def test_recurrent_steps_give_the_parallel_forward_pass(name, changes):
     assert torch.equal(again, steps[-1])
 
 
+@pytest.mark.parametrize("attention", ["sdpa", "linear"])
+def test_attention_steps_past_the_trained_length_as_a_longer_model_reads(attention):
+    """Rotary positions carry no weights: stepping on from the cache past ``field_size`` gives what the same
+    weights give over a longer series in one pass."""
+    torch.manual_seed(4)
+    params = small("multimodal_transformer", **FIELDS_ONLY, causal=True, attention=attention)
+    model = randomised(build_model("multimodal_transformer", params)).double().eval()
+    longer = build_model("multimodal_transformer", {**params, "field_size": (64,)}).double().eval()
+    longer.load_state_dict(model.state_dict())
+    x = torch.randn(2, 2, 64, dtype=torch.float64)
+    state, steps = None, []
+    for i in range(16):
+        out, state = model.step(x[..., 4 * i : 4 * i + 4], state)
+        steps.append(out)
+    assert torch.allclose(torch.cat(steps, dim=-1), longer(x), atol=1e-6, rtol=0)
+
+
+def test_linear_attention_steps_in_float32_under_bf16_autocast():
+    """The running sums stay float32 under autocast, as in the parallel pass: 64 steps agree with it."""
+    torch.manual_seed(5)
+    params = small("multimodal_transformer", **FIELDS_ONLY, causal=True, attention="linear", field_size=(256,))
+    model = randomised(build_model("multimodal_transformer", params)).eval()
+    x = torch.randn(2, 2, 256)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        full = model(x).float()
+        state, steps = None, []
+        for i in range(64):
+            out, state = model.step(x[..., 4 * i : 4 * i + 4], state)
+            steps.append(out.float())
+    assert all(s.dtype == torch.float32 for s in state[0][:2])
+    assert (torch.cat(steps, dim=-1) - full).abs().max() < 0.05 * full.abs().max()
+
+
+def test_a_bidirectional_attention_cannot_step():
+    model = build_model("multimodal_transformer", small("multimodal_transformer", **FIELDS_ONLY))
+    with pytest.raises(ValueError, match=r"step\(\) is invalid for causal = False"):
+        model.step(torch.zeros(1, 2, 4))
+    from physml.models.attention import Attention
+
+    with pytest.raises(ValueError, match=r"window = -1 is invalid"):
+        Attention(16, 2, 1, window=-1)
+    with pytest.raises(ValueError, match=r"window = 2 is invalid: .* 0 for linear attention"):
+        Attention(16, 2, 1, window=2, impl="linear")
+
+
 @pytest.mark.parametrize(("name", "changes"), [(n, {"bidirectional": False}) for n in SCANS] + [
     ("multimodal_transformer", {"attention": a}) for a in ("sdpa", "reference", "linear")
 ])  # fmt: skip

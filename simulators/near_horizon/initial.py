@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,13 +136,14 @@ def gaussian_pulse(*, center: float, width: float, amplitude: float = 1.0, direc
     )
 
 
-def pulse_train(pulses: list[Pulse]) -> Pulse:
+def pulse_train(pulses: Sequence[Pulse]) -> Pulse:
     """The sum of ``pulses`` that move the same way, as one pulse: e.g. a stream of shells falling in.
 
     The equations are linear, so one run of the train is the sum of the runs of its pulses; running it
     once costs one evolution instead of ``len(pulses)``. Its support is the hull of theirs and its scale
-    the smallest of theirs.
+    the smallest of those given (``None`` if none is).
     """
+    pulses = tuple(pulses)  # the profile reads these, whatever the caller does to its list later
     if not pulses:
         raise ValueError("pulses = [] is invalid: need at least one pulse")
     directions = {p.direction for p in pulses}
