@@ -141,14 +141,13 @@ def forecast(model: torch.nn.Module, series: torch.Tensor, context: int) -> torc
 
     A model that attends re-reads a window of ``context`` samples that slides by one patch per prediction: its
     positions stay those it was trained on (its key/value cache would carry them past). A scan reads the context
-    once, patch by patch (``step``), and carries its state: its predictions read the context and all it has
+    once (``step``) and carries its state: its predictions read the context and all it has
     predicted since.
     """
     window, predicted = series[..., LONGEST - context : LONGEST], []
     if not model.config.attends:
-        state = None
-        for k in range(0, context, PATCH):
-            nxt, state = model.step(window[..., k : k + PATCH], state)
+        out, state = model.step(window)  # the context at once, then one patch at a time
+        nxt = out[..., -PATCH:]
         predicted.append(nxt)
         while len(predicted) < HORIZON // PATCH:
             nxt, state = model.step(nxt, state)

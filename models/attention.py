@@ -291,14 +291,16 @@ class Attention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(B, N, -1))  # (B, H, N, D) -> (B, N, H D) -> (B, N, dim)
 
     def step(self, x: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
-        """One token ``(B, 1, dim)`` at the next position, from the carried ``state`` (``None`` at the start):
-        ``(y, new state)``, as :meth:`forward` gives it for the last token of the sequence so far."""
+        """The next ``T`` tokens ``(B, T, dim)`` from the carried ``state`` (``None`` at the start): ``(y, new
+        state)``, as :meth:`forward` gives them for the last ``T`` tokens of the sequence so far. ``T > 1`` fills
+        the cache from a prompt in one call (prefill); ``T = 1`` generates."""
         if not self.causal:
             raise ValueError("step() is invalid for causal = False: a bidirectional attention needs every token")
-        B, position = x.shape[0], 0 if state is None else state[-1]
-        q = self.q(x).view(B, 1, self.n_heads, self.head_dim).transpose(1, 2)  # (B, 1, dim) -> (B, H, 1, D)
-        k, v = self.kv(x).view(B, 1, 2, self.n_kv_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        angles = RotaryEmbedding(self.head_dim, base=self.rope_base).angles(torch.tensor([position], device=x.device))
+        (B, T, _), position = x.shape, 0 if state is None else state[-1]
+        q = self.q(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, T, dim) -> (B, H, T, D)
+        k, v = self.kv(x).view(B, T, 2, self.n_kv_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        positions = torch.arange(position, position + T, device=x.device)
+        angles = RotaryEmbedding(self.head_dim, base=self.rope_base).angles(positions)
         work = torch.float64 if x.dtype == torch.float64 else torch.float32
         cos, sin = angles.cos().to(work), angles.sin().to(work)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
@@ -307,20 +309,30 @@ class Attention(nn.Module):
                 y, state = _linear_step(q, k, v, state)
         else:
             if state is not None:
-                k, v = torch.cat([state[0], k], dim=2), torch.cat([state[1], v], dim=2)  # (B, H_kv, n + 1, D)
-            if self.window:
+                k, v = torch.cat([state[0], k], dim=2), torch.cat([state[1], v], dim=2)  # (B, H_kv, n + T, D)
+            if T == 1 and not (self.window and k.shape[2] > self.window + 1):  # one query: every key cached
+                y = self.attend(q, k, v)
+            elif k.shape[2] == T and not self.window:  # a prompt from the start: plain causal attention
+                y = self.attend(q, k, v, causal=True)
+            else:  # query i is key n + i: it sees the keys up to it (and back to its window)
+                query = torch.arange(k.shape[2] - T, k.shape[2], device=x.device)[:, None]
+                key = torch.arange(k.shape[2], device=x.device)[None, :]
+                y = self.attend(q, k, v, (key <= query) & ((key >= query - self.window) if self.window else True))
+            if self.window:  # the keys a later query may still see
                 k, v = k[:, :, -(self.window + 1) :], v[:, :, -(self.window + 1) :]
-            y, state = self.attend(q, k, v), (k, v)
-        return self.out(y.transpose(1, 2).reshape(B, 1, -1)), (*state, position + 1)
+            state = (k, v)
+        return self.out(y.transpose(1, 2).reshape(B, T, -1)), (*state, position + T)
 
 
 def _linear_step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
-    """Causal linear attention for one query ``(B, H, 1, D)`` from the running sums of the keys before it."""
+    """Causal linear attention for ``T`` queries ``(B, H, T, D)`` from the running sums of the keys before them."""
     work = torch.promote_types(q.dtype, torch.float32)
     k, v = _repeat_kv(k, q.shape[1]).to(work), _repeat_kv(v, q.shape[1]).to(work)
     phi_q, phi_k = F.elu(q.to(work)) + 1, F.elu(k) + 1
-    kv, z = phi_k.transpose(-2, -1) @ v, phi_k  # (B, H, D, D), (B, H, 1, D)
+    kv = torch.einsum("bhtd,bhte->bhtde", phi_k, v).cumsum(dim=2)  # (B, H, T, D, D): sums over keys <= t
+    z = phi_k.cumsum(dim=2)  # (B, H, T, D)
     if state is not None:
-        kv, z = kv + state[0], z + state[1]
-    y = (phi_q @ kv) / (phi_q * z).sum(-1, keepdim=True).clamp_min(torch.finfo(work).tiny)
-    return y.to(q.dtype), (kv, z)
+        kv, z = kv + state[0][:, :, None], z + state[1][:, :, None]
+    numerator = torch.einsum("bhtd,bhtde->bhte", phi_q, kv)
+    y = numerator / (phi_q * z).sum(-1, keepdim=True).clamp_min(torch.finfo(work).tiny)
+    return y.to(q.dtype), (kv[:, :, -1], z[:, :, -1])

@@ -60,7 +60,7 @@ class RecurrentMixer(nn.Module):
         return self.out(self.rnn(_masked(x, mask))[0])  # (B, N, dim) -> (B, N, dirs dim) -> (B, N, dim)
 
     def step(self, x: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
-        """One token ``(B, 1, dim)`` from the carried ``state`` (``None`` at the start): ``(y, new state)``."""
+        """The next tokens ``(B, T, dim)`` from the carried ``state`` (``None`` at the start): ``(y, new state)``."""
         if self.bidirectional:
             raise ValueError("step() is invalid for a bidirectional mixer: the backward pass needs the whole sequence")
         y, state = self.rnn(x, state)
@@ -124,13 +124,17 @@ class SelectiveSSMMixer(nn.Module):
                 torch.zeros(batch, c.d_inner, c.d_conv - 1, device=device, dtype=dtype))  # fmt: skip
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, object]:
-        """One token ``(B, 1, dim)`` from the carried ``state`` (``None`` at the start): ``(y, new state)``."""
+        """The next tokens ``(B, T, dim)`` from the carried ``state`` (``None`` at the start): ``(y, new state)``,
+        one token at a time (mambapy's recurrent step)."""
         if self.bidirectional:
             raise ValueError("step() is invalid for a bidirectional mixer: the backward pass needs the whole sequence")
         if state is None:
             state = self.initial_state(x.shape[0], x.device, x.dtype)
-        y, state = self.forward_scan.step(x[:, 0], state)
-        return y[:, None], state
+        ys = []
+        for t in range(x.shape[1]):
+            y, state = self.forward_scan.step(x[:, t], state)
+            ys.append(y)
+        return torch.stack(ys, dim=1), state
 
     def init_weights(self, std: float, out_std: float) -> None:
         """Mamba's scheme: ``A = -(1..d_state)`` (S4D-real), ``D = 1``, ``Delta`` log-uniform in

@@ -323,24 +323,26 @@ class MultimodalTransformer(nn.Module):
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
-        """Next output patch ``(B, C_out, patch)`` from one input patch ``x`` ``(B, C_in, patch)`` of a causal
-        1D model, and the state to carry (``state = None`` at the start of a series). Inference, in eval mode.
+        """The outputs ``(B, C_out, k patch)`` for the next ``k`` input patches ``x`` ``(B, C_in, k patch)`` of a
+        causal 1D series, and the state to carry (``None`` at its start): inference, in eval mode.
 
-        Patches ``0 .. n-1`` fed one by one give :meth:`forward`'s outputs; each mixer carries its state.
+        Patches fed one by one (or a prompt at once, then one by one) give :meth:`forward`'s outputs; each mixer
+        carries its state (a key/value cache, a scan's hidden state), the caller's untouched.
         """
         cfg = self.config
         if not cfg.causal:
             raise ValueError("step() is invalid for causal = False: a bidirectional model needs the whole sequence")
-        if x.ndim != 3 or x.shape[1:] != (cfg.in_channels, cfg.patch):
-            raise ValueError(f"x shape = {tuple(x.shape)} is invalid: must be one patch (B, in_channels, patch) = "
-                             f"(B, {cfg.in_channels}, {cfg.patch})")  # fmt: skip
-        state = list(state) if state is not None else [None] * len(self.blocks)  # the caller's list stays
-        h = self.field_embed(x).transpose(1, 2) + self.modality[0]  # (B, C_in, p) -> (B, 1, dim)
+        if x.ndim != 3 or x.shape[1] != cfg.in_channels or x.shape[2] % cfg.patch or not x.shape[2]:
+            raise ValueError(f"x shape = {tuple(x.shape)} is invalid: must be whole patches (B, in_channels, k patch)"
+                             f" = (B, {cfg.in_channels}, k {cfg.patch}), k >= 1")  # fmt: skip
+        state = list(state) if state is not None else [None] * len(self.blocks)
+        h = self.field_embed(x).transpose(1, 2) + self.modality[0]  # (B, C_in, k p) -> (B, k, dim)
         for i, block in enumerate(self.blocks):
             y, state[i] = block.mix.step(block.mix_norm(h), state[i])
             h = h + y
             h = h + block.mlp(block.mlp_norm(h))
-        return self.head(self.norm(h)).view(x.shape[0], cfg.out_channels, cfg.patch), state  # (B, 1, C_out p)
+        out = self.head(self.norm(h)).view(x.shape[0], -1, cfg.out_channels, cfg.patch)  # (B, k, C_out, p)
+        return out.transpose(1, 2).reshape(x.shape[0], cfg.out_channels, -1), state
 
     def _kept(self, modality: str, batch: int, device: torch.device) -> torch.Tensor:
         """``(B,)``: which samples keep ``modality`` (modality dropout in training mode; all in eval)."""

@@ -73,7 +73,7 @@ def test_gradients_match_finite_differences_in_float64(name, changes):
 ] + [("multimodal_transformer", {"window": 2}), ("moe_transformer", {})])  # fmt: skip
 def test_recurrent_steps_give_the_parallel_forward_pass(name, changes):
     """Scans carry their hidden state, softmax attention a key/value cache (the last window + 1 keys with a window),
-    linear attention its running sums: step by step, the parallel pass's numbers."""
+    linear attention its running sums: step by step, or a prompt at once and then on, the parallel pass's numbers."""
     torch.manual_seed(2)
     model = randomised(build_model(name, small(name, **FIELDS_ONLY, causal=True, **changes)))
     model = model.double().eval()
@@ -87,6 +87,10 @@ def test_recurrent_steps_give_the_parallel_forward_pass(name, changes):
     assert torch.allclose(torch.cat(steps, dim=-1), full, atol=1e-6, rtol=0)
     again, _ = model.step(x[..., 28:], before)  # a step leaves the state it was given as it was
     assert torch.equal(again, steps[-1])
+    prompt, state = model.step(x[..., :20])  # a prompt of 5 patches at once (prefill), one patch, then 2 at once
+    middle, state = model.step(x[..., 20:24], state)
+    tail, _ = model.step(x[..., 24:], state)
+    assert torch.allclose(torch.cat([prompt, middle, tail], dim=-1), full, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "linear"])
@@ -263,8 +267,8 @@ def test_causal_models_read_1d_fields_only():
     with pytest.raises(ValueError, match=r"step\(\) is invalid for causal = False"):
         model.step(torch.zeros(1, 2, 4))
     causal = build_model("gru", small("gru", **FIELDS_ONLY, causal=True, bidirectional=False))
-    with pytest.raises(ValueError, match=r"x shape = \(1, 2, 8\) is invalid: must be one patch"):
-        causal.step(torch.zeros(1, 2, 8))
+    with pytest.raises(ValueError, match=r"x shape = \(1, 2, 6\) is invalid: must be whole patches"):
+        causal.step(torch.zeros(1, 2, 6))
 
 
 def tiny_run(path, name: str, params: dict, out, epochs: int = 3):
