@@ -328,7 +328,7 @@ def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
     fig, axes = plt.subplots(len(args.contexts), 1, figsize=(10, 2.6 * len(args.contexts)), sharex=True, squeeze=False)
     for ax, context in zip(axes[:, 0], sorted(args.contexts)):
         ax.plot(t, test[0, 1, LONGEST - HORIZON : LONGEST + HORIZON], "k", lw=1.2, label="truth")
-        for arch in args.archs:
+        for arch in results["lrs"]:  # every architecture run so far, with this invocation's steps and budget
             dim = sized(arch, args.budget)
             folder = args.out / f"{arch}-dim{dim}-steps{args.steps}-context{context}-lr{results['lrs'][arch]:g}-seed0"
             if not (folder / "model.pt").exists():
@@ -339,7 +339,7 @@ def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
                 ax.plot(t[HORIZON:], forecast(model, test, context)[0, 1], lw=0.9, label=arch)
         ax.axvline(0.0, color="grey", lw=0.6)
         ax.set(ylabel="psi at r* = 10 M (rms units)", title=f"context {context} samples ({context * DT:g} M)")
-    axes[0, 0].legend(fontsize=7, ncol=len(args.archs) + 1)
+    axes[0, 0].legend(fontsize=7, ncol=len(results["lrs"]) + 1)
     axes[-1, 0].set_xlabel("t - t_forecast (M)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
