@@ -40,7 +40,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.utils.data import DataLoader
 
-from physml.training.evaluate import _one_step as one_step_errors  # the scores physml evaluate gives
+from physml.training.evaluate import one_step_errors  # the scores physml evaluate gives
 from physml.training.surrogate import Surrogate, load_surrogate
 
 

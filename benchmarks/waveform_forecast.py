@@ -81,6 +81,13 @@ def sized(arch: str, budget: float) -> int:
     return nearest_width(count, range(step, 513, step), budget)
 
 
+def normalised(data: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training series over their rms per channel, and that ``(1, 3, 1)`` scale (every split is divided by it)."""
+    train = load(data, "train")
+    scale = train.square().mean(dim=(0, 2)).sqrt()[None, :, None]
+    return train / scale, scale
+
+
 def next_patch_loss(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Mean squared error of every position's prediction of the patch after it (``x``: normalised windows)."""
     return torch.nn.functional.mse_loss(model(x)[..., :-PATCH], x[..., PATCH:])
@@ -99,13 +106,12 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
     from physml.training.trainer import decay_groups
 
     torch.manual_seed(seed)
-    scale = load(data, "train").square().mean(dim=(0, 2)).sqrt()[None, :, None]  # rms per channel
+    train_set, scale = normalised(data)
     model = build_model(ARCHITECTURES[arch][0], params(arch, context, dim))
     if (out / "trained.json").exists():
         trained = json.loads((out / "trained.json").read_text())
         model.load_state_dict(torch.load(out / "model.pt", map_location="cpu", weights_only=True))
     else:
-        train_set = load(data, "train") / scale
         optimizer = torch.optim.AdamW(decay_groups(model, 1e-4), lr=lr)
         warmup = max(1, steps // 20)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -322,8 +328,7 @@ def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     data = args.out / "waveforms.h5"
-    scale = load(data, "train").square().mean(dim=(0, 2)).sqrt()[None, :, None]
-    test = (load(data, "test") / scale)[:1]
+    test = (load(data, "test") / normalised(data)[1])[:1]
     t = DT * np.arange(-HORIZON, HORIZON)
     fig, axes = plt.subplots(len(args.contexts), 1, figsize=(10, 2.6 * len(args.contexts)), sharex=True, squeeze=False)
     for ax, context in zip(axes[:, 0], sorted(args.contexts)):

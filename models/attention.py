@@ -198,26 +198,34 @@ def linear_attention(
     if mask is not None and (mask.dtype != torch.bool or mask.shape[-2] != 1):
         raise ValueError(f"mask of shape {tuple(mask.shape)} is invalid for linear attention: a (B, 1, 1, M) key mask")
     with torch.autocast(q.device.type, enabled=False):  # autocast would run the sums in bf16
-        return _linear_attention(q, k, v, mask, causal)
+        return _linear_attention(q, k, v, mask, causal)[0]
 
 
 def _linear_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, causal: bool
-) -> torch.Tensor:
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, causal: bool,
+    state: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:  # fmt: skip
+    """The output, and (causal) the running sums ``sum_j phi(k_j) v_j^T``, ``sum_j phi(k_j)`` over all the keys,
+    ``state`` holding those of keys before these (the recurrent form, :meth:`Attention.step`)."""
     dtype = q.dtype
     work = torch.promote_types(dtype, torch.float32)
     k, v = _repeat_kv(k, q.shape[1]).to(work), _repeat_kv(v, q.shape[1]).to(work)  # (B, H, M, D)
     q, k = F.elu(q.to(work)) + 1, F.elu(k) + 1
     if mask is not None:
         k = k * mask.transpose(-2, -1).to(work)  # (B, 1, M, 1): a dropped key adds nothing to either sum
+    sums = None
     if causal:
-        state = torch.einsum("bhnd,bhne->bhnde", k, v).cumsum(dim=2)  # (B, H, N, D, D): sum_{j<=i} phi(k_j) v_j^T
-        numerator = torch.einsum("bhnd,bhnde->bhne", q, state)
-        denominator = (q * k.cumsum(dim=2)).sum(-1, keepdim=True)  # (B, H, N, 1)
+        kv = torch.einsum("bhnd,bhne->bhnde", k, v).cumsum(dim=2)  # (B, H, N, D, D): sum_{j<=i} phi(k_j) v_j^T
+        z = k.cumsum(dim=2)  # (B, H, N, D)
+        if state is not None:
+            kv, z = kv + state[0][:, :, None], z + state[1][:, :, None]
+        numerator = torch.einsum("bhnd,bhnde->bhne", q, kv)
+        denominator = (q * z).sum(-1, keepdim=True)  # (B, H, N, 1)
+        sums = (kv[:, :, -1], z[:, :, -1])
     else:
         numerator = q @ (k.transpose(-2, -1) @ v)  # (B, H, N, D) @ ((B, H, D, M) @ (B, H, M, D))
         denominator = q @ k.sum(dim=2)[..., None]  # (B, H, N, D) @ (B, H, D, 1)
-    return (numerator / denominator.clamp_min(torch.finfo(work).tiny)).to(dtype)
+    return (numerator / denominator.clamp_min(torch.finfo(work).tiny)).to(dtype), sums
 
 
 def grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
@@ -306,7 +314,7 @@ class Attention(nn.Module):
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if self.impl == "linear":
             with torch.autocast(x.device.type, enabled=False):  # the running sums lose bf16's few bits
-                y, state = _linear_step(q, k, v, state)
+                y, state = _linear_attention(q, k, v, None, True, state)
         else:
             if state is not None:
                 k, v = torch.cat([state[0], k], dim=2), torch.cat([state[1], v], dim=2)  # (B, H_kv, n + T, D)
@@ -322,17 +330,3 @@ class Attention(nn.Module):
                 k, v = k[:, :, -(self.window + 1) :], v[:, :, -(self.window + 1) :]
             state = (k, v)
         return self.out(y.transpose(1, 2).reshape(B, T, -1)), (*state, position + T)
-
-
-def _linear_step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
-    """Causal linear attention for ``T`` queries ``(B, H, T, D)`` from the running sums of the keys before them."""
-    work = torch.promote_types(q.dtype, torch.float32)
-    k, v = _repeat_kv(k, q.shape[1]).to(work), _repeat_kv(v, q.shape[1]).to(work)
-    phi_q, phi_k = F.elu(q.to(work)) + 1, F.elu(k) + 1
-    kv = torch.einsum("bhtd,bhte->bhtde", phi_k, v).cumsum(dim=2)  # (B, H, T, D, D): sums over keys <= t
-    z = phi_k.cumsum(dim=2)  # (B, H, T, D)
-    if state is not None:
-        kv, z = kv + state[0][:, :, None], z + state[1][:, :, None]
-    numerator = torch.einsum("bhtd,bhtde->bhte", phi_q, kv)
-    y = numerator / (phi_q * z).sum(-1, keepdim=True).clamp_min(torch.finfo(work).tiny)
-    return y.to(q.dtype), (kv[:, :, -1], z[:, :, -1])

@@ -185,6 +185,12 @@ class TransformerBlock(nn.Module):
         self.modulation = nn.Linear(config.dim, 6 * config.dim) if config.noise_embedding else None
         self._register_load_state_dict_pre_hook(_renamed)
 
+    def step(self, h: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
+        """The block on the next tokens ``(B, T, dim)`` of a causal sequence, its mixer carrying ``state``."""
+        y, state = self.mix.step(self.mix_norm(h), state)
+        h = h + y
+        return h + self.mlp(self.mlp_norm(h)), state
+
     def init_weights(self, std: float, out_std: float) -> None:
         """Each branch's output layer drawn with ``out_std``; mixers and MLPs with their own scheme run it."""
         for branch in (self.mix, self.mlp):
@@ -323,12 +329,9 @@ class MultimodalTransformer(nn.Module):
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
-        """The outputs ``(B, C_out, k patch)`` for the next ``k`` input patches ``x`` ``(B, C_in, k patch)`` of a
-        causal 1D series, and the state to carry (``None`` at its start): inference, in eval mode.
-
-        Patches fed one by one (or a prompt at once, then one by one) give :meth:`forward`'s outputs; each mixer
-        carries its state (a key/value cache, a scan's hidden state), the caller's untouched.
-        """
+        """The outputs ``(B, C_out, k patch)`` for the next ``k`` patches ``x`` ``(B, C_in, k patch)`` of a causal 1D
+        series and the state to carry (``None`` at its start), in eval mode: patches one by one, or a prompt at once,
+        give :meth:`forward`'s outputs; each mixer carries its own state (the caller's is left untouched)."""
         cfg = self.config
         if not cfg.causal:
             raise ValueError("step() is invalid for causal = False: a bidirectional model needs the whole sequence")
@@ -338,9 +341,7 @@ class MultimodalTransformer(nn.Module):
         state = list(state) if state is not None else [None] * len(self.blocks)
         h = self.field_embed(x).transpose(1, 2) + self.modality[0]  # (B, C_in, k p) -> (B, k, dim)
         for i, block in enumerate(self.blocks):
-            y, state[i] = block.mix.step(block.mix_norm(h), state[i])
-            h = h + y
-            h = h + block.mlp(block.mlp_norm(h))
+            h, state[i] = block.step(h, state[i])
         out = self.head(self.norm(h)).view(x.shape[0], -1, cfg.out_channels, cfg.patch)  # (B, k, C_out, p)
         return out.transpose(1, 2).reshape(x.shape[0], cfg.out_channels, -1), state
 

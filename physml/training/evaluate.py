@@ -26,7 +26,7 @@ from physml.training.payoff import clock, simulator_seconds
 from physml.training.surrogate import Surrogate, load_surrogate, persistence_like
 from physml.training.trainer import resolve_device
 
-__all__ = ["DEFAULT_ROLLOUT", "Surrogate", "evaluate_checkpoints", "load_surrogate"]
+__all__ = ["DEFAULT_ROLLOUT", "Surrogate", "evaluate_checkpoints", "load_surrogate", "one_step_errors"]
 
 #: Rollout steps evaluated when none are asked for (fewer when the file's trajectories are shorter).
 DEFAULT_ROLLOUT = 20
@@ -40,7 +40,7 @@ def _to(device: torch.device, batch: Mapping[str, Any]) -> tuple[torch.Tensor, t
 
 
 @torch.no_grad()
-def _one_step(surrogate: Surrogate, dataset: WindowDataset, device: torch.device) -> dict[str, float]:
+def one_step_errors(surrogate: Surrogate, dataset: WindowDataset, device: torch.device) -> dict[str, float]:
     rows: dict[str, list[torch.Tensor]] = {"nrmse": [], "vrmse": [], "low": [], "mid": [], "high": []}
     for batch in DataLoader(dataset, batch_size=64):
         prediction = surrogate.format.predict(surrogate.model, *_to(device, batch), surrogate.context(batch)).cpu()
@@ -284,7 +284,7 @@ def evaluate_checkpoints(
         examples[label] = result.pop("example")
         metrics["models"][label] = {
             "checkpoint": str(checkpoints[label]) if label in checkpoints else None,
-            "one_step": _one_step(surrogate, one_step, torch_device),
+            "one_step": one_step_errors(surrogate, one_step, torch_device),
             "rollout": result,
         }
         if label in generative and samples > 1:
