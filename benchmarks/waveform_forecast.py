@@ -2,7 +2,7 @@
 
     python benchmarks/waveform_forecast.py --out runs/waveform-forecast [--contexts 1024 4096 16384] \\
         [--archs transformer linear-attention lstm ssm] [--seeds 0 1 2] [--budget 1e5] [--steps 2000] \\
-        [--lrs 1e-3 3e-3 1e-2] [--trajectories 48 8 12] [--jobs 2] [--plot forecast.png]
+        [--lrs 1e-3 3e-3 1e-2] [--trajectories 48 8 12] [--jobs 2] [--plot forecast.png] [--pushforward K]
 
 The data: a stream of Gaussian shells falling into a Schwarzschild hole, one series per hole (mass in [0.8, 1.5],
 field and multipole as in ``near-horizon-1d``: s = 0, 1, 2, Regge-Wheeler or Zerilli). Shells pass an observer at
@@ -19,6 +19,11 @@ is the ``causal: true`` form of its registered model, sized to ``--budget`` weig
 windows of ``context`` samples of the training series for ``--steps`` steps at a batch of ``2 * 16384 / context``
 windows: every run sees the same number of samples (equal data, not equal time; the seconds are reported). The
 learning rate per architecture is the best of ``--lrs`` by validation loss at the shortest context, seed 0.
+
+``--pushforward K`` makes the objective rollout-aware: each step, the model first re-predicts the window from its own
+predictions k times (k drawn from 0..K; no gradient), so that the patch at position i is read through a k-deep chain
+of its own errors, as in a rollout, and it learns to predict the true next patch from those. It costs k extra
+forward passes a step. Its runs are reported as ``arch+pushforwardK``.
 
 Scored on the held-out test series: the 512-sample forecast from the context that ends at sample 16 384
 (autoregressive: see ``forecast``), its error per channel over the first 20 M, 40 M (the ringing) and 102 M: the
@@ -88,9 +93,17 @@ def normalised(data: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return train / scale, scale
 
 
-def next_patch_loss(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Mean squared error of every position's prediction of the patch after it (``x``: normalised windows)."""
-    return torch.nn.functional.mse_loss(model(x)[..., :-PATCH], x[..., PATCH:])
+def next_patch_loss(model: torch.nn.Module, x: torch.Tensor, pushforward: int = 0) -> torch.Tensor:
+    """Mean squared error of every position's prediction of the patch after it (``x``: normalised windows).
+
+    ``pushforward`` = k > 0: the inputs are first replaced k times by the model's own predictions (the first patch
+    kept; no gradient), so that patch i is read through k rounds of its own errors, as k steps into a rollout; the
+    target stays the truth. (Causal: round k's patch i depends on round k - 1's patches before i only.)"""
+    inputs = x
+    with torch.no_grad():
+        for _ in range(pushforward):
+            inputs = torch.cat([x[..., :PATCH], model(inputs)[..., :-PATCH]], dim=-1)
+    return torch.nn.functional.mse_loss(model(inputs)[..., :-PATCH], x[..., PATCH:])
 
 
 def windows(data: torch.Tensor, context: int, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -100,9 +113,11 @@ def windows(data: torch.Tensor, context: int, n: int, generator: torch.Generator
     return torch.stack([data[i, :, s : s + context] for i, s in zip(which.tolist(), starts.tolist())])
 
 
-def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, data: Path, out: Path) -> dict:
+def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, data: Path, out: Path,
+          pushforward: int = 0) -> dict:  # fmt: skip
     """One run in this process: trains (unless ``out`` holds its trained model: trained.json and model.pt) and
-    scores it. A run whose loss turns non-finite is recorded as diverged, with the step."""
+    scores it. A run whose loss turns non-finite is recorded as diverged, with the step. ``pushforward``: the
+    largest number of rounds of own predictions the inputs go through (drawn per step, 0 .. K)."""
     from physml.training.trainer import decay_groups
 
     torch.manual_seed(seed)
@@ -120,7 +135,8 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
         generator = torch.Generator().manual_seed(seed)
         batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter(), []
         for step in range(steps):
-            loss = next_patch_loss(model, windows(train_set, context, batch, generator))
+            rounds = int(torch.randint(pushforward + 1, (), generator=generator)) if pushforward else 0
+            loss = next_patch_loss(model, windows(train_set, context, batch, generator), rounds)
             if not torch.isfinite(loss):
                 return {"diverged_at_step": step, "val_loss": float("inf")}
             optimizer.zero_grad()
@@ -205,7 +221,7 @@ def run(args: argparse.Namespace, arch: str, context: int, dim: int, lr: float, 
     if not scores.exists():
         out.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, __file__, "--out", str(args.out), "--run",
-                   json.dumps([arch, context, dim, lr, steps, seed, str(out)])]  # fmt: skip
+                   json.dumps([arch, context, dim, lr, steps, seed, str(out), args.pushforward])]  # fmt: skip
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         with (out / "stderr.log").open("w") as log:
             subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -226,6 +242,8 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, nargs=3, default=[48, 8, 12], metavar=("TRAIN", "VAL", "TEST"))
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--plot", type=Path, help="also draw the forecasts of one test series to this image")
+    parser.add_argument("--pushforward", type=int, default=0, metavar="K",
+                        help="rollout-aware training: up to K rounds of own predictions as inputs")  # fmt: skip
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.out / "waveforms.h5"
@@ -233,10 +251,12 @@ def main() -> None:
         if not (HORIZON <= context <= LONGEST and WINDOWS_PER_STEP % context == 0 and context % PATCH == 0):
             parser.error(f"--contexts {context} is invalid: need a divisor of {WINDOWS_PER_STEP} (equal samples per "
                          f"step) in [{HORIZON}, {LONGEST}]")  # fmt: skip
+    if args.pushforward < 0:
+        parser.error(f"--pushforward {args.pushforward} is invalid: must be >= 0")
     if args.run:
-        arch, context, dim, lr, steps, seed, out = json.loads(args.run)
+        arch, context, dim, lr, steps, seed, out, pushforward = json.loads(args.run)
         torch.set_num_threads(1)
-        result = train(arch, context, dim, lr, steps, seed, data, Path(out))
+        result = train(arch, context, dim, lr, steps, seed, data, Path(out), pushforward)
         (Path(out) / "scores.json").write_text(json.dumps(result, indent=1))
         return
     print(machine(), flush=True)
@@ -252,8 +272,10 @@ def main() -> None:
     pool = ThreadPoolExecutor(args.jobs)
     shortest = min(args.contexts)
 
+    objective = f"-pushforward{args.pushforward}" if args.pushforward else ""
+
     def folder(arch: str, context: int, seed: int, lr: float) -> Path:  # the sweep's runs are the main runs' too
-        return args.out / f"{arch}-dim{dims[arch]}-steps{args.steps}-context{context}-lr{lr:g}-seed{seed}"
+        return args.out / f"{arch}-dim{dims[arch]}-steps{args.steps}-context{context}-lr{lr:g}-seed{seed}{objective}"
 
     sweeps = {(a, lr): pool.submit(run, args, a, shortest, dims[a], lr, args.steps, 0, folder(a, shortest, 0, lr))
               for a in args.archs for lr in args.lrs}  # fmt: skip
@@ -273,8 +295,9 @@ def main() -> None:
     results["baselines"] = baselines(load(data, "test"))
     results["steps"] = args.steps
     for (arch, context, seed), future in runs.items():
-        results["runs"][f"{arch}|{context}|{seed}"] = future.result()
-        results["lrs"][arch] = lrs[arch]
+        label = arch + objective.replace("-", "+")
+        results["runs"][f"{label}|{context}|{seed}"] = future.result()
+        results["lrs"][label] = lrs[arch]
     pool.shutdown()
     path.write_text(json.dumps(results, indent=1))
     print(report(results))
@@ -333,15 +356,17 @@ def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
     fig, axes = plt.subplots(len(args.contexts), 1, figsize=(10, 2.6 * len(args.contexts)), sharex=True, squeeze=False)
     for ax, context in zip(axes[:, 0], sorted(args.contexts)):
         ax.plot(t, test[0, 1, LONGEST - HORIZON : LONGEST + HORIZON], "k", lw=1.2, label="truth")
-        for arch in results["lrs"]:  # every architecture run so far, with this invocation's steps and budget
+        for label, lr in results["lrs"].items():  # every model run so far, with this invocation's steps and budget
+            arch, _, objective = label.partition("+")
             dim = sized(arch, args.budget)
-            folder = args.out / f"{arch}-dim{dim}-steps{args.steps}-context{context}-lr{results['lrs'][arch]:g}-seed0"
+            name = f"{arch}-dim{dim}-steps{args.steps}-context{context}-lr{lr:g}-seed0" + ("-" if objective else "")
+            folder = args.out / (name + objective)
             if not (folder / "model.pt").exists():
                 continue
             model = build_model(ARCHITECTURES[arch][0], params(arch, context, dim)).eval()
             model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
             with torch.no_grad():
-                ax.plot(t[HORIZON:], forecast(model, test, context)[0, 1], lw=0.9, label=arch)
+                ax.plot(t[HORIZON:], forecast(model, test, context)[0, 1], lw=0.9, label=label)
         ax.axvline(0.0, color="grey", lw=0.6)
         ax.set(ylabel="psi at r* = 10 M (rms units)", title=f"context {context} samples ({context * DT:g} M)")
     axes[0, 0].legend(fontsize=7, ncol=len(results["lrs"]) + 1)
