@@ -336,7 +336,8 @@ def report(results: dict) -> str:
 
 def plot(out: Path, path: Path) -> None:
     """One-step and long-rollout nRMSE (100 steps, or as many as the runs hold) against weights, one line per
-    architecture through its budgets (``out``/budget-N, fields inputs): mean over seeds, their spread as bars."""
+    architecture through its budgets (``out``/budget-N, fields inputs; not the ``+`` variants): mean over seeds,
+    their spread as bars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -349,14 +350,14 @@ def plot(out: Path, path: Path) -> None:
     seeds = [s for r in budgets for a in r["archs"].values() for s in a["seeds"].values()]
     long = "rollout_100" if all(s["rollout_100"] is not None for s in seeds) else "rollout_20"
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
-    archs = sorted({a for r in budgets for a in r["archs"]})
+    archs = sorted({a for r in budgets for a in r["archs"] if "+" not in a})
     for ax, key in zip(axes, ("one_step", long)):
-        for arch, color in zip(archs, plt.get_cmap("tab20").colors):
+        for arch, color, marker in zip(archs, plt.get_cmap("tab10").colors, "osD^v<>ph*"):
             runs = sorted((r["archs"][arch]["weights"], [s[key] for s in r["archs"][arch]["seeds"].values()])
                           for r in budgets if arch in r["archs"])  # fmt: skip
             means = [statistics.mean(v) for _, v in runs]
             spreads = [statistics.stdev(v) if len(v) > 1 else 0.0 for _, v in runs]
-            ax.errorbar([w for w, _ in runs], means, yerr=spreads, marker="o", capsize=3, color=color, label=arch)
+            ax.errorbar([w for w, _ in runs], means, yerr=spreads, marker=marker, capsize=3, color=color, label=arch)
         steps = seeds[0].get("rollout_steps", 20) if key == "rollout_20" else 100
         ax.set(xscale="log", yscale="log", xlabel="weights", ylabel="test nRMSE",
                title="one step" if key == "one_step" else f"rollout, step {steps}")  # fmt: skip
