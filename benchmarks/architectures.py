@@ -208,8 +208,8 @@ def profile(checkpoint: Path, grid: list[int]) -> dict[str, float]:
 
     peak = peak_bytes(step, torch.device("cpu")) / 2**20
     step_s, infer_s = best_of({"step": step}, 1, 3)["step"], best_of({"infer": infer}, 1, 10)["infer"]
-    return {"samples_per_s": 32 / step_s, "latency_ms": 1e3 * infer_s, "peak_train_mb": peak,
-            "threads": torch.get_num_threads()}  # fmt: skip
+    return {"weights": sum(p.numel() for p in model.parameters()), "samples_per_s": 32 / step_s,
+            "latency_ms": 1e3 * infer_s, "peak_train_mb": peak, "threads": torch.get_num_threads()}  # fmt: skip
 
 
 def main() -> None:
@@ -279,11 +279,7 @@ def main() -> None:
         first = out / f"{arch}-seed{args.seeds[0]}"
         command = [sys.executable, __file__, "--data", "-", "--out", "-", "--profile", str(first), json.dumps(grid)]
         cost = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
-        results["archs"][arch] = {
-            "weights": sum(p.numel() for p in load_checkpoint(first / "best.pt")[0].parameters()),
-            "seeds": {s: scores[f"{arch}-seed{s}"]["model"] for s in args.seeds},
-            **cost,
-        }
+        results["archs"][arch] = {"seeds": {s: scores[f"{arch}-seed{s}"]["model"] for s in args.seeds}, **cost}
     path.write_text(json.dumps(results, indent=1))
     print(report(results))
     if args.plot:

@@ -106,6 +106,17 @@ def next_patch_loss(model: torch.nn.Module, x: torch.Tensor, pushforward: int = 
     return torch.nn.functional.mse_loss(model(inputs)[..., :-PATCH], x[..., PATCH:])
 
 
+def label_of(arch: str, pushforward: int) -> str:
+    """The name a run is reported under: the architecture, with ``+pushforwardK`` for the rollout-aware objective."""
+    return arch + (f"+pushforward{pushforward}" if pushforward else "")
+
+
+def run_folder(out: Path, label: str, dim: int, steps: int, context: int, lr: float, seed: int) -> Path:
+    arch, _, objective = label.partition("+")
+    name = f"{arch}-dim{dim}-steps{steps}-context{context}-lr{lr:g}-seed{seed}"
+    return out / (name + (f"-{objective}" if objective else ""))
+
+
 def windows(data: torch.Tensor, context: int, n: int, generator: torch.Generator) -> torch.Tensor:
     """``n`` random windows of ``context`` samples (starts on the patch grid) of random series of ``data``."""
     which = torch.randint(len(data), (n,), generator=generator)
@@ -272,10 +283,8 @@ def main() -> None:
     pool = ThreadPoolExecutor(args.jobs)
     shortest = min(args.contexts)
 
-    objective = f"-pushforward{args.pushforward}" if args.pushforward else ""
-
     def folder(arch: str, context: int, seed: int, lr: float) -> Path:  # the sweep's runs are the main runs' too
-        return args.out / f"{arch}-dim{dims[arch]}-steps{args.steps}-context{context}-lr{lr:g}-seed{seed}{objective}"
+        return run_folder(args.out, label_of(arch, args.pushforward), dims[arch], args.steps, context, lr, seed)
 
     sweeps = {(a, lr): pool.submit(run, args, a, shortest, dims[a], lr, args.steps, 0, folder(a, shortest, 0, lr))
               for a in args.archs for lr in args.lrs}  # fmt: skip
@@ -295,7 +304,7 @@ def main() -> None:
     results["baselines"] = baselines(load(data, "test"))
     results["steps"] = args.steps
     for (arch, context, seed), future in runs.items():
-        label = arch + objective.replace("-", "+")
+        label = label_of(arch, args.pushforward)
         results["runs"][f"{label}|{context}|{seed}"] = future.result()
         results["lrs"][label] = lrs[arch]
     pool.shutdown()
@@ -357,10 +366,9 @@ def plot(results: dict, args: argparse.Namespace, path: Path) -> None:
     for ax, context in zip(axes[:, 0], sorted(args.contexts)):
         ax.plot(t, test[0, 1, LONGEST - HORIZON : LONGEST + HORIZON], "k", lw=1.2, label="truth")
         for label, lr in results["lrs"].items():  # every model run so far, with this invocation's steps and budget
-            arch, _, objective = label.partition("+")
+            arch = label.partition("+")[0]
             dim = sized(arch, args.budget)
-            name = f"{arch}-dim{dim}-steps{args.steps}-context{context}-lr{lr:g}-seed0" + ("-" if objective else "")
-            folder = args.out / (name + objective)
+            folder = run_folder(args.out, label, dim, args.steps, context, lr, 0)
             if not (folder / "model.pt").exists():
                 continue
             model = build_model(ARCHITECTURES[arch][0], params(arch, context, dim)).eval()
