@@ -17,6 +17,7 @@ from physml.models.equivariant import EquivariantCNN, EquivariantCNNConfig
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
 from physml.models.group_fno import GroupFNO, GroupFNOConfig
+from physml.models.growth import grow, load_into
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
 from physml.models.neural_ode import HamiltonianODE, HamiltonianODEConfig, NeuralODE, NeuralODEConfig
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
@@ -77,7 +78,9 @@ __all__ = [
     "build_model",
     "config_from_dict",
     "config_to_dict",
+    "grow",
     "load_checkpoint",
+    "load_into",
     "register_constraint",
     "register_model",
     "save_checkpoint",

@@ -13,7 +13,7 @@ from physml._version import __version__
 from physml.durable import atomic_path
 from physml.models.registry import build_model, config_to_dict, model_name, model_shell
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = ["load_checkpoint", "mismatched", "save_checkpoint"]
 
 FORMAT = "physml-checkpoint-1"
 
@@ -75,12 +75,19 @@ def _rebuild(payload: dict[str, Any]) -> nn.Module:
     name, config, weights = payload["model"], payload["config"], payload["state_dict"]
     if not isinstance(name, str) or not isinstance(config, dict) or not isinstance(weights, dict):
         raise TypeError("model, config and state_dict must be a name, a mapping and a mapping of tensors")
-    shapes = {k: tuple(v.shape) for k, v in model_shell(name, config).state_dict().items()}
-    saved = {k: tuple(v.shape) if torch.is_tensor(v) else type(v).__name__ for k, v in weights.items()}
-    if shapes != saved:
-        wrong = sorted(k for k in shapes.keys() | saved.keys() if shapes.get(k) != saved.get(k))
-        detail = ", ".join(f"{k}: saved {saved.get(k, 'missing')}, model {shapes.get(k, 'none')}" for k in wrong[:5])
-        raise ValueError(f"the weights do not fit the {name} its config builds ({detail})")
+    shell = model_shell(name, config).state_dict()
+    detail = mismatched(weights, shell, shown=5)
+    if detail:
+        raise ValueError(f"the weights do not fit the {name} its config builds (saved vs built: {detail})")
     model = build_model(name, config)
     model.load_state_dict(weights)
     return model
+
+
+def mismatched(saved: dict[str, Any], wanted: dict[str, Any], *, shown: int = 6) -> str:
+    """The weights whose shapes differ between two state dicts, as ``name: (saved) vs (wanted)`` (empty if none)."""
+    shapes = [{k: tuple(v.shape) if torch.is_tensor(v) else type(v).__name__ for k, v in d.items()}
+              for d in (saved, wanted)]  # fmt: skip
+    wrong = sorted(k for k in shapes[0].keys() | shapes[1].keys() if shapes[0].get(k) != shapes[1].get(k))
+    listed = [f"{k}: {shapes[0].get(k, 'missing')} vs {shapes[1].get(k, 'missing')}" for k in wrong[:shown]]
+    return ", ".join(listed) + (f" and {len(wrong) - shown} more" if len(wrong) > shown else "")

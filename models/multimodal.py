@@ -73,7 +73,8 @@ class MultimodalConfig:
     ``"linear"`` (linear attention). ``causal`` (1D fields, no text or image):
     each patch sees itself and the patches before it. ``spectral_skip > 0``
     adds a linear spectral convolution from the input fields straight to the
-    output (that many Fourier modes per axis, full resolution, zero at the start).
+    output (that many Fourier modes per axis, full resolution, zero at the start). ``norm_eps`` is the RMS norms'
+    epsilon (a model grown wider by :func:`~physml.models.grow` scales it to start as the narrower one).
     """
 
     in_channels: int
@@ -101,6 +102,7 @@ class MultimodalConfig:
     noise_embedding: bool = False
     causal: bool = False
     spectral_skip: int = 0
+    norm_eps: float = 1e-6
     #: Whether the blocks mix tokens by attention (the head and rotary options then apply).
     attends: ClassVar[bool] = True
 
@@ -128,6 +130,7 @@ class MultimodalConfig:
         self._check(isinstance(self.window, int) and self.window >= 0, "window", "an int >= 0 (0: global)")
         self._check(self.rope_base > 1, "rope_base", "> 1")
         self._check(self.init_std > 0, "init_std", "> 0")
+        self._check(self.norm_eps > 0, "norm_eps", "> 0")
         self._check(self.attention in ATTENTION, "attention", f"one of {', '.join(ATTENTION)}")
         self._check(isinstance(self.noise_embedding, bool), "noise_embedding", "true or false")
         self._check(isinstance(self.causal, bool), "causal", "true or false")
@@ -174,7 +177,7 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, config: MultimodalConfig, mixer: nn.Module | None = None, mlp: nn.Module | None = None) -> None:
         super().__init__()
-        self.mix_norm, self.mlp_norm = RMSNorm(config.dim), RMSNorm(config.dim)
+        self.mix_norm, self.mlp_norm = (RMSNorm(config.dim, eps=config.norm_eps) for _ in range(2))
         if mixer is None:
             mixer = Attention(config.dim, config.n_heads, config.n_kv_heads, dropout=config.dropout,
                               impl=config.attention, causal=config.causal, window=config.window,
@@ -257,7 +260,7 @@ class MultimodalTransformer(nn.Module):
         attends = config.attends
         self.rotary = RotaryEmbedding(config.dim // config.n_heads, base=config.rope_base) if attends else None
         self.blocks = nn.ModuleList(self.make_block(config) for _ in range(config.depth))
-        self.norm = RMSNorm(config.dim)
+        self.norm = RMSNorm(config.dim, eps=config.norm_eps)
         self.head = nn.Linear(config.dim, config.out_channels * config.patch**config.ndim)
         # Integer positions (not cast by .float()/.double(), not saved): fixed by the config.
         self.register_buffer("field_positions", grid_positions(config.grid), persistent=False)
@@ -380,14 +383,12 @@ class MultimodalTransformer(nn.Module):
             if text.dtype.is_floating_point or text.dtype.is_complex or text.dtype == torch.bool or text.ndim != 2:
                 raise ValueError(f"text of dtype {text.dtype}, shape {tuple(text.shape)} is invalid: integer (B, L)")
             if not 1 <= text.shape[1] <= cfg.text_length:
-                raise ValueError(
-                    f"text length = {text.shape[1]} is invalid: must be 1 .. {cfg.text_length} (text_length)"
-                )
+                raise ValueError(f"text length = {text.shape[1]} is invalid: must be 1 .. {cfg.text_length} "
+                                 "(text_length)")  # fmt: skip
             low, high = int(text.min()), int(text.max())
             if low < 0 or high >= cfg.vocab_size:
-                raise ValueError(
-                    f"text ids in [{low}, {high}] are invalid: must lie in [0, vocab_size = {cfg.vocab_size})"
-                )
+                raise ValueError(f"text ids in [{low}, {high}] are invalid: must lie in [0, vocab_size = "
+                                 f"{cfg.vocab_size})")  # fmt: skip
         expected = (cfg.image_channels, *cfg.image_size)
         if image is not None and (image.ndim != 4 or tuple(image.shape[1:]) != expected):
             raise ValueError(

@@ -15,6 +15,7 @@ carry the raw description and each :class:`Conditioning` tokenizes it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -130,6 +131,16 @@ def train_conditioning(path: str | os.PathLike[str], config: ModalityConfig, *, 
     shift, scale = _parameter_statistics(path, config.parameters)
     return Conditioning(tokenizer, config.text_length if config.text else 0, config.image, config.parameters,
                         shift, scale)  # fmt: skip
+
+
+def inherit(conditioning: Conditioning, saved: Mapping[str, Any] | None) -> Conditioning:
+    """A fine-tuning run's conditioning: a model that learnt text keeps reading it with the tokenizer it learnt
+    (``saved``, the conditioning in its checkpoint), not one fitted to the new descriptions, whose token ids mean
+    other things."""
+    tokenizer = Conditioning.from_dict(saved).tokenizer
+    if conditioning.tokenizer is None or tokenizer is None:
+        return conditioning  # (a text model from a fields-only one: growth refuses it, naming the modalities)
+    return dataclasses.replace(conditioning, tokenizer=tokenizer)
 
 
 def _parameter_statistics(

@@ -15,6 +15,9 @@ The first failure raises :class:`TrainingDivergedError` naming the step and what
 went non-finite; ``last.pt`` and ``best.pt`` stay as they were. The run then
 resumes from ``last.pt`` at a lower peak learning rate with
 ``physml train CONFIG --out RUN --lr LR`` (:func:`set_peak_lr`).
+
+Before any of that, :func:`check_model_options` refuses training options a kind of model cannot follow, and
+:func:`resume_lr` a checkpoint another config wrote.
 """
 
 from __future__ import annotations
@@ -22,12 +25,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-__all__ = ["TrainingDivergedError", "nonfinite_loss", "nonfinite_weight", "resume_lr", "set_peak_lr"]
+if TYPE_CHECKING:
+    from physml.training.config import TrainConfig
+
+__all__ = [
+    "TrainingDivergedError",
+    "check_model_options",
+    "nonfinite_loss",
+    "nonfinite_weight",
+    "resume_lr",
+    "set_peak_lr",
+]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -57,6 +70,31 @@ class TrainingDivergedError(FloatingPointError):
         else:
             advice = f"{last} from step {saved_step} is kept; resume from it with a lower learning rate, e.g. {lower}"
         super().__init__(f"step {step}: {what} is {value} ({advice})")
+
+
+def check_model_options(model: nn.Module, config: TrainConfig) -> None:
+    """``ValueError`` naming the first training option ``model`` cannot follow: a generative model trains on one
+    step of clean inputs (it draws its own noise levels); a continuous-time model integrates the state itself
+    from one input step through every target time."""
+    name = config.model.name
+    if getattr(model, "generative", False) and config.unroll > 1:
+        raise ValueError(
+            f"unroll = {config.unroll} is invalid for {name}: a generative model trains on "
+            "one step (it learns the distribution of the next state, not a rollout); use unroll = 1"
+        )
+    if getattr(model, "generative", False) and config.input_noise > 0:
+        raise ValueError(
+            f"input_noise = {config.input_noise} is invalid for {name}: a generative model "
+            "already trains on noised states (its own noise levels); use input_noise = 0"
+        )
+    if not getattr(model, "continuous", False):
+        return
+    for key, value, wanted, why in (
+        ("model.residual", config.model.residual, False, "the ODE's solution is the next state itself"),
+        ("pushforward", config.pushforward, False, "one solve reaches every target time with full gradient"),
+    ):
+        if value != wanted:
+            raise ValueError(f"{key} = {value!r} is invalid for {name}: must be {wanted!r} ({why})")
 
 
 def resume_lr(saved: Any, current: Mapping[str, Any], *, lr_given: bool, last: Path) -> float:

@@ -36,13 +36,20 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from physml.interrupts import interruptible
-from physml.models import build_model, load_checkpoint, save_checkpoint
+from physml.models import build_model, load_checkpoint, load_into, save_checkpoint
 from physml.training import distributed
-from physml.training.conditioning import Conditioning, data_params, modality_transforms, train_conditioning
+from physml.training.conditioning import Conditioning, data_params, inherit, modality_transforms, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
 from physml.training.data import field_format, training_samples
-from physml.training.guards import TrainingDivergedError, nonfinite_loss, nonfinite_weight, resume_lr, set_peak_lr
+from physml.training.guards import (
+    TrainingDivergedError,
+    check_model_options,
+    nonfinite_loss,
+    nonfinite_weight,
+    resume_lr,
+    set_peak_lr,
+)
 from physml.training.runlog import RunLog
 
 __all__ = ["Trainer", "decay_groups", "field_format", "resolve_device", "training_samples"]
@@ -116,6 +123,9 @@ class Trainer:
             raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
         self.format = field_format(self.train_set, config)
         self.conditioning = train_conditioning(data.path, modalities, seed=config.seed)
+        source = self._source()  # fine-tuning: the model and extras of init_from
+        if source is not None:
+            self.conditioning = inherit(self.conditioning, source[1].get("conditioning"))
         params = {**config.model.params, "in_channels": self.format.in_channels}
         params["out_channels"] = self.format.out_channels
         params.update(data_params(config.model.name, self.train_set, self.conditioning, params))
@@ -124,18 +134,9 @@ class Trainer:
                 raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
             params["offset"] = self.format.latest
         self.model = build_model(config.model.name, params).to(self.device)
-        if getattr(self.model, "generative", False) and config.unroll > 1:
-            raise ValueError(
-                f"unroll = {config.unroll} is invalid for {config.model.name}: a generative model trains on "
-                "one step (it learns the distribution of the next state, not a rollout); use unroll = 1"
-            )
-        if getattr(self.model, "generative", False) and config.input_noise > 0:
-            raise ValueError(
-                f"input_noise = {config.input_noise} is invalid for {config.model.name}: a generative model "
-                "already trains on noised states (its own noise levels); use input_noise = 0"
-            )
-        if getattr(self.model, "continuous", False):
-            self._check_continuous()
+        if source is not None:  # its weights, or a model grown from them (copied again if the run resumes)
+            self.model = load_into(self.model, source[0], seed=config.seed).to(self.device)
+        check_model_options(self.model, config)
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
         physics = [name for name in config.losses if name != "data"]
         self.physics = constraint_adapter(self.train_set, physics)
@@ -231,20 +232,17 @@ class Trainer:
             terms.update(self.model.auxiliary_losses())
         return terms
 
-    def _check_continuous(self) -> None:
-        """A continuous-time model integrates the state itself from one input step, through every target."""
-        config = self.config
-        for key, value, wanted, why in (
-            ("model.residual", config.model.residual, False, "the ODE's solution is the next state itself"),
-            ("pushforward", config.pushforward, False, "one solve reaches every target time with full gradient"),
-        ):
-            if value != wanted:
-                raise ValueError(f"{key} = {value!r} is invalid for {config.model.name}: must be {wanted!r} ({why})")
-
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         return sum(self.config.losses.get(name, 1.0) * value for name, value in terms.items())  # model terms: 1
 
     # -- checkpoints ----------------------------------------------------------------------
+    def _source(self) -> tuple[nn.Module, dict[str, Any]] | None:
+        if self.init_from is None:
+            return None
+        if not self.init_from.is_file():
+            raise ValueError(f"init_from = {str(self.init_from)!r} is invalid: no such checkpoint file")
+        return load_checkpoint(self.init_from, device=self.device)
+
     def _save(self, name: str) -> None:
         bad = nonfinite_weight(self.model)  # every rank holds the same weights: all of them stop together
         if bad is not None:
@@ -270,19 +268,12 @@ class Trainer:
     def _resume(self) -> None:
         last = self.out / "last.pt"
         if not last.exists():
-            if self.init_from is not None:  # fine-tuning: the same architecture, weights from another run
-                if not self.init_from.is_file():
-                    raise ValueError(f"init_from = {str(self.init_from)!r} is invalid: no such checkpoint file")
-                model, _ = load_checkpoint(self.init_from, device=self.device)
-                if type(model) is not type(self.model) or model.config != self.model.config:
-                    raise ValueError(
-                        f"init_from = {str(self.init_from)!r} holds a {type(model).__name__} {model.config}; "
-                        f"this config builds a {type(self.model).__name__} {self.model.config}"
-                    )
-                self.model.load_state_dict(model.state_dict())
             return
         model, extra = load_checkpoint(last, device=self.device)
         saved_lr = resume_lr(extra.get("config"), self.config.to_dict(), lr_given=self.lr_given, last=last)
+        if model.config != self.model.config:  # e.g. a grown run resumed without its --init
+            raise ValueError(f"{last} holds a {model.config}, this run builds a {self.model.config}; resume with "
+                             "the same command (and --init) that started it")  # fmt: skip
         if Conditioning.from_dict(extra.get("conditioning")) != self.conditioning:
             raise ValueError(f"{last} was trained with another tokenizer of the descriptions; use a new --out")
         self.model.load_state_dict(model.state_dict())
