@@ -1,7 +1,7 @@
 """Surrogate models: neural operators (one of them group-equivariant), an equivariant CNN, a U-Net, a multimodal
-transformer and its GRU, LSTM, state-space and mixture-of-experts variants, diffusion, neural ODEs and baselines
-behind one registry, physics-constraint losses, and
-self-describing checkpoints.
+transformer (also one across physics families) and its GRU, LSTM, state-space and mixture-of-experts variants,
+diffusion, neural ODEs and baselines behind one registry, physics-constraint losses, self-describing checkpoints,
+and growth of a trained transformer into a larger one.
 
 Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
 keyword-only ``text`` and ``image``) and is built from its config dataclass (:func:`build_model`), so
@@ -19,6 +19,7 @@ from physml.models.formatting import FieldFormat
 from physml.models.group_fno import GroupFNO, GroupFNOConfig
 from physml.models.growth import grow, load_into
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
+from physml.models.multiphysics import MultiphysicsConfig, MultiphysicsTransformer
 from physml.models.neural_ode import HamiltonianODE, HamiltonianODEConfig, NeuralODE, NeuralODEConfig
 from physml.models.physics import CONSTRAINTS, SchrodingerContext, register_constraint
 from physml.models.registry import MODELS, build_model, config_from_dict, config_to_dict, register_model
@@ -60,6 +61,8 @@ __all__ = [
     "MoETransformer",
     "MultimodalConfig",
     "MultimodalTransformer",
+    "MultiphysicsConfig",
+    "MultiphysicsTransformer",
     "NeuralODE",
     "NeuralODEConfig",
     "Persistence",
