@@ -281,7 +281,7 @@ def test_modality_dropout_in_training_equals_calling_without_the_modality():
     ("call", "message"),
     [
         (lambda m, x, t, i: m(x, text=torch.ones(2, 11, dtype=torch.long)), r"text length = 11 is invalid: must be 1 "),
-        (lambda m, x, t, i: m(x, text=t + 100), r"text ids in \[\d+, \d+\] are invalid: must lie in \[0, vocab_size = 50\)"),
+        (lambda m, x, t, i: m(x, text=t + 100), r"text ids in \[\d+, \d+\] are invalid: .* vocab_size = 50"),
         (lambda m, x, t, i: m(x, text=-t), r"text ids in \[-\d+, 0\] are invalid"),
         (lambda m, x, t, i: m(x, text=t.double()), r"text of dtype torch.float64, shape \(2, 6\) is invalid"),
         (lambda m, x, t, i: m(x, text=t[0]), r"text of dtype torch.int64, shape \(6,\) is invalid"),
