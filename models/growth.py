@@ -21,6 +21,11 @@ Everything that is neither copied nor set to zero keeps the large model's own ra
 broken by those weights, not by noise on the copied ones, so the grown model starts exactly equal to the small
 one). Any other difference between the two configs has no such rule: :func:`grow` then raises, naming the options
 and the weights that do not fit.
+
+:func:`load_into` puts trained weights into the model a new run builds: the same architecture takes them as they
+are, a larger transformer grows from them, and a :class:`~physml.models.MultiphysicsTransformer` takes another's
+trunk and the parts of the families both know (a new family starts from its own fresh embedding and head: transfer
+to new physics).
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ from torch import nn
 
 from physml.models.checkpoint import mismatched
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
+from physml.models.multiphysics import MultiphysicsTransformer
 
 __all__ = ["grow", "grown_config", "load_into"]
 
 #: Options a grown model may change: its size, and what only training reads.
-GROWABLE = ("dim", "depth", "n_heads", "n_kv_heads", "mlp_ratio", "norm_eps", "init_std", "dropout",
-            "modality_dropout")  # fmt: skip
+TRAINING_ONLY = ("init_std", "dropout", "modality_dropout")
+GROWABLE = ("dim", "depth", "n_heads", "n_kv_heads", "mlp_ratio", "norm_eps", *TRAINING_ONLY)
 
 
 def grown_config(small: MultimodalConfig, large: MultimodalConfig) -> MultimodalConfig:
@@ -88,7 +94,9 @@ def grow(model: MultimodalTransformer, config: MultimodalConfig, *, seed: int = 
 
     Examples
     --------
-    >>> small = MultimodalTransformer(MultimodalConfig(2, 2, field_size=(32,), dim=32, depth=2, modalities=()))
+    >>> config = MultimodalConfig(2, 2, field_size=(32,), dim=32, depth=2, modalities=(), missing_ok=())
+    >>> small = MultimodalTransformer(config)
+    >>> _ = torch.nn.init.normal_(small.head.weight)  # (a fresh head is zero: give it something to say)
     >>> large = grow(small, dataclasses.replace(small.config, dim=48, depth=3))
     >>> x = torch.randn(1, 2, 32)
     >>> bool(torch.allclose(large(x), small(x), atol=1e-6))
@@ -169,6 +177,8 @@ def load_into(model: nn.Module, source: nn.Module, *, seed: int = 0) -> nn.Modul
     if type(model) is type(source) and model.config == source.config:
         model.load_state_dict(source.state_dict())
         return model
+    if isinstance(model, MultiphysicsTransformer) and isinstance(source, MultiphysicsTransformer):
+        return _transfer(model, source)
     try:
         if type(model) is not MultimodalTransformer:
             raise ValueError(f"a {type(model).__name__} cannot grow: growth is defined for multimodal_transformer")
@@ -176,3 +186,31 @@ def load_into(model: nn.Module, source: nn.Module, *, seed: int = 0) -> nn.Modul
     except ValueError as exc:
         weights = mismatched(source.state_dict(), model.state_dict())
         raise ValueError(f"{exc}; the weights that do not fit (saved vs this model): {weights or 'none'}") from None
+
+
+def _transfer(model: MultiphysicsTransformer, source: MultiphysicsTransformer) -> MultiphysicsTransformer:
+    """A multi-family model with ``source``'s trunk and the own parts of the families both know; a family only
+    ``model`` has keeps its fresh weights (fine-tuning to new physics). Every family of ``source`` must be in
+    ``model``, with the same channels and grid, and the trunks must be alike."""
+    new, old = model.config, source.config
+    lost = [f for f in old.families if f not in new.families]
+    if lost:
+        raise ValueError(
+            f"the checkpoint's families {lost} are not in this run's data ({', '.join(new.families)}): a fine-tune "
+            "keeps every family its weights learnt (list them with weight 0 to leave them out of the batches)"
+        )
+    per_family = ("families", "in_channels", "out_channels", "field_size", "patch", "image_channels")
+    trunk = [f.name for f in dataclasses.fields(new) if f.name not in (*per_family, *TRAINING_ONLY)]
+    differ = [f"{n}: {getattr(old, n)!r} -> {getattr(new, n)!r}" for n in trunk if getattr(old, n) != getattr(new, n)]
+    for family in old.families:
+        mine, theirs = new.member(family), old.member(family)
+        differ += [f"{family}.{n}: {getattr(theirs, n)!r} -> {getattr(mine, n)!r}" for n in per_family[1:]
+                   if getattr(theirs, n) != getattr(mine, n)]  # fmt: skip
+    if differ:
+        weights = mismatched(source.state_dict(), model.state_dict())
+        raise ValueError(f"cannot transfer the weights: {', '.join(differ)}; the weights that do not fit (saved vs "
+                         f"this model): {weights or 'none'}")  # fmt: skip
+    state = model.state_dict()
+    state.update(source.state_dict())  # the trunk and the known families' own parts
+    model.load_state_dict(state)
+    return model

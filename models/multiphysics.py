@@ -105,7 +105,7 @@ class MultiphysicsTransformer(nn.Module):
     Examples
     --------
     >>> config = MultiphysicsConfig(("waves", "quanta"), (2, 3), (1, 2), (60, 64), (3, 4), dim=32, depth=2,
-    ...                             modalities=())
+    ...                             modalities=(), missing_ok=())
     >>> model = MultiphysicsTransformer(config)
     >>> model(torch.randn(5, 3, 64), family="quanta").shape
     torch.Size([5, 2, 64])

@@ -12,6 +12,7 @@ import yaml
 
 from physml.models import FNO, load_checkpoint
 from physml.training import Trainer, distributed, train_config_from_dict
+from physml.training.mixture import epoch_batches
 
 # batch_size 7 over 30 training windows: each full batch splits 4 + 3 between two ranks, the last
 # (2 windows) 1 + 1, so the test fails unless unequal shares are weighted into the gradient.
@@ -78,15 +79,15 @@ def test_torchrun_on_two_processes_takes_the_one_process_steps(tiny_dataset, tmp
 
 def test_each_rank_takes_a_strided_share_of_every_global_batch(tiny_dataset, tmp_path, monkeypatch):
     trainer = Trainer(train_config_from_dict(raw_config(tiny_dataset)), tmp_path, progress=False)
-    order, size = trainer._order(1), 7
-    batches = [order[i : i + size] for i in range(0, len(order), size)]
+    plan = epoch_batches({"": len(trainer.train_set)}, None, batch_size=7, seed=trainer.config.seed, epoch=1)
+    batches = [batch for _, batch in plan]
     for world in (2, 3):  # with 3 ranks the last batch (2 windows) leaves rank 2 without one
         monkeypatch.setattr(distributed, "world_size", lambda world=world: world)
         shares = []
         for rank in range(world):
             monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
-            parts, weights = trainer._shares(1, 0)
-            assert trainer._shares(1, 2) == (parts[2:], weights[2:])  # resuming at batch 2 of the epoch
+            parts, weights, _ = trainer._shares(1, 0)
+            assert trainer._shares(1, 2)[:2] == (parts[2:], weights[2:])  # resuming at batch 2 of the epoch
             shares.append(list(zip(parts, weights)))
         for j, batch in enumerate(batches):
             taken = [shares[rank][j] for rank in range(world)]

@@ -52,8 +52,8 @@ def poison(trainer, *, at_step, change):
     """Make training step ``at_step`` of ``trainer`` go through ``change(terms)`` (validation is left alone)."""
     losses = trainer.losses
 
-    def poisoned(batch, *, model=None):
-        terms = losses(batch, model=model)
+    def poisoned(batch, *, model=None, **options):
+        terms = losses(batch, model=model, **options)
         return change(terms) if model is not None and trainer.step + 1 == at_step else terms
 
     trainer.losses = poisoned
@@ -134,8 +134,8 @@ def test_the_cli_reports_the_stop_on_one_line_and_resumes_with_lr(tiny_dataset, 
     path.write_text(yaml.safe_dump(raw))
     losses = Trainer.losses
 
-    def nan_at_step_3(self, batch, *, model=None):
-        terms = losses(self, batch, model=model)
+    def nan_at_step_3(self, batch, *, model=None, **options):
+        terms = losses(self, batch, model=model, **options)
         return {"data": terms["data"] * math.nan} if model is not None and self.step == 2 else terms
 
     monkeypatch.setattr(Trainer, "losses", nan_at_step_3)

@@ -45,9 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train a surrogate model on a dataset",
         description="Train a registered model (fno, complex_fno, unet, resnet, persistence, multimodal_transformer, "
         "moe_transformer, gru, lstm, ssm, diffusion, neural_ode, hamiltonian_ode, equivariant_cnn, group_fno) on a "
-        "physml dataset. The "
-        "run writes log.csv, TensorBoard events (tensorboard/), last.pt and best.pt to --out; running the same "
-        "command again resumes from last.pt.",
+        "physml dataset, or multiphysics_transformer on several at once (data: {family: {path: ..., weight: ...}}: "
+        "each batch from one, in proportion to the weights). The run writes log.csv, TensorBoard events "
+        "(tensorboard/), last.pt and best.pt to --out; running the same command again resumes from last.pt. "
+        "--init starts from a checkpoint's weights: the same model, a wider or deeper transformer grown from it "
+        "(it starts as the smaller one), or a multiphysics model with more families.",
         epilog=_EXAMPLE + _SCALE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -55,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a shipped training config (e.g. fno-schrodinger-1d; physml/training/configs/) "
                         "or a YAML file")  # fmt: skip
     parser.add_argument("--out", required=True, type=path, help="run directory")
-    parser.add_argument("--init", type=path, metavar="CHECKPOINT", help="fine-tune: start from these weights")
+    parser.add_argument("--init", type=path, metavar="CHECKPOINT",
+                        help="fine-tune (or grow, or transfer to new families): start from these weights")  # fmt: skip
     parser.add_argument("--lr", type=number, metavar="LR",
                         help="peak learning rate, instead of the config's optim.lr; when resuming, the run goes on "
                         "from last.pt at this rate (e.g. lower, after a run stopped on a NaN loss)")  # fmt: skip

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +28,9 @@ from physml.training.config import ModalityConfig
 
 if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
     from physml.datasets import Modalities, Tokenizer, WindowDataset
+    from physml.training.data import Source
 
-__all__ = ["Conditioning", "data_params", "modality_transforms"]
+__all__ = ["Conditioning", "data_params", "inherit", "joint_params", "modality_transforms", "train_conditioning"]
 
 
 @dataclass(frozen=True)
@@ -112,23 +113,31 @@ class Conditioning:
         )
 
 
-def train_conditioning(path: str | os.PathLike[str], config: ModalityConfig, *, seed: int) -> Conditioning:
-    """The conditioning a run with ``config`` trains with: a tokenizer fitted on the training descriptions."""
+def train_conditioning(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], config: ModalityConfig, *, seed: int
+) -> Conditioning:
+    """The conditioning a run with ``config`` trains with: a tokenizer fitted on the training descriptions (of
+    every file, for a joint run given several ``path``)."""
     from physml.datasets import Tokenizer, file_descriptions
 
+    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
     tokenizer = None
     if config.text:
-        texts = file_descriptions(path, split="train", seed=seed, phrasings=config.phrasings)
+        texts = [t for p in paths for t in file_descriptions(p, split="train", seed=seed, phrasings=config.phrasings)]
         tokenizer = Tokenizer.train(texts, vocab_size=config.vocab_size)
         # Fail now, not mid-epoch: every phrasing of every split must fit the context ([BOS] and [EOS] too).
-        every = file_descriptions(path, split=None, seed=seed, phrasings=config.phrasings)
-        longest = max(len(tokenizer.encode(text)) + 2 for text in every)
-        if longest > config.text_length:
-            raise ValueError(
-                f"modalities.text_length = {config.text_length} is invalid for {path}: its descriptions take up "
-                f"to {longest} tokens; raise it"
-            )
-    shift, scale = _parameter_statistics(path, config.parameters)
+        for p in paths:
+            every = file_descriptions(p, split=None, seed=seed, phrasings=config.phrasings)
+            longest = max(len(tokenizer.encode(text)) + 2 for text in every)
+            if longest > config.text_length:
+                raise ValueError(
+                    f"modalities.text_length = {config.text_length} is invalid for {p}: its descriptions take up "
+                    f"to {longest} tokens; raise it"
+                )
+    if config.parameters and len(paths) > 1:
+        raise ValueError(f"modalities.parameters = {list(config.parameters)} is invalid for a joint run: each "
+                         "family has its own parameters")  # fmt: skip
+    shift, scale = _parameter_statistics(paths[0], config.parameters)
     return Conditioning(tokenizer, config.text_length if config.text else 0, config.image, config.parameters,
                         shift, scale)  # fmt: skip
 
@@ -221,6 +230,45 @@ def data_params(
         derived["parameter_dim"] = len(conditioning.parameters)
     derived = {k: v for k, v in derived.items() if k in known}
     clashes = {k: (params[k], v) for k, v in derived.items() if k in params and _plain(params[k]) != _plain(v)}
+    if clashes:
+        detail = ", ".join(f"model.params.{k} = {g!r} but the data give {v!r}" for k, (g, v) in clashes.items())
+        raise ValueError(f"{detail}: leave them out, they are filled in from the data")
+    return derived
+
+
+def joint_params(
+    name: str, sources: Mapping[str, Source], conditioning: Conditioning, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """:func:`data_params` of a joint run's model: the families and, per family in that order, its channels,
+    grid and picture channels; the text and image options once (one tokenizer, one picture size). A ``patch``
+    given as ``{family: patch}`` becomes the list in that order (a family the run lacks is left out)."""
+    if "families" not in config_fields(name):
+        raise ValueError(f"model.name = {name!r} is invalid for a joint run (data names {len(sources)} datasets): "
+                         "use multiphysics_transformer, which reads several families")  # fmt: skip
+    each = {n: data_params("multimodal_transformer", s.train, conditioning, {}) for n, s in sources.items()}
+    for family, derived in each.items():
+        if len(derived["field_size"]) != 1:
+            raise ValueError(f"data.{family} has fields of shape {derived['field_size']}: a joint run takes 1D "
+                             "families")  # fmt: skip
+    first = next(iter(each.values()))
+    own = ("field_size", "image_channels", *(("missing_ok",) if "missing_ok" in params else ()))
+    derived = {k: v for k, v in first.items() if k not in own}
+    derived |= {
+        "families": tuple(sources),
+        "in_channels": tuple(s.format.in_channels for s in sources.values()),
+        "out_channels": tuple(s.format.out_channels for s in sources.values()),
+        "field_size": tuple(d["field_size"][0] for d in each.values()),
+    }
+    if conditioning.image_size is not None:
+        derived["image_channels"] = tuple(d["image_channels"] for d in each.values())
+    patch = params.get("patch")
+    if isinstance(patch, Mapping):  # {family: patch}: in the order of this run's datasets
+        missing = [family for family in sources if family not in patch]
+        if missing:
+            raise ValueError(f"model.params.patch = {dict(patch)} is invalid: give the patch of {missing} too")
+        derived["patch"] = tuple(patch[family] for family in sources)
+    clashes = {k: (params[k], v) for k, v in derived.items()
+               if k in params and k != "patch" and _plain(params[k]) != _plain(v)}  # fmt: skip
     if clashes:
         detail = ", ".join(f"model.params.{k} = {g!r} but the data give {v!r}" for k, (g, v) in clashes.items())
         raise ValueError(f"{detail}: leave them out, they are filled in from the data")

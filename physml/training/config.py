@@ -37,6 +37,8 @@ class DataConfig:
     e.g. black-hole images from their descriptions); ``log_fields`` (field -> floor) then
     learns those fields as ``log10(max(field, floor))``. ``time_stride`` reads every
     ``time_stride``-th save (e.g. 2: train on every other save, withholding the ones between).
+    ``weight``: in a joint run (``data`` naming several datasets), this dataset's share of the batches
+    (:mod:`physml.training.mixture`); ``train_fraction``: the share of its training trajectories read.
     """
 
     path: str
@@ -50,6 +52,7 @@ class DataConfig:
     in_memory: bool = False
     log_fields: dict[str, float] = field(default_factory=dict)
     train_fraction: float = 1.0
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str | os.PathLike) or not str(self.path):
@@ -57,6 +60,7 @@ class DataConfig:
         for name, low in (("n_input", 0), ("time_stride", 1), ("batch_size", 1), ("num_workers", 0)):
             _integer(f"data.{name}", getattr(self, name), low)
         check_fraction(self.train_fraction, "data.train_fraction")
+        _number("data.weight", self.weight, positive=False)
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)
             if names is not None and not (isinstance(names, tuple) and all(isinstance(n, str) for n in names)):
@@ -166,9 +170,13 @@ class TrainConfig:
     (Sanchez-Gonzalez et al. 2020); validation sees clean inputs. ``losses``
     weights ``"data"`` (MSE on the normalised fields) and any registered physics
     constraint by name.
+
+    ``data`` is one dataset, or (a joint run) a mapping of names, e.g. the families, to datasets, trained
+    together by one model that reads several families (``multiphysics_transformer``), each batch from one
+    of them, in the proportions of their ``weight``; they share ``batch_size`` and ``num_workers``.
     """
 
-    data: DataConfig
+    data: DataConfig | dict[str, DataConfig]
     model: ModelSpec = field(default_factory=ModelSpec)
     optim: OptimConfig = field(default_factory=OptimConfig)
     modalities: ModalityConfig = field(default_factory=ModalityConfig)
@@ -184,6 +192,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "unroll", "checkpoint_every"):
             _integer(name, getattr(self, name), 1)
+        if self.joint:
+            _check_joint(self.data)
         if not isinstance(self.losses, Mapping) or not self.losses:
             raise ValueError(f"losses = {self.losses!r} is invalid: give term weights, at least {{data: 1.0}}")
         for name, weight in self.losses.items():
@@ -196,8 +206,29 @@ class TrainConfig:
         if not isinstance(self.device, str):
             raise ValueError(f"device = {self.device!r} is invalid: cpu, cuda, cuda:N or auto")
 
+    @property
+    def joint(self) -> bool:
+        """Whether the run trains on several datasets at once."""
+        return isinstance(self.data, Mapping)
+
+    @property
+    def datasets(self) -> dict[str, DataConfig]:
+        """The datasets by name (one run on one dataset: its name is ``""``)."""
+        return dict(self.data) if isinstance(self.data, Mapping) else {"": self.data}
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _check_joint(data: Mapping[str, DataConfig]) -> None:
+    if not data or not all(isinstance(name, str) and name.isidentifier() for name in data):
+        raise ValueError(f"data names {list(data)} are invalid: a joint run names its datasets (identifiers)")
+    for key in ("batch_size", "num_workers"):
+        values = {name: getattr(d, key) for name, d in data.items()}
+        if len(set(values.values())) > 1:
+            raise ValueError(f"data.*.{key} = {values} is invalid: the datasets of a joint run share one {key}")
+    if sum(d.weight for d in data.values()) <= 0:
+        raise ValueError(f"data.*.weight = {[d.weight for d in data.values()]} is invalid: one at least must be > 0")
 
 
 def _integer(where: str, value: Any, low: int) -> None:
@@ -237,8 +268,13 @@ def train_config_from_dict(raw: Mapping[str, Any]) -> TrainConfig:
     raw = dict(raw)
     if "data" not in raw:
         raise ValueError("training config is missing 'data'")
+    data = raw.pop("data")
+    if isinstance(data, Mapping) and "path" not in data and data and all(isinstance(v, Mapping) for v in data.values()):
+        data = {name: _build(DataConfig, values, f"data.{name}") for name, values in data.items()}  # a joint run
+    else:
+        data = _build(DataConfig, data, "data")
     parts = {
-        "data": _build(DataConfig, raw.pop("data"), "data"),
+        "data": data,
         "model": _build(ModelSpec, raw.pop("model", {}), "model"),
         "optim": _build(OptimConfig, raw.pop("optim", {}), "optim"),
         "modalities": _build(ModalityConfig, raw.pop("modalities", {}), "modalities"),

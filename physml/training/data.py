@@ -1,24 +1,55 @@
-"""What a training run reads: its samples (windows of a trajectory, or static fields) and their channel layout."""
+"""What a training run reads: its samples (windows of a trajectory, or static fields) and their channel layout,
+for each dataset it trains on (:class:`Source`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from physml.datasets.samples import WindowDataset
 from physml.datasets.static import StaticDataset, is_static
 from physml.models import FieldFormat
-from physml.training.config import TrainConfig
+from physml.training.config import DataConfig, TrainConfig
 
-__all__ = ["field_format", "training_samples"]
+__all__ = ["Source", "field_format", "training_samples", "training_sources"]
 
 
-def training_samples(config: TrainConfig, split: str | None, *, transforms: list[Any]) -> WindowDataset | StaticDataset:
+@dataclass(frozen=True)
+class Source:
+    """One dataset of a run: its config, training and validation samples and how a model sees them."""
+
+    data: DataConfig
+    train: WindowDataset | StaticDataset
+    val: WindowDataset | StaticDataset
+    format: FieldFormat
+
+
+def training_sources(config: TrainConfig, *, transforms: Any) -> dict[str, Source]:
+    """Each dataset of ``config`` by name (:attr:`TrainConfig.datasets`) as a :class:`Source`.
+
+    ``transforms(path, vary)``: the sample transforms of a file's samples (descriptions, images), ``vary`` for
+    the training split. Raises ``ValueError`` for a dataset without training windows.
+    """
+    sources = {}
+    for name, data in config.datasets.items():
+        train = training_samples(config, "train", transforms=transforms(data.path, True), data=data)
+        if len(train) == 0:
+            raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
+        val = training_samples(config, "val", transforms=transforms(data.path, False), data=data)
+        sources[name] = Source(data, train, val, field_format(train, config, data=data))
+    return sources
+
+
+def training_samples(
+    config: TrainConfig, split: str | None, *, transforms: list[Any], data: DataConfig | None = None
+) -> WindowDataset | StaticDataset:
     """The samples of ``split`` a run with ``config`` reads: windows, or static fields for ``n_input = 0``
     (of the training split, ``data.train_fraction`` of its trajectories).
 
-    ``transforms``: sample transforms (descriptions, images; see :mod:`physml.training.conditioning`).
+    ``transforms``: sample transforms (descriptions, images; see :mod:`physml.training.conditioning`);
+    ``data``: which of a joint run's datasets (``config.data`` by default).
     """
-    data = config.data
+    data = config.data if data is None else data
     fraction = data.train_fraction if split == "train" else 1.0
     if data.n_input == 0:
         if config.unroll != 1:
@@ -35,7 +66,9 @@ def training_samples(config: TrainConfig, split: str | None, *, transforms: list
     )  # fmt: skip
 
 
-def field_format(dataset: WindowDataset | StaticDataset, config: TrainConfig) -> FieldFormat:
+def field_format(
+    dataset: WindowDataset | StaticDataset, config: TrainConfig, *, data: DataConfig | None = None
+) -> FieldFormat:
     """How ``config``'s model sees ``dataset``'s windows: channel counts, residual, squashed constants.
 
     ``model.squash`` scales are physical; the dataset hands out constants
@@ -53,7 +86,7 @@ def field_format(dataset: WindowDataset | StaticDataset, config: TrainConfig) ->
         scale = config.model.squash.get(name, 0.0)
         squash.append(scale / float(norm.scale[index]) if norm is not None else scale)
     return FieldFormat(
-        config.data.n_input,
+        (config.data if data is None else data).n_input,
         len(dataset.channel_names),
         len(names),
         residual=config.model.residual,

@@ -20,12 +20,28 @@ __all__ = [
     "is_main",
     "launched_by_torchrun",
     "rank",
+    "resolve_device",
     "shard",
     "sum_over_ranks",
     "teardown",
     "world_size",
     "wrap",
 ]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as given, if present."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device = {name!r} is invalid: choose cpu, cuda, cuda:N or auto")
+    if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
+        raise ValueError(f"device = {name!r} is invalid: this machine has no such CUDA device (use cpu or auto)")
+    return device
 
 
 def launched_by_torchrun() -> bool:

@@ -12,12 +12,13 @@ epoch, so over the epochs every sample is seen as often as the weights say. Ever
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 
 import torch
 
-__all__ = ["batch_counts", "mixed_batches"]
+__all__ = ["batch_counts", "epoch_batches", "mixed_batches"]
 
 
 def batch_counts(sizes: Mapping[str, int], weights: Mapping[str, float], batch_size: int) -> dict[str, int]:
@@ -62,6 +63,23 @@ def mixed_batches(
         batches += [(name, stream[i : i + batch_size]) for i in range(0, len(stream), batch_size)]
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def epoch_batches(
+    sizes: Mapping[str, int], weights: Mapping[str, float] | None, *, batch_size: int, seed: int, epoch: int
+) -> list[tuple[str, list[int]]]:
+    """A run's batches of ``epoch``: ``(dataset name, indices into the datasets one after another)``.
+
+    ``weights`` ``None`` (one dataset): a seeded permutation of it in batches, the last one short; else the
+    mixture of :func:`mixed_batches`.
+    """
+    if weights is None:
+        [(name, size)] = sizes.items()
+        order = torch.randperm(size, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).tolist()
+        return [(name, order[i : i + batch_size]) for i in range(0, size, batch_size)]
+    offsets = dict(zip(sizes, itertools.accumulate([0, *sizes.values()])))
+    plan = mixed_batches(sizes, weights, batch_size=batch_size, seed=seed, epoch=epoch)
+    return [(name, [offsets[name] + i for i in batch]) for name, batch in plan]
 
 
 def _stream(size: int, seed: int, index: int, start: int, length: int) -> list[int]:

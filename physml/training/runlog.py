@@ -42,19 +42,26 @@ class RunLog:
         self.board = SummaryWriter(out / "tensorboard", purge_step=step + 1)
 
     def step(self, row: dict[str, float]) -> None:
-        """One training step's row: ``step``, ``epoch``, ``lr``, ``loss`` and ``loss_<term>``."""
+        """One training step's row: ``step``, ``epoch``, ``lr``, ``loss`` and ``loss_<term>`` (and ``dataset``, the
+        batch's, in a joint run)."""
         self.bar.update(1)
         if not self.main:
             return
         self.bar.set_postfix(loss=f"{row['loss']:.3g}")
         self.csv.writerow(row)
         for name, value in row.items():
-            if name not in ("step", "epoch"):
+            if name not in ("step", "epoch", "dataset"):
                 self.board.add_scalar(f"train/{name}", value, row["step"])
+        if "dataset" in row:  # a joint run: each dataset's own curve too
+            self.board.add_scalar(f"train/loss/{row['dataset']}", row["loss"], row["step"])
 
-    def validation(self, step: int, loss: float) -> None:
-        if self.main:
-            self.board.add_scalar("val/loss", loss, step)
+    def validation(self, step: int, loss: float, datasets: dict[str, float] | None = None) -> None:
+        """The validation loss after an epoch (and a joint run's, per dataset), as TensorBoard scalars."""
+        if not self.main:
+            return
+        self.board.add_scalar("val/loss", loss, step)
+        for name, value in (datasets or {}).items():
+            self.board.add_scalar(f"val/loss/{name}", value, step)
 
     def flush(self) -> None:
         """Write everything so far to the disk: called before each checkpoint, which the log must not lag behind."""

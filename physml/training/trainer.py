@@ -33,15 +33,23 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from physml.interrupts import interruptible
 from physml.models import build_model, load_checkpoint, load_into, save_checkpoint
 from physml.training import distributed
-from physml.training.conditioning import Conditioning, data_params, inherit, modality_transforms, train_conditioning
+from physml.training.conditioning import (
+    Conditioning,
+    data_params,
+    inherit,
+    joint_params,
+    modality_transforms,
+    train_conditioning,
+)
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
-from physml.training.data import field_format, training_samples
+from physml.training.data import field_format, training_samples, training_sources
+from physml.training.distributed import resolve_device
 from physml.training.guards import (
     TrainingDivergedError,
     check_model_options,
@@ -50,35 +58,13 @@ from physml.training.guards import (
     resume_lr,
     set_peak_lr,
 )
+from physml.training.mixture import epoch_batches
+from physml.training.optimizer import decay_groups, warmup_cosine
 from physml.training.runlog import RunLog
 
 __all__ = ["Trainer", "decay_groups", "field_format", "resolve_device", "training_samples"]
 
 LOG_COLUMNS = ("step", "epoch", "lr", "loss")
-
-
-def decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW's parameter groups: all parameters decay by ``weight_decay`` except those a model marks with
-    ``_no_weight_decay`` (a state-space model's ``A_log`` and ``D``: decay would pull its time constants)."""
-    kept = [p for p in model.parameters() if getattr(p, "_no_weight_decay", False)]
-    decayed = [p for p in model.parameters() if not getattr(p, "_no_weight_decay", False)]
-    groups = [{"params": decayed, "weight_decay": weight_decay}]
-    return [*groups, {"params": kept, "weight_decay": 0.0}] if kept else groups
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as given, if present."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device = {name!r} is invalid: choose cpu, cuda, cuda:N or auto")
-    if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
-        raise ValueError(f"device = {name!r} is invalid: this machine has no such CUDA device (use cpu or auto)")
-    return device
 
 
 class Trainer:
@@ -106,119 +92,124 @@ class Trainer:
         self.init_from = None if init_from is None else Path(init_from)
         self.device, self._owns_process_group = distributed.init_from_env(resolve_device(config.device))
         self.rank, self.world_size = distributed.rank(), distributed.world_size()
-        data = config.data
-        if data.batch_size < self.world_size:
+        self.batch_size = next(iter(config.datasets.values())).batch_size  # (a joint run's datasets share it)
+        if self.batch_size < self.world_size:
             raise ValueError(
-                f"data.batch_size = {data.batch_size} is invalid with {self.world_size} processes: it is the global "
+                f"data.batch_size = {self.batch_size} is invalid with {self.world_size} processes: it is the global "
                 f"batch, split across the processes, so it must be >= {self.world_size}"
             )
         torch.manual_seed(config.seed)  # every rank draws the same initial weights
         modalities = config.modalities
         extra = {"text": modalities.text, "image_size": modalities.image, "seed": config.seed}
-        self.train_set = training_samples(
-            config, "train", transforms=modality_transforms(data.path, vary=modalities.vary, **extra)
-        )
-        self.val_set = training_samples(config, "val", transforms=modality_transforms(data.path, vary=False, **extra))
-        if len(self.train_set) == 0:
-            raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
-        self.format = field_format(self.train_set, config)
-        self.conditioning = train_conditioning(data.path, modalities, seed=config.seed)
-        source = self._source()  # fine-tuning: the model and extras of init_from
-        if source is not None:
-            self.conditioning = inherit(self.conditioning, source[1].get("conditioning"))
+
+        def transforms(path: str, train: bool) -> list[Any]:
+            return modality_transforms(path, vary=train and modalities.vary, **extra)
+
+        # Each dataset by name ("" for a run on one); a joint run reads them through one index space.
+        self.sources = training_sources(config, transforms=transforms)
+        self.train_set, self.val_set, self.format = next((s.train, s.val, s.format) for s in self.sources.values())
+        self.joined = ConcatDataset([s.train for s in self.sources.values()]) if config.joint else self.train_set
+        paths = [s.data.path for s in self.sources.values()]
+        self.conditioning = train_conditioning(paths, modalities, seed=config.seed)
+        initial = self._initial()  # fine-tuning: the model and extras of init_from
+        if initial is not None:
+            self.conditioning = inherit(self.conditioning, initial[1].get("conditioning"))
         params = {**config.model.params, "in_channels": self.format.in_channels}
         params["out_channels"] = self.format.out_channels
-        params.update(data_params(config.model.name, self.train_set, self.conditioning, params))
+        if config.joint:
+            params = {**config.model.params, **joint_params(config.model.name, self.sources, self.conditioning,
+                                                            config.model.params)}  # fmt: skip
+        else:
+            params.update(data_params(config.model.name, self.train_set, self.conditioning, params))
         if config.model.name == "persistence":
             if config.model.residual:
                 raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
             params["offset"] = self.format.latest
         self.model = build_model(config.model.name, params).to(self.device)
-        if source is not None:  # its weights, or a model grown from them (copied again if the run resumes)
-            self.model = load_into(self.model, source[0], seed=config.seed).to(self.device)
+        if initial is not None:  # its weights, or a model grown from them (copied again if the run resumes)
+            self.model = load_into(self.model, initial[0], seed=config.seed).to(self.device)
         check_model_options(self.model, config)
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
         physics = [name for name in config.losses if name != "data"]
+        if physics and config.joint:
+            raise ValueError(f"losses {physics} are invalid for a joint run: only the data term (for now)")
         self.physics = constraint_adapter(self.train_set, physics)
         self.optimizer = torch.optim.AdamW(
             decay_groups(self.model, config.optim.weight_decay), lr=config.optim.lr, weight_decay=0.0
         )
-        self.batches_per_epoch = math.ceil(len(self.train_set) / data.batch_size)
+        self.batches_per_epoch = sum(math.ceil(len(s.train) / self.batch_size) for s in self.sources.values())
         total = config.epochs * self.batches_per_epoch
-        warmup = min(config.optim.warmup_steps, max(total - 1, 1))
-
-        def schedule(step: int) -> float:  # linear warm-up, then cosine decay to zero
-            if step < warmup:
-                return (step + 1) / warmup
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(total - warmup, 1))))
-
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+        self.scheduler = warmup_cosine(self.optimizer, total=total, warmup=config.optim.warmup_steps)
         self.step, self.epoch, self.batch_in_epoch, self.best = 0, 0, 0, math.inf
         self.saved_step: int | None = None  # the step last.pt holds
         # A model's own terms (a mixture of experts' balancing loss, weighted by the model) and logged metrics.
         self.auxiliary = getattr(self.model, "auxiliary_terms", ())
         self.metrics = getattr(self.model, "auxiliary_metric_names", ())
         self.columns = [*LOG_COLUMNS, *(f"loss_{name}" for name in (*config.losses, *self.auxiliary)), *self.metrics]
+        self.columns += ["dataset"] if config.joint else []
 
     # -- data ----------------------------------------------------------------------------
-    def _order(self, epoch: int) -> list[int]:
-        generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.train_set), generator=generator).tolist()
-
-    def _shares(self, epoch: int, start: int) -> tuple[list[list[int]], list[float]]:
-        """This rank's part of each global batch of ``epoch`` from batch ``start`` on, and its share of the batch."""
-        order, size = self._order(epoch), self.config.data.batch_size
+    def _shares(self, epoch: int, start: int) -> tuple[list[list[int]], list[float], list[str]]:
+        """This rank's part of each global batch of ``epoch`` from batch ``start`` on, its share of the batch, and
+        the batch's dataset."""
+        sizes = {name: len(s.train) for name, s in self.sources.items()}
+        weights = {name: s.data.weight for name, s in self.sources.items()} if self.config.joint else None
+        plan = epoch_batches(sizes, weights, batch_size=self.batch_size, seed=self.config.seed, epoch=epoch)[start:]
         parts, shares = [], []
-        for i in range(start * size, len(order), size):
-            batch = order[i : i + size]
+        for _, batch in plan:
             part = distributed.shard(batch)
             # The last batch may hold fewer samples than there are ranks. A rank left without one still
             # steps (DDP needs every rank in every backward), on a repeated sample with weight 0.
             parts.append(part or batch[:1])
             shares.append(len(part) / len(batch))
-        return parts, shares
+        return parts, shares, [name for name, _ in plan]
 
     def _loader(self, dataset: Dataset, batches: list[list[int]]) -> DataLoader:
-        return DataLoader(dataset, batch_sampler=batches, num_workers=self.config.data.num_workers)
+        workers = next(iter(self.config.datasets.values())).num_workers
+        return DataLoader(dataset, batch_sampler=batches, num_workers=workers)
 
     # -- one batch ------------------------------------------------------------------------
-    def losses(self, batch: dict[str, Any], *, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+    def losses(
+        self, batch: dict[str, Any], *, model: nn.Module | None = None, source: str = ""
+    ) -> dict[str, torch.Tensor]:
         """Each weighted term for a batch (``data``: MSE of the normalised fields over the unrolled steps).
 
         ``model`` is the module to call: the unwrapped :attr:`model` by default;
         training passes its DDP wrapper, which averages gradients across ranks.
+        ``source``: the dataset (family) of a joint run the batch comes from.
         """
         model = self.model if model is None else model
+        fmt = self.sources[source].format
         batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         batch["parameters"] = {k: v.to(self.device) for k, v in batch["parameters"].items()}
         fields, constant = batch["input_fields"], batch.get("constant_fields")
-        context = self.conditioning(batch, self.device)
+        context = self.conditioning(batch, self.device) | ({"family": source} if self.config.joint else {})
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         if getattr(self.model, "generative", False):  # the model scores itself: its denoising loss
-            target = self.format.target(fields, batch["output_fields"][:, 0])
+            target = fmt.target(fields, batch["output_fields"][:, 0])
             with autocast:
-                denoised = model(self.format.inputs(fields, constant), target=target, **context)
+                denoised = model(fmt.inputs(fields, constant), target=target, **context)
             terms = {"data": denoised.loss.float()} if "data" in self.config.losses else {}
             if self.physics is not None:  # on the clean state the denoiser's output implies
-                terms.update(self.physics(batch, self.format.state(fields, denoised.estimate.float())))
+                terms.update(self.physics(batch, fmt.state(fields, denoised.estimate.float())))
             return terms
         if self.config.input_noise > 0 and self.model.training:  # noise injection: training steps only
             fields = fields + self.config.input_noise * torch.randn_like(fields)
         predictions = []
         if getattr(self.model, "continuous", False):  # one solve to every target time the file gives
             times = batch["output_time"] - batch["input_time"][:, -1:]  # (B, unroll), any spacing
-            stacked = model(self.format.inputs(fields, constant), times=times).float()  # (B, unroll, C, *space)
+            stacked = model(fmt.inputs(fields, constant), times=times).float()  # (B, unroll, C, *space)
             terms = {"data": F.mse_loss(stacked, batch["output_fields"])} if "data" in self.config.losses else {}
             if self.physics is not None:
                 terms.update(self.physics(batch, stacked[:, 0]))
             return terms
         with autocast:
             for step in range(self.config.unroll):
-                prediction = self.format.predict(model, fields, constant, context).float()  # (B, C, *space)
+                prediction = fmt.predict(model, fields, constant, context).float()  # (B, C, *space)
                 predictions.append(prediction)
                 if step < self.config.unroll - 1:
                     fed_back = prediction.detach() if self.config.pushforward else prediction
-                    fields = self.format.advance(fields, fed_back)
+                    fields = fmt.advance(fields, fed_back)
         stacked = torch.stack(predictions, dim=1)  # (B, unroll, C, *space)
         if self.config.pushforward and self.config.unroll > 1:
             stacked = stacked[:, -1:]  # only the last step carries gradient: train on it
@@ -236,7 +227,7 @@ class Trainer:
         return sum(self.config.losses.get(name, 1.0) * value for name, value in terms.items())  # model terms: 1
 
     # -- checkpoints ----------------------------------------------------------------------
-    def _source(self) -> tuple[nn.Module, dict[str, Any]] | None:
+    def _initial(self) -> tuple[nn.Module, dict[str, Any]] | None:
         if self.init_from is None:
             return None
         if not self.init_from.is_file():
@@ -263,7 +254,13 @@ class Trainer:
             format=self.format.to_dict(),
             conditioning=self.conditioning.to_dict(),
             normalization=self.train_set.normalization_dict(),
+            **({"sources": self._sources_dict()} if self.config.joint else {}),
         )
+
+    def _sources_dict(self) -> dict[str, Any]:
+        """A joint run's datasets in its checkpoints: each one's data config, format and normalisation."""
+        return {name: {"data": dataclasses.asdict(s.data), "format": s.format.to_dict(),
+                       "normalization": s.train.normalization_dict()} for name, s in self.sources.items()}  # fmt: skip
 
     def _resume(self) -> None:
         last = self.out / "last.pt"
@@ -288,28 +285,34 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------
     def evaluate(self) -> float:
-        """Mean weighted loss per sample over the validation split (the training split if it is empty).
+        """Mean weighted loss per sample over the validation split (the training split if it is empty); for a
+        joint run, the datasets' means weighted by their ``weight``, as training weighs them."""
+        scores = self.evaluate_sources()
+        weights = {name: s.data.weight for name, s in self.sources.items()}
+        return sum(weights[name] * score for name, score in scores.items()) / sum(weights.values())
 
-        Under ``torchrun`` each rank scores its strided shard and the sums are
-        added over the ranks, so every rank gets the same value.
-        """
-        dataset = self.val_set if len(self.val_set) else self.train_set
-        indices, size = distributed.shard(range(len(dataset))), self.config.data.batch_size
+    def evaluate_sources(self) -> dict[str, float]:
+        """:meth:`evaluate` for each dataset by name. Under ``torchrun`` each rank scores its strided shard and
+        the sums are added over the ranks, so every rank gets the same values."""
         self.model.eval()
-        total, count = 0.0, 0
+        scores, size = {}, self.batch_size
         # The same noise at every validation (a generative model's loss draws noise levels): scores compare
         # across epochs, and the training run's random stream is left as it was.
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.config.seed)
-            for batch in self._loader(dataset, [indices[i : i + size] for i in range(0, len(indices), size)]):
-                n = batch["input_fields"].shape[0]
-                total += float(self.total(self.losses(batch))) * n
-                count += n
+            for name, source in self.sources.items():
+                dataset = source.val if len(source.val) else source.train
+                indices, total, count = distributed.shard(range(len(dataset))), 0.0, 0
+                for batch in self._loader(dataset, [indices[i : i + size] for i in range(0, len(indices), size)]):
+                    n = batch["input_fields"].shape[0]
+                    total += float(self.total(self.losses(batch, source=name))) * n
+                    count += n
+                sums = torch.tensor([total, count], dtype=torch.float64, device=self.device)  # NCCL: on the GPU
+                total, count = distributed.sum_over_ranks(sums).tolist()
+                scores[name] = total / count
         self.model.train()
-        sums = torch.tensor([total, count], dtype=torch.float64, device=self.device)  # NCCL reduces on the GPU
-        total, count = distributed.sum_over_ranks(sums).tolist()
-        return total / count
+        return scores
 
     def train(self, *, stop_after: int | None = None) -> dict[str, float]:
         """Run (or resume) training; ``stop_after`` steps ends early (as an interruption would).
@@ -347,10 +350,10 @@ class Trainer:
         ):  # fmt: skip
             self.model.train()
             while self.epoch < self.config.epochs:
-                parts, shares = self._shares(self.epoch, self.batch_in_epoch)
-                for batch, share in zip(self._loader(self.train_set, parts), shares):
+                parts, shares, names = self._shares(self.epoch, self.batch_in_epoch)
+                for batch, share, name in zip(self._loader(self.joined, parts), shares, names):
                     check_interrupt()  # a Ctrl-C stops the run here, between steps
-                    terms = self.losses(batch, model=self.net)
+                    terms = self.losses(batch, model=self.net, source=name)
                     loss = self.total(terms)
                     # The global batch means: each rank's means weighted by its share, summed over the ranks.
                     means = distributed.sum_over_ranks(torch.stack([loss.detach(), *terms.values()]).double() * share)
@@ -375,6 +378,7 @@ class Trainer:
                     row |= {"loss": values[0], **{f"loss_{k}": v for k, v in zip(terms, values[1:])}}
                     if self.metrics:
                         row |= self.model.auxiliary_metrics()
+                    row |= {"dataset": name} if self.config.joint else {}
                     log.step(row)
                     if self.step % self.config.checkpoint_every == 0:
                         self._checkpoint(log)
@@ -382,8 +386,10 @@ class Trainer:
                         self._checkpoint(log)
                         return {"step": self.step, "loss": values[0]}
                 self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-                score = self.evaluate()
-                log.validation(self.step, score)
+                scores = self.evaluate_sources()
+                weights = {name: s.data.weight for name, s in self.sources.items()}
+                score = sum(weights[name] * v for name, v in scores.items()) / sum(weights.values())
+                log.validation(self.step, score, scores if self.config.joint else {})
                 if score < self.best:
                     self.best = score
                     self._save("best.pt")

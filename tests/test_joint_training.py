@@ -1,0 +1,141 @@
+"""Joint training across families: one run over two tiny builds, per-family normalisation, transfer and refusals."""
+
+from __future__ import annotations
+
+import collections
+import csv
+
+import pytest
+import torch
+
+from physml.datasets import BuildConfig, build_dataset
+from physml.models import load_checkpoint
+from physml.training import Trainer, train_config_from_dict
+
+NEAR = {"name": "joint-pulses", "family": "near_horizon", "description": "pulses for the joint tests", "seed": 1,
+        "n_trajectories": 4, "time": {"t_final": 40.0, "n_saves": 12},
+        "fixed": {"ndim": 1, "h": 0.2, "r_star_min": -40.0, "r_star_max": 79.2, "stride": 4, "extract_at": [30.0],
+                  "s": 2, "l": 2}, "splits": {"train": 0.5, "val": 0.25, "test": 0.25}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pulses(tmp_path_factory):
+    path = tmp_path_factory.mktemp("joint") / "pulses.h5"
+    build_dataset(BuildConfig.from_dict(NEAR), path, workers=1, progress=False)
+    return path
+
+
+def _config(schrodinger, pulses, *, weights=(1.0, 1.0), epochs=6, **changes):
+    data = {
+        "schrodinger": {"path": str(schrodinger), "batch_size": 8, "constant_fields": [], "in_memory": True},
+        "near_horizon": {"path": str(pulses), "batch_size": 8, "constant_fields": [], "in_memory": True},
+    }
+    for entry, weight in zip(data.values(), weights):
+        entry["weight"] = weight
+    raw = {
+        "data": data,
+        "epochs": epochs,
+        "optim": {"lr": 3e-3, "warmup_steps": 3},
+        "checkpoint_every": 50,
+        "model": {
+            "name": "multiphysics_transformer",
+            "residual": True,
+            "params": {
+                "patch": {"schrodinger": 8, "near_horizon": 6},
+                "dim": 16,
+                "depth": 2,
+                "n_heads": 2,
+                "n_kv_heads": 1,
+            },
+        },
+    }
+    return train_config_from_dict({**raw, **changes})  # fmt: skip
+
+
+def test_a_joint_run_lowers_the_loss_of_both_families(tiny_dataset, pulses, tmp_path):
+    config = _config(tiny_dataset, pulses, weights=(1.0, 3.0), epochs=30)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    model = trainer.model.config
+    assert model.families == ("schrodinger", "near_horizon") and model.in_channels == (2, 1)
+    assert model.field_size[0] == 128 and model.field_size[1] == 150
+    before = trainer.evaluate_sources()
+    trainer.train()
+    after = trainer.evaluate_sources()
+    # (A family alone does as well over these few samples: 0.74 and 0.19 of its start in 120 steps.)
+    assert after["schrodinger"] < 0.9 * before["schrodinger"] and after["near_horizon"] < 0.5 * before["near_horizon"]
+    with (tmp_path / "run" / "log.csv").open() as f:
+        drawn = collections.Counter(row["dataset"] for row in csv.DictReader(f))
+    sizes = {name: len(s.train) for name, s in trainer.sources.items()}
+    per_epoch = sum(-(-n // 8) for n in sizes.values())
+    assert sum(drawn.values()) == 30 * per_epoch
+    assert abs(drawn["near_horizon"] / sum(drawn.values()) - 0.75) <= 1 / per_epoch  # the weights 1 : 3
+    _, extra = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert set(extra["sources"]) == {"schrodinger", "near_horizon"}
+
+
+def test_each_family_is_normalised_by_its_own_statistics_and_round_trips(tiny_dataset, pulses, tmp_path):
+    from physml.datasets.samples import Normalization, WindowDataset
+
+    trainer = Trainer(_config(tiny_dataset, pulses, epochs=1), tmp_path / "run", progress=False)
+    trainer.train(stop_after=1)
+    _, extra = load_checkpoint(tmp_path / "run" / "last.pt")
+    scales = []
+    for name, source in trainer.sources.items():
+        saved = Normalization.from_dict(extra["sources"][name]["normalization"]["fields"])
+        raw = WindowDataset(source.data.path, split="train", normalize=None, constant_fields=())[3][
+            "input_fields"
+        ].double()
+        normed = source.train[3]["input_fields"].double()  # (n_input, C, X), in the run's units
+        torch.testing.assert_close(saved.normalize(raw, channel_dim=1), normed, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(saved.denormalize(normed, channel_dim=1), raw, rtol=1e-5, atol=1e-6)
+        scales.append(saved.scale)
+    assert scales[0].shape == (2,) and scales[1].shape == (1,)  # psi (re, im), the pulses' psi: their own
+
+
+def test_a_fine_tune_to_a_new_family_keeps_the_trunk_and_refuses_to_drop_one(tiny_dataset, pulses, tmp_path):
+    single = _config(tiny_dataset, pulses, epochs=1)
+    single = train_config_from_dict(
+        {**single.to_dict(), "data": {"schrodinger": single.to_dict()["data"]["schrodinger"]}}
+    )
+    first = Trainer(single, tmp_path / "one", progress=False)
+    first.train()
+    both = Trainer(_config(tiny_dataset, pulses, weights=(0.0, 1.0)), tmp_path / "two",
+                   init_from=tmp_path / "one" / "last.pt", progress=False)  # fmt: skip
+    trunk, old = both.model.trunk.blocks[0].mix.q.weight, first.model.trunk.blocks[0].mix.q.weight
+    assert torch.equal(trunk, old)
+    assert both.evaluate_sources()["schrodinger"] == pytest.approx(first.evaluate(), rel=1e-5)
+    both.train(stop_after=2)  # weight 0: the old family is scored, never drawn
+    with (tmp_path / "two" / "log.csv").open() as f:
+        assert {row["dataset"] for row in csv.DictReader(f)} == {"near_horizon"}
+    with pytest.raises(ValueError, match=r"the checkpoint's families \['near_horizon'\] are not in this run's data"):
+        Trainer(single, tmp_path / "three", init_from=tmp_path / "two" / "last.pt", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model": {"name": "multimodal_transformer", "params": {"patch": 8}}},
+         r"model.name = 'multimodal_transformer' is invalid for a joint run .* use multiphysics_transformer"),
+        ({"losses": {"data": 1.0, "schrodinger_norm": 0.1}}, r"losses \['schrodinger_norm'\] are invalid for a joint"),
+    ],
+)  # fmt: skip
+def test_options_a_joint_run_cannot_follow_are_refused_at_start(tiny_dataset, pulses, tmp_path, change, message):
+    with pytest.raises(ValueError, match=message):
+        Trainer(_config(tiny_dataset, pulses, **change), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["near_horizon"].update(batch_size=4), r"data.\*.batch_size = .* share one batch_size"),
+        (lambda d: [e.update(weight=0.0) for e in d.values()], r"data.\*.weight = \[0.0, 0.0\] is invalid"),
+        (lambda d: d["near_horizon"].update(weight=-1.0), r"data.weight = -1.0 is invalid"),
+        (lambda d: d.update({"2d": d.pop("near_horizon")}), r"data names \['schrodinger', '2d'\] are invalid"),
+    ],
+)
+def test_joint_data_configs_are_checked_by_name(tiny_dataset, pulses, edit, message):
+    raw = _config(tiny_dataset, pulses).to_dict()
+    edit(raw["data"])
+    with pytest.raises(ValueError, match=message):
+        train_config_from_dict(raw)
