@@ -139,3 +139,21 @@ def test_joint_data_configs_are_checked_by_name(tiny_dataset, pulses, edit, mess
     edit(raw["data"])
     with pytest.raises(ValueError, match=message):
         train_config_from_dict(raw)
+
+
+def test_a_joint_model_is_scored_as_the_family_of_the_file(tiny_dataset, pulses, tmp_path):
+    from physml.training import evaluate_checkpoints, load_surrogate
+
+    trainer = Trainer(_config(tiny_dataset, pulses, epochs=2), tmp_path / "run", progress=False)
+    trainer.train()
+    checkpoint = tmp_path / "run" / "best.pt"
+    near = load_surrogate(checkpoint, data=pulses)
+    assert near.model is not None and near.model.config.in_channels == 1 and near.data["path"] == str(pulses)
+    assert load_surrogate(checkpoint, family="schrodinger").model.config.field_size == (128,)
+    scores = {}
+    for path in (tiny_dataset, pulses):
+        result = evaluate_checkpoints({"joint": checkpoint}, path, split="val", rollout=2, device="cpu")
+        scores[path] = result["models"]["joint"]["one_step"]["nrmse"]
+        assert 0 < scores[path] < result["models"]["persistence"]["one_step"]["nrmse"] * 10
+    with pytest.raises(ValueError, match=r"family = 'collapse' is invalid for .* a joint model of \['schrodinger'"):
+        load_surrogate(checkpoint, family="collapse")

@@ -220,9 +220,10 @@ def evaluate_checkpoints(
     if isinstance(checkpoints, Mapping):
         if "persistence" in checkpoints:
             raise ValueError("label 'persistence' is invalid: it names the baseline every evaluation adds")
-        surrogates = {label: load_surrogate(path, device=torch_device) for label, path in checkpoints.items()}
+        surrogates = {label: load_surrogate(path, device=torch_device, data=data_path)
+                      for label, path in checkpoints.items()}  # fmt: skip
     else:  # each loaded once, labelled by its model's registered name
-        loaded = [load_surrogate(path, device=torch_device) for path in checkpoints]
+        loaded = [load_surrogate(path, device=torch_device, data=data_path) for path in checkpoints]
         labels = _labels([model_name(s.model) for s in loaded])
         surrogates, checkpoints = dict(zip(labels, loaded)), dict(zip(labels, checkpoints))
     if not surrogates:

@@ -100,22 +100,57 @@ class Surrogate:
         return self.format.rollout(self.model, fields.to(device), constant, n_steps, context)
 
 
-def load_surrogate(checkpoint: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> Surrogate:
-    """The model of a ``physml train`` checkpoint (``best.pt`` or ``last.pt``) with its format, on ``device``."""
+def load_surrogate(
+    checkpoint: str | os.PathLike[str],
+    *,
+    device: str | torch.device = "cpu",
+    family: str | None = None,
+    data: str | os.PathLike[str] | None = None,
+) -> Surrogate:
+    """The model of a ``physml train`` checkpoint (``best.pt`` or ``last.pt``) with its format, on ``device``.
+
+    A joint run's model (several families) is read as one family's: ``family`` by name, or the one whose name is
+    the ``family`` of the file ``data`` (the file it will be scored on); that family's format, data config and
+    normalisation come with it, and its model shares the others' trunk.
+    """
     model, extra = load_checkpoint(checkpoint, device=device)
     if "config" not in extra or "format" not in extra:
         raise ValueError(f"{checkpoint} was not written by physml train: it has no training config or format")
+    damaged = (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError)
     try:
         config = train_config_from_dict(extra["config"])
         fmt = FieldFormat(**extra["format"])
         conditioning = Conditioning.from_dict(extra.get("conditioning"))
-        _check_fit(model, fmt, config.data.n_input)
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, OverflowError) as exc:
+    except damaged as exc:
         raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: {type(exc).__name__}: {exc}") from None
-    normalization = extra.get("normalization")
+    family = _family(checkpoint, list(config.datasets), family, data) if config.joint else ""
+    try:
+        if config.joint:
+            source = extra["sources"][family]
+            model, fmt, data_config = model.members[family], FieldFormat(**source["format"]), source["data"]
+            normalization = source["normalization"]
+        else:
+            data_config, normalization = dataclasses.asdict(config.data), extra.get("normalization")
+        _check_fit(model, fmt, data_config["n_input"])
+    except damaged as exc:
+        raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: {type(exc).__name__}: {exc}") from None
     if normalization is not None and not isinstance(normalization, dict):
         raise ValueError(f"checkpoint {checkpoint} is damaged or was edited: normalization is not a mapping")
-    return Surrogate(model.eval(), fmt, dataclasses.asdict(config.data), conditioning, config.seed, normalization)
+    return Surrogate(model.eval(), fmt, data_config, conditioning, config.seed, normalization)
+
+
+def _family(checkpoint: Any, families: list[str], family: str | None, data: Any) -> str:
+    """Which family of a joint model to read: the one named, or the data file's."""
+    if family is None and data is not None:
+        from physml.datasets import read_info
+
+        family = read_info(data).family
+        if family not in families:
+            raise ValueError(f"{checkpoint} is a joint model of {families}; {data} holds {family!r}, none of them "
+                             "(a joint run names its datasets after their files' families)")  # fmt: skip
+    if family not in families:
+        raise ValueError(f"family = {family!r} is invalid for {checkpoint}: it is a joint model of {families}")
+    return family
 
 
 def _check_fit(model: nn.Module, fmt: FieldFormat, n_input: int) -> None:
