@@ -71,6 +71,10 @@ def test_a_joint_run_lowers_the_loss_of_both_families(tiny_dataset, pulses, tmp_
     assert abs(drawn["near_horizon"] / sum(drawn.values()) - 0.75) <= 1 / per_epoch  # the weights 1 : 3
     _, extra = load_checkpoint(tmp_path / "run" / "best.pt")
     assert set(extra["sources"]) == {"schrodinger", "near_horizon"}
+    with (tmp_path / "run" / "val.csv").open() as f:
+        last = list(csv.DictReader(f))[-1]
+    assert float(last["loss_near_horizon"]) == pytest.approx(after["near_horizon"], rel=1e-6)
+    assert float(last["loss"]) == pytest.approx(0.25 * after["schrodinger"] + 0.75 * after["near_horizon"], rel=1e-6)
 
 
 def test_each_family_is_normalised_by_its_own_statistics_and_round_trips(tiny_dataset, pulses, tmp_path):

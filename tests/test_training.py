@@ -44,6 +44,20 @@ def test_training_lowers_the_validation_loss_and_writes_checkpoints(tiny_dataset
     assert len(log) == result["step"] and {"loss_data", "loss_schrodinger_norm"} <= set(log[0])
 
 
+def test_validation_every_n_steps_is_logged_and_kept_on_resume(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    trainer = Trainer(config(tiny_dataset, epochs=2, val_every=4), run, progress=False)
+    steps = 2 * trainer.batches_per_epoch
+    trainer.train(stop_after=6)  # the checkpoint at step 6 (checkpoint_every 2) holds the validation at 4
+    Trainer(config(tiny_dataset, epochs=2, val_every=4), run, progress=False).train()
+    with (run / "val.csv").open() as f:
+        logged = [(int(row["step"]), float(row["loss"])) for row in csv.DictReader(f)]
+    expected = sorted({*range(4, steps + 1, 4), trainer.batches_per_epoch, steps})
+    assert [step for step, _ in logged] == expected  # no step twice after the resume
+    _, extra = load_checkpoint(run / "best.pt")
+    assert extra["best"] == min(loss for _, loss in logged)
+
+
 def scalars(run):
     """Every TensorBoard scalar series of a run as ``{tag: [(step, value), ...]}``, as TensorBoard shows them."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -226,7 +240,8 @@ def test_shipped_training_configs_load_and_name_the_shipped_dataset():
     assert "fno-schrodinger-1d" in shipped
     for name in shipped:
         config = load_train_config(name)
-        assert Path(config.data.path).stem in list_configs()  # data/<shipped dataset>.h5
+        for data in config.datasets.values():
+            assert Path(data.path).stem in list_configs()  # data/<shipped dataset>.h5
     with pytest.raises(ValueError, match="neither a file nor a shipped config"):
         load_train_config("no-such-config")
 

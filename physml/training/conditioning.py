@@ -24,13 +24,21 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from physml.models.registry import config_fields
-from physml.training.config import ModalityConfig
+from physml.training.config import ModalityConfig, TrainConfig
 
 if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
     from physml.datasets import Modalities, Tokenizer, WindowDataset
     from physml.training.data import Source
 
-__all__ = ["Conditioning", "data_params", "inherit", "joint_params", "modality_transforms", "train_conditioning"]
+__all__ = [
+    "Conditioning",
+    "data_params",
+    "inherit",
+    "joint_params",
+    "modality_transforms",
+    "model_params",
+    "train_conditioning",
+]
 
 
 @dataclass(frozen=True)
@@ -234,6 +242,22 @@ def data_params(
         detail = ", ".join(f"model.params.{k} = {g!r} but the data give {v!r}" for k, (g, v) in clashes.items())
         raise ValueError(f"{detail}: leave them out, they are filled in from the data")
     return derived
+
+
+def model_params(config: TrainConfig, sources: Mapping[str, Source], conditioning: Conditioning) -> dict[str, Any]:
+    """The config values of a run's model: ``model.params`` and what the data fill in (channels, grid,
+    vocabulary...: :func:`data_params`, or :func:`joint_params` for a joint run)."""
+    name, given = config.model.name, config.model.params
+    if config.joint:
+        return {**given, **joint_params(name, sources, conditioning, given)}
+    (source,) = sources.values()
+    params = {**given, "in_channels": source.format.in_channels, "out_channels": source.format.out_channels}
+    params.update(data_params(name, source.train, conditioning, params))
+    if name == "persistence":
+        if config.model.residual:
+            raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
+        params["offset"] = source.format.latest
+    return params
 
 
 def joint_params(

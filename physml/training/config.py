@@ -169,7 +169,8 @@ class TrainConfig:
     state back onto the solution, the error its own rollouts feed it
     (Sanchez-Gonzalez et al. 2020); validation sees clean inputs. ``losses``
     weights ``"data"`` (MSE on the normalised fields) and any registered physics
-    constraint by name.
+    constraint by name. The validation split is scored after every epoch and, with ``val_every`` > 0, every
+    ``val_every`` steps too (``val.csv``; ``best.pt`` is the best of them).
 
     ``data`` is one dataset, or (a joint run) a mapping of names, e.g. the families, to datasets, trained
     together by one model that reads several families (``multiphysics_transformer``), each batch from one
@@ -188,6 +189,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     checkpoint_every: int = 100
+    val_every: int = 0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "unroll", "checkpoint_every"):
@@ -201,6 +203,7 @@ class TrainConfig:
                 raise ValueError(f"losses key {name!r} is invalid: must be a loss term name")
             _number(f"losses.{name}", weight, positive=False)
         _integer("seed", self.seed, 0)
+        _integer("val_every", self.val_every, 0)
         _boolean("pushforward", self.pushforward)
         _number("input_noise", self.input_noise, positive=False)
         if not isinstance(self.device, str):

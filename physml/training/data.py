@@ -3,6 +3,7 @@ for each dataset it trains on (:class:`Source`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,11 @@ class Source:
     val: WindowDataset | StaticDataset
     format: FieldFormat
 
+    def to_dict(self) -> dict[str, Any]:
+        """What a joint run's checkpoint keeps of it: the data config, the format and the normalisation."""
+        return {"data": dataclasses.asdict(self.data), "format": self.format.to_dict(),
+                "normalization": self.train.normalization_dict()}  # fmt: skip
+
 
 def training_sources(config: TrainConfig, *, transforms: Any) -> dict[str, Source]:
     """Each dataset of ``config`` by name (:attr:`TrainConfig.datasets`) as a :class:`Source`.
@@ -37,6 +43,10 @@ def training_sources(config: TrainConfig, *, transforms: Any) -> dict[str, Sourc
             raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
         val = training_samples(config, "val", transforms=transforms(data.path, False), data=data)
         sources[name] = Source(data, train, val, field_format(train, config, data=data))
+    constants = {c for s in sources.values() for c in s.train.constant_channel_names}
+    unknown = sorted(set(config.model.squash) - constants)
+    if unknown:
+        raise ValueError(f"model.squash names {unknown}, which are constant fields of none of the datasets")
     return sources
 
 
@@ -76,7 +86,7 @@ def field_format(
     """
     names = dataset.constant_channel_names
     unknown = sorted(set(config.model.squash) - set(names))
-    if unknown:
+    if unknown and not config.joint:  # (a joint run squashes each name where a family has it)
         raise ValueError(f"model.squash names {unknown}, which are not constant fields of this run: {names}")
     norm = dataset.constant_normalization
     if config.model.squash and norm is not None and bool((norm.shift != 0).any()):

@@ -16,6 +16,7 @@ from torch import distributed as dist
 from torch import nn
 
 __all__ = [
+    "check_batch",
     "init_from_env",
     "is_main",
     "launched_by_torchrun",
@@ -42,6 +43,15 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
         raise ValueError(f"device = {name!r} is invalid: this machine has no such CUDA device (use cpu or auto)")
     return device
+
+
+def check_batch(batch_size: int) -> None:
+    """``ValueError`` unless the global batch gives every process a sample at least."""
+    if batch_size < world_size():
+        raise ValueError(
+            f"data.batch_size = {batch_size} is invalid with {world_size()} processes: it is the global "
+            f"batch, split across the processes, so it must be >= {world_size()}"
+        )
 
 
 def launched_by_torchrun() -> bool:

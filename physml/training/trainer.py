@@ -1,8 +1,10 @@
 """The training loop: seeded, resumable mid-epoch, data-parallel under ``torchrun``, bf16 autocast on GPU.
 
 A run writes ``log.csv`` (every loss term and the learning rate, per step),
-TensorBoard events in ``tensorboard/`` (the same scalars as ``train/...``, and
-``val/loss`` per epoch), and the checkpoints ``last.pt`` and ``best.pt``.
+``val.csv`` (the validation loss after each epoch and every ``val_every`` steps),
+TensorBoard events in ``tensorboard/`` (the same scalars as ``train/...`` and
+``val/loss``), and the checkpoints ``last.pt`` and ``best.pt``. A joint run
+(several datasets) logs each batch's dataset and each dataset's validation loss.
 
 Resuming is exact on CPU: the order of samples in epoch ``e`` is a permutation
 drawn from ``(seed, e)``, and the last checkpoint records how many batches of
@@ -38,14 +40,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from physml.interrupts import interruptible
 from physml.models import build_model, load_checkpoint, load_into, save_checkpoint
 from physml.training import distributed
-from physml.training.conditioning import (
-    Conditioning,
-    data_params,
-    inherit,
-    joint_params,
-    modality_transforms,
-    train_conditioning,
-)
+from physml.training.conditioning import Conditioning, inherit, modality_transforms, model_params, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import constraint_adapter
 from physml.training.data import field_format, training_samples, training_sources
@@ -93,11 +88,7 @@ class Trainer:
         self.device, self._owns_process_group = distributed.init_from_env(resolve_device(config.device))
         self.rank, self.world_size = distributed.rank(), distributed.world_size()
         self.batch_size = next(iter(config.datasets.values())).batch_size  # (a joint run's datasets share it)
-        if self.batch_size < self.world_size:
-            raise ValueError(
-                f"data.batch_size = {self.batch_size} is invalid with {self.world_size} processes: it is the global "
-                f"batch, split across the processes, so it must be >= {self.world_size}"
-            )
+        distributed.check_batch(self.batch_size)
         torch.manual_seed(config.seed)  # every rank draws the same initial weights
         modalities = config.modalities
         extra = {"text": modalities.text, "image_size": modalities.image, "seed": config.seed}
@@ -114,17 +105,7 @@ class Trainer:
         initial = self._initial()  # fine-tuning: the model and extras of init_from
         if initial is not None:
             self.conditioning = inherit(self.conditioning, initial[1].get("conditioning"))
-        params = {**config.model.params, "in_channels": self.format.in_channels}
-        params["out_channels"] = self.format.out_channels
-        if config.joint:
-            params = {**config.model.params, **joint_params(config.model.name, self.sources, self.conditioning,
-                                                            config.model.params)}  # fmt: skip
-        else:
-            params.update(data_params(config.model.name, self.train_set, self.conditioning, params))
-        if config.model.name == "persistence":
-            if config.model.residual:
-                raise ValueError("model.residual = true is invalid for persistence: it copies the state itself")
-            params["offset"] = self.format.latest
+        params = model_params(config, self.sources, self.conditioning)
         self.model = build_model(config.model.name, params).to(self.device)
         if initial is not None:  # its weights, or a model grown from them (copied again if the run resumes)
             self.model = load_into(self.model, initial[0], seed=config.seed).to(self.device)
@@ -142,6 +123,7 @@ class Trainer:
         self.scheduler = warmup_cosine(self.optimizer, total=total, warmup=config.optim.warmup_steps)
         self.step, self.epoch, self.batch_in_epoch, self.best = 0, 0, 0, math.inf
         self.saved_step: int | None = None  # the step last.pt holds
+        self.validated: int | None = None  # the step last validated
         # A model's own terms (a mixture of experts' balancing loss, weighted by the model) and logged metrics.
         self.auxiliary = getattr(self.model, "auxiliary_terms", ())
         self.metrics = getattr(self.model, "auxiliary_metric_names", ())
@@ -254,13 +236,8 @@ class Trainer:
             format=self.format.to_dict(),
             conditioning=self.conditioning.to_dict(),
             normalization=self.train_set.normalization_dict(),
-            **({"sources": self._sources_dict()} if self.config.joint else {}),
+            **({"sources": {name: s.to_dict() for name, s in self.sources.items()}} if self.config.joint else {}),
         )
-
-    def _sources_dict(self) -> dict[str, Any]:
-        """A joint run's datasets in its checkpoints: each one's data config, format and normalisation."""
-        return {name: {"data": dataclasses.asdict(s.data), "format": s.format.to_dict(),
-                       "normalization": s.train.normalization_dict()} for name, s in self.sources.items()}  # fmt: skip
 
     def _resume(self) -> None:
         last = self.out / "last.pt"
@@ -287,7 +264,9 @@ class Trainer:
     def evaluate(self) -> float:
         """Mean weighted loss per sample over the validation split (the training split if it is empty); for a
         joint run, the datasets' means weighted by their ``weight``, as training weighs them."""
-        scores = self.evaluate_sources()
+        return self._combined(self.evaluate_sources())
+
+    def _combined(self, scores: dict[str, float]) -> float:
         weights = {name: s.data.weight for name, s in self.sources.items()}
         return sum(weights[name] * score for name, score in scores.items()) / sum(weights.values())
 
@@ -331,6 +310,17 @@ class Trainer:
                 distributed.teardown(finished=finished)
                 self._owns_process_group = False
 
+    def _validate(self, log: RunLog) -> None:
+        """Score the validation split(s), log it, and keep ``best.pt`` if it is the best so far (once a step)."""
+        if self.validated == self.step:  # (an epoch that ends on a multiple of val_every)
+            return
+        self.validated, scores = self.step, self.evaluate_sources()
+        score = self._combined(scores)
+        log.validation(self.step, score, scores if self.config.joint else {})
+        if score < self.best:
+            self.best = score
+            self._save("best.pt")
+
     def _checkpoint(self, log: RunLog) -> None:
         log.flush()
         self._save("last.pt")
@@ -345,7 +335,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         total = self.config.epochs * self.batches_per_epoch
         with (
-            RunLog(self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress)
+            RunLog(self.out, self.columns, step=self.step, total=total, main=self.rank == 0, progress=self.progress,
+                   datasets=list(self.sources) if self.config.joint else [])
             as log, interruptible() as check_interrupt,
         ):  # fmt: skip
             self.model.train()
@@ -380,18 +371,14 @@ class Trainer:
                         row |= self.model.auxiliary_metrics()
                     row |= {"dataset": name} if self.config.joint else {}
                     log.step(row)
+                    if self.config.val_every and self.step % self.config.val_every == 0:
+                        self._validate(log)
                     if self.step % self.config.checkpoint_every == 0:
                         self._checkpoint(log)
                     if stop_after is not None and self.step >= stop_after:
                         self._checkpoint(log)
                         return {"step": self.step, "loss": values[0]}
                 self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-                scores = self.evaluate_sources()
-                weights = {name: s.data.weight for name, s in self.sources.items()}
-                score = sum(weights[name] * v for name, v in scores.items()) / sum(weights.values())
-                log.validation(self.step, score, scores if self.config.joint else {})
-                if score < self.best:
-                    self.best = score
-                    self._save("best.pt")
+                self._validate(log)
                 self._checkpoint(log)
         return {"step": self.step, "val_loss": self.best}
