@@ -1,9 +1,9 @@
 """Surrogate models: neural operators (one of them group-equivariant), an equivariant CNN, a U-Net, a multimodal
 transformer (also one across physics families) and its GRU, LSTM, state-space and mixture-of-experts variants,
-diffusion, neural ODEs and baselines behind one registry, physics-constraint losses, self-describing checkpoints,
-and growth of a trained transformer into a larger one.
+diffusion, neural ODEs, a parameter estimator (inverse prediction) and baselines behind one registry,
+physics-constraint losses, self-describing checkpoints, and growth of a trained transformer into a larger one.
 
-Every model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
+Every forward model maps ``(B, C_in, *space) -> (B, C_out, *space)`` (the multimodal transformer also takes
 keyword-only ``text`` and ``image``) and is built from its config dataclass (:func:`build_model`), so
 configs name models and checkpoints rebuild them (:func:`save_checkpoint`, :func:`load_checkpoint`).
 """
@@ -14,6 +14,7 @@ from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.complex_fno import ComplexFNO, ComplexFNOConfig
 from physml.models.diffusion import Diffusion, DiffusionConfig
 from physml.models.equivariant import EquivariantCNN, EquivariantCNNConfig
+from physml.models.estimator import EstimatorConfig, ParameterEstimator
 from physml.models.fno import FNO, FNOConfig
 from physml.models.formatting import FieldFormat
 from physml.models.group_fno import GroupFNO, GroupFNOConfig
@@ -47,6 +48,7 @@ __all__ = [
     "DiffusionConfig",
     "EquivariantCNN",
     "EquivariantCNNConfig",
+    "EstimatorConfig",
     "FNOConfig",
     "FieldFormat",
     "GRUConfig",
@@ -65,6 +67,7 @@ __all__ = [
     "MultiphysicsTransformer",
     "NeuralODE",
     "NeuralODEConfig",
+    "ParameterEstimator",
     "Persistence",
     "PersistenceConfig",
     "RMSNorm",

@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "family's physics: for black-hole images (bh_images) the dark region's (shadow's) diameter and centroid and "
         "the pixel nRMSE of log intensity; for spacetime slices (spacetime) the horizon's polar and equatorial "
         "radii against the closed form and the Kretschmann scalar's peak; both with the time per image against the "
-        "simulator's and a grid of generated against simulated images.",
+        "simulator's and a grid of generated against simulated images. A parameter estimator (inverse prediction) is "
+        "scored by its error per parameter and the calibration of its error bars, also with the inputs degraded "
+        "(--noise, --blur).",
     )
     parser.add_argument("checkpoint", type=_labelled, metavar="[LABEL=]CHECKPOINT",
                         help="a checkpoint written by physml train (best.pt or last.pt); LABEL names it in the "
@@ -54,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="simulate N of the split's trajectories again (ray tracing for bh_images) with the "
                              "dataset's own simulator, over the span the rollouts cover, and print each model's "
                              "speed-up over it beside its error (default: 8; 0: no timing)")  # fmt: skip
+    inverse = parser.add_argument_group("parameter estimators (inverse prediction)")
+    inverse.add_argument("--noise", type=number, nargs="+", default=[], metavar="SIGMA",
+                         help="also score with Gaussian noise of SIGMA times each input's rms added")  # fmt: skip
+    inverse.add_argument("--blur", type=number, nargs="+", default=[], metavar="PIXELS",
+                         help="also score with the inputs blurred by a Gaussian of PIXELS grid points")  # fmt: skip
     generative = parser.add_argument_group("generative models (diffusion)")
     generative.add_argument("--samples", type=integer, default=0, metavar="N",
                             help="draw N one-step samples per window and score the ensemble: spread, skill, "
@@ -126,6 +133,44 @@ def _generators(args: argparse.Namespace, checkpoints: dict[str, Path], splits: 
     return 0
 
 
+def _estimates(checkpoint: Path) -> bool:
+    """Whether the checkpoint holds a parameter estimator (read from its saved model name, no weights built)."""
+    import torch
+
+    try:
+        payload = torch.load(checkpoint, map_location="meta", weights_only=True)
+    except Exception:  # not a checkpoint: the scoring below names what is wrong with it
+        return False
+    return isinstance(payload, dict) and payload.get("model") == "parameter_estimator"
+
+
+def _estimators(args: argparse.Namespace, checkpoints: dict[str, Path], splits: list[str]) -> int:
+    """Score parameter estimators: errors and calibration per parameter, clean and degraded; report.md."""
+    import json
+
+    from physml.training.inverse import evaluate_estimator
+
+    for split in splits:
+        out = args.out if len(splits) == 1 else args.out / split
+        out.mkdir(parents=True, exist_ok=True)
+        results = {label: evaluate_estimator(path, args.data, split=split, noise=(0.0, *args.noise),
+                                             blur=(0.0, *args.blur), device=args.device, seed=args.seed)
+                   for label, path in checkpoints.items()}  # fmt: skip
+        (out / "metrics.json").write_text(json.dumps(results, indent=2))
+        lines = [f"# Parameters read off {args.data.name} ({split}, {next(iter(results.values()))['n']} samples)", "",
+                 "| model | noise | blur | parameter | MAE | RMSE | within 1 σ | within 2 σ | mean σ |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for label, result in results.items():
+            for condition in result["conditions"]:
+                for name, m in condition["per_parameter"].items():
+                    lines.append(f"| {label} | {condition['noise']:g} | {condition['blur']:g} | {name} | "
+                                 f"{m['mae']:.4g} | {m['rmse']:.4g} | {m['within_1_sigma']:.1%} | "
+                                 f"{m['within_2_sigma']:.1%} | {m['mean_sigma']:.4g} |")  # fmt: skip
+        (out / "report.md").write_text("\n".join(lines) + "\n")
+        print((out / "report.md").read_text())
+    return 0
+
+
 def _labelled(text: str) -> tuple[str | None, Path]:
     """``LABEL=PATH`` or ``PATH`` (not empty)."""
     label, sep, name = text.partition("=")
@@ -149,6 +194,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     splits = args.split or ["test"]
     if len(set(splits)) != len(splits):
         raise ValueError(f"--split {splits} is invalid: each split once")
+    if _estimates(args.checkpoint[1]):
+        return _estimators(args, dict(zip(labels_of(given), [p for _, p in given])), splits)
     from physml.datasets import is_static
 
     if is_static(args.data):  # one image per trajectory: score generators against the simulator

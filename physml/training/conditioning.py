@@ -217,6 +217,7 @@ def data_params(
         )
     sample = dataset[0]
     derived: dict[str, Any] = {"field_size": tuple(sample["input_fields"].shape[2:])}
+    derived["ndim"] = len(derived["field_size"])
     from physml.datasets.samples import WindowDataset  # (static datasets have no time step)
 
     if "time_scale" in known and isinstance(dataset, WindowDataset):  # one step: the save interval x time_stride
@@ -251,7 +252,12 @@ def model_params(config: TrainConfig, sources: Mapping[str, Source], conditionin
     if config.joint:
         return {**given, **joint_params(name, sources, conditioning, given)}
     (source,) = sources.values()
-    params = {**given, "in_channels": source.format.in_channels, "out_channels": source.format.out_channels}
+    fmt, known = source.format, config_fields(name)
+    params = {**given, "in_channels": fmt.in_channels, "out_channels": fmt.out_channels}
+    if "out_channels" not in known:  # a parameter estimator: it reads the fields (a static one: its image)
+        if not conditioning.parameters:
+            raise ValueError(f"modalities.parameters = [] is invalid for {name}: name the parameters it learns")
+        params = {**given, "in_channels": fmt.in_channels if fmt.n_input else fmt.n_channels}
     params.update(data_params(name, source.train, conditioning, params))
     if name == "persistence":
         if config.model.residual:

@@ -175,6 +175,11 @@ class Trainer:
             if self.physics is not None:  # on the clean state the denoiser's output implies
                 terms.update(self.physics(batch, fmt.state(fields, denoised.estimate.float())))
             return terms
+        if getattr(self.model, "estimates_parameters", False):  # inverse: the parameters from the fields
+            observed = fmt.inputs(fields, constant) if fmt.n_input else batch["output_fields"][:, 0]
+            with autocast:
+                output = model(observed).float()  # (B, 2 P): means and log-variances
+            return {"data": self.model.loss(output, context["parameters"].float())}
         if self.config.input_noise > 0 and self.model.training:  # noise injection: training steps only
             fields = fields + self.config.input_noise * torch.randn_like(fields)
         predictions = []
