@@ -120,7 +120,8 @@ def test_a_fine_tune_to_a_new_family_keeps_the_trunk_and_refuses_to_drop_one(tin
     [
         ({"model": {"name": "multimodal_transformer", "params": {"patch": 8}}},
          r"model.name = 'multimodal_transformer' is invalid for a joint run .* use multiphysics_transformer"),
-        ({"losses": {"data": 1.0, "schrodinger_norm": 0.1}}, r"losses \['schrodinger_norm'\] are invalid for a joint"),
+        ({"losses": {"data": 1.0, "collapse_hamiltonian": 0.1}},
+         r"losses \['collapse_hamiltonian'\] are invalid: no dataset of this joint run defines them"),
     ],
 )  # fmt: skip
 def test_options_a_joint_run_cannot_follow_are_refused_at_start(tiny_dataset, pulses, tmp_path, change, message):
@@ -143,6 +144,19 @@ def test_joint_data_configs_are_checked_by_name(tiny_dataset, pulses, edit, mess
     edit(raw["data"])
     with pytest.raises(ValueError, match=message):
         train_config_from_dict(raw)
+
+
+def test_a_physics_term_applies_to_the_family_that_defines_it(tiny_dataset, pulses, tmp_path):
+    raw = _config(tiny_dataset, pulses, epochs=1, losses={"data": 1.0, "schrodinger_norm": 0.1}).to_dict()
+    raw["data"]["schrodinger"]["constant_fields"] = ["potential"]  # (the Schrödinger terms read V)
+    config = train_config_from_dict(raw)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    assert trainer.physics["schrodinger"] is not None and trainer.physics["near_horizon"] is None
+    trainer.train()
+    with (tmp_path / "run" / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {row["dataset"] for row in rows if row["loss_schrodinger_norm"]} == {"schrodinger"}
+    assert {row["dataset"] for row in rows if not row["loss_schrodinger_norm"]} == {"near_horizon"}
 
 
 def test_a_joint_model_is_scored_as_the_family_of_the_file(tiny_dataset, pulses, tmp_path):

@@ -8,7 +8,7 @@ family's terms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -24,6 +24,7 @@ __all__ = [
     "SchrodingerAdapter",
     "constraint_adapter",
     "invariants_adapter",
+    "physics_terms",
     "rollout_constraints",
 ]
 
@@ -186,6 +187,19 @@ def constraint_adapter(dataset: Any, names: Sequence[str]) -> Callable[..., dict
         return None
     _check_names(dataset, names)
     return ADAPTERS[_family(dataset)](dataset, names)
+
+
+def physics_terms(sources: Mapping[str, Any], names: Sequence[str]) -> dict[str, Callable[..., Any] | None]:
+    """Each dataset's adapter (:func:`constraint_adapter`) by name. One dataset computes every term named; in a
+    joint run each computes the terms its family defines, and a term no family defines is refused."""
+    if len(sources) == 1:
+        return {name: constraint_adapter(source.train, names) for name, source in sources.items()}
+    mine = {name: [n for n in names if n in constraints_for(_family(s.train))] for name, s in sources.items()}
+    orphans = sorted(set(names) - {n for terms in mine.values() for n in terms})
+    if orphans:
+        offer = {name: constraints_for(_family(s.train)) for name, s in sources.items()}
+        raise ValueError(f"losses {orphans} are invalid: no dataset of this joint run defines them ({offer})")
+    return {name: constraint_adapter(s.train, mine[name]) for name, s in sources.items()}
 
 
 def invariants_adapter(dataset: Any) -> Any | None:

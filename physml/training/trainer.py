@@ -42,7 +42,7 @@ from physml.models import build_model, load_checkpoint, load_into, save_checkpoi
 from physml.training import distributed
 from physml.training.conditioning import Conditioning, inherit, modality_transforms, model_params, train_conditioning
 from physml.training.config import TrainConfig
-from physml.training.constraints import constraint_adapter
+from physml.training.constraints import physics_terms
 from physml.training.data import field_format, training_samples, training_sources
 from physml.training.distributed import resolve_device
 from physml.training.guards import (
@@ -111,10 +111,8 @@ class Trainer:
             self.model = load_into(self.model, initial[0], seed=config.seed).to(self.device)
         check_model_options(self.model, config)
         self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
-        physics = [name for name in config.losses if name != "data"]
-        if physics and config.joint:
-            raise ValueError(f"losses {physics} are invalid for a joint run: only the data term (for now)")
-        self.physics = constraint_adapter(self.train_set, physics)
+        # Each dataset's physics terms: in a joint run, the named terms its family defines.
+        self.physics = physics_terms(self.sources, [name for name in config.losses if name != "data"])
         self.optimizer = torch.optim.AdamW(
             decay_groups(self.model, config.optim.weight_decay), lr=config.optim.lr, weight_decay=0.0
         )
@@ -161,7 +159,7 @@ class Trainer:
         ``source``: the dataset (family) of a joint run the batch comes from.
         """
         model = self.model if model is None else model
-        fmt = self.sources[source].format
+        fmt, physics = self.sources[source].format, self.physics[source]
         batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         batch["parameters"] = {k: v.to(self.device) for k, v in batch["parameters"].items()}
         fields, constant = batch["input_fields"], batch.get("constant_fields")
@@ -172,8 +170,8 @@ class Trainer:
             with autocast:
                 denoised = model(fmt.inputs(fields, constant), target=target, **context)
             terms = {"data": denoised.loss.float()} if "data" in self.config.losses else {}
-            if self.physics is not None:  # on the clean state the denoiser's output implies
-                terms.update(self.physics(batch, fmt.state(fields, denoised.estimate.float())))
+            if physics is not None:  # on the clean state the denoiser's output implies
+                terms.update(physics(batch, fmt.state(fields, denoised.estimate.float())))
             return terms
         if getattr(self.model, "estimates_parameters", False):  # inverse: the parameters from the fields
             observed = fmt.inputs(fields, constant) if fmt.n_input else batch["output_fields"][:, 0]
@@ -187,8 +185,8 @@ class Trainer:
             times = batch["output_time"] - batch["input_time"][:, -1:]  # (B, unroll), any spacing
             stacked = model(fmt.inputs(fields, constant), times=times).float()  # (B, unroll, C, *space)
             terms = {"data": F.mse_loss(stacked, batch["output_fields"])} if "data" in self.config.losses else {}
-            if self.physics is not None:
-                terms.update(self.physics(batch, stacked[:, 0]))
+            if physics is not None:
+                terms.update(physics(batch, stacked[:, 0]))
             return terms
         with autocast:
             for step in range(self.config.unroll):
@@ -204,8 +202,8 @@ class Trainer:
         else:
             target = batch["output_fields"]
         terms = {"data": F.mse_loss(stacked, target)} if "data" in self.config.losses else {}
-        if self.physics is not None:
-            terms.update(self.physics(batch, predictions[0]))
+        if physics is not None:
+            terms.update(physics(batch, predictions[0]))
         if self.auxiliary and self.model.training:  # the model's own terms, from the calls above
             terms.update(self.model.auxiliary_losses())
         return terms
