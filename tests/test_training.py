@@ -291,3 +291,12 @@ def test_a_model_reads_other_files_in_the_units_it_was_trained_in(tiny_dataset, 
     save_checkpoint(tmp_path / "old.pt", net, **extra)
     old = load_surrogate(tmp_path / "old.pt").windows(other, split="train")
     assert torch.equal(old.constant_normalization.scale, own.constant_normalization.scale)
+    # Fine-tuning on the other build reads it in the units of the weights it starts from, and keeps them.
+    tuned = Trainer(config(other, model=model, epochs=1), tmp_path / "tuned", init_from=tmp_path / "run" / "best.pt",
+                    progress=False)  # fmt: skip
+    assert torch.equal(tuned.train_set.normalization.scale, trained.normalization.scale)
+    assert torch.equal(tuned.val_set.constant_normalization.scale, trained.constant_normalization.scale)
+    assert tuned.format.squash == surrogate.format.squash  # (squash scales are in normalised units)
+    tuned.train()
+    assert torch.equal(load_surrogate(tmp_path / "tuned" / "best.pt").windows(other, split="train").normalization.scale,
+                       trained.normalization.scale)  # fmt: skip

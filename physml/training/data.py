@@ -4,15 +4,16 @@ for each dataset it trains on (:class:`Source`)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from physml.datasets.samples import WindowDataset
+from physml.datasets.samples import Normalization, WindowDataset
 from physml.datasets.static import StaticDataset, is_static
 from physml.models import FieldFormat
 from physml.training.config import DataConfig, TrainConfig
 
-__all__ = ["Source", "field_format", "training_samples", "training_sources"]
+__all__ = ["Source", "field_format", "in_saved_units", "training_samples", "training_sources"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,28 @@ def training_sources(config: TrainConfig, *, transforms: Any) -> dict[str, Sourc
     if unknown:
         raise ValueError(f"model.squash names {unknown}, which are constant fields of none of the datasets")
     return sources
+
+
+def in_saved_units(sources: dict[str, Source], extra: Mapping[str, Any], config: TrainConfig) -> dict[str, Source]:
+    """A fine-tune's datasets read in the units its starting weights learnt: each dataset of windows the
+    checkpoint (``extra``) knows, by name (a single run's one dataset: the checkpoint's one), takes its
+    normalisation, and its format is made again (squash scales are in normalised units). A new family, a
+    static dataset or one of other channels keeps its own file's statistics."""
+    saved = {name: s.get("normalization") for name, s in extra.get("sources", {}).items()}
+    if not saved and "normalization" in extra:
+        saved = {"": extra["normalization"]}
+    out = dict(sources)
+    for name, source in sources.items():
+        units = saved.get(name)
+        if not isinstance(units, Mapping) or not isinstance(source.train, WindowDataset) or not source.data.normalize:
+            continue
+        for dataset in (source.train, source.val):
+            for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
+                own, theirs = getattr(dataset, attribute), units.get(part)
+                if own is not None and theirs is not None and len(theirs["scale"]) == len(own.scale):
+                    setattr(dataset, attribute, Normalization.from_dict(theirs))
+        out[name] = dataclasses.replace(source, format=field_format(source.train, config, data=source.data))
+    return out
 
 
 def training_samples(

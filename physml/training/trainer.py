@@ -43,7 +43,7 @@ from physml.training import distributed
 from physml.training.conditioning import Conditioning, inherit, modality_transforms, model_params, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import physics_terms
-from physml.training.data import field_format, training_samples, training_sources
+from physml.training.data import field_format, in_saved_units, training_samples, training_sources
 from physml.training.distributed import resolve_device
 from physml.training.guards import (
     TrainingDivergedError,
@@ -98,13 +98,14 @@ class Trainer:
 
         # Each dataset by name ("" for a run on one); a joint run reads them through one index space.
         self.sources = training_sources(config, transforms=transforms)
-        self.train_set, self.val_set, self.format = next((s.train, s.val, s.format) for s in self.sources.values())
-        self.joined = ConcatDataset([s.train for s in self.sources.values()]) if config.joint else self.train_set
         paths = [s.data.path for s in self.sources.values()]
         self.conditioning = train_conditioning(paths, modalities, seed=config.seed)
-        initial = self._initial()  # fine-tuning: the model and extras of init_from
+        initial = self._initial()  # fine-tuning: the model and extras of init_from, its units and its tokenizer
         if initial is not None:
+            self.sources = in_saved_units(self.sources, initial[1], config)
             self.conditioning = inherit(self.conditioning, initial[1].get("conditioning"))
+        self.train_set, self.val_set, self.format = next((s.train, s.val, s.format) for s in self.sources.values())
+        self.joined = ConcatDataset([s.train for s in self.sources.values()]) if config.joint else self.train_set
         params = model_params(config, self.sources, self.conditioning)
         self.model = build_model(config.model.name, params).to(self.device)
         if initial is not None:  # its weights, or a model grown from them (copied again if the run resumes)
