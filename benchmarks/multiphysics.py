@@ -13,7 +13,7 @@ once on its family's test split (one-step nRMSE and the nRMSE of 20-step rollout
 Parts:
 
 * ``joint``: each family alone for ``--epochs`` epochs, against one model on all three for ``--epochs`` epochs
-  with each dataset weighted by its size, so that the joint model spends on each family the steps its single
+  with each dataset weighted by its batches per pass, so that the joint model spends on each family the steps its single
   model spent (equal weights per family in the trunk, and the joint run's compute is the three single runs'
   together).
 * ``transfer``: pretrain on the two families other than ``--target`` (``--epochs`` epochs); then fine-tune on

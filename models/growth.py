@@ -7,10 +7,10 @@ it computes the same function; training then continues from the small model's er
 * **wider** (``dim`` ``d -> d'``): the residual stream gains ``d' - d`` channels that start at zero. Everything
   that writes into the stream (field, text and image embeddings, the modality rows, each block's attention output
   and MLP down-projection) writes zeros there; everything that reads the stream through a norm gets fresh
-  weights on the new channels, which read zeros, so gradients reach them from the first step. The attention gains
-  heads of the same ``head_dim`` (the rotary frequencies, which depend on ``head_dim``, stay as they were) and
-  the key/value heads grow in proportion, so every old query head keeps its key/value head; the new heads'
-  output columns start at zero. The SwiGLU hidden layer grows to ``int(mlp_ratio * d')`` with new units whose
+  weights on the new channels, which read zeros: the first step moves the writers, the second the readers. The
+  attention gains heads of the same ``head_dim`` (the rotary frequencies, which depend on ``head_dim``, stay as
+  they were) and the key/value heads grow in proportion, so every old query head keeps its key/value head; the
+  new heads' output columns start at zero. The SwiGLU hidden layer grows to ``int(mlp_ratio * d')`` with new units whose
   down-projection starts at zero. The RMS norm of a zero-padded stream is ``sqrt(d / d')`` times the old one,
   so the norm gains are multiplied by ``sqrt(d / d')`` and the epsilon by ``d / d'`` (``norm_eps``): the
   normalised values are then equal exactly, epsilon included.
@@ -54,7 +54,7 @@ def grown_config(small: MultimodalConfig, large: MultimodalConfig) -> Multimodal
     filled in when ``large`` keeps ``small``'s counts); ``norm_eps`` is set to ``small.norm_eps * d / d'``.
     Raises ``ValueError`` naming every option that cannot grow, and the weights it changes.
     """
-    if not isinstance(small, MultimodalConfig) or type(small) is not type(large):
+    if type(small) is not MultimodalConfig or type(large) is not MultimodalConfig:  # (not its GRU, SSM, MoE kin)
         raise ValueError(
             f"cannot grow a {type(small).__name__} into a {type(large).__name__}: growth is defined for "
             "multimodal_transformer (attention mixers), from one to a larger one"
@@ -67,21 +67,23 @@ def grown_config(small: MultimodalConfig, large: MultimodalConfig) -> Multimodal
         detail = ", ".join(f"{n}: {getattr(small, n)!r} -> {getattr(large, n)!r}" for n in differ)
         raise ValueError(f"cannot grow the model: these options have no function-preserving rule ({detail})")
     head_dim, group = small.dim // small.n_heads, small.n_heads // small.n_kv_heads
-    heads = large.n_heads
+    heads, kv_heads = large.n_heads, large.n_kv_heads
     if (large.n_heads, large.n_kv_heads) == (small.n_heads, small.n_kv_heads) and large.dim != small.dim:
-        heads = large.dim // head_dim  # the user only changed dim: keep the head width
+        heads, kv_heads = large.dim // head_dim, large.dim // head_dim // group  # only dim given: keep the heads' shape
     for name, ok, wanted in (
         ("dim", large.dim >= small.dim and large.dim % (head_dim * group) == 0,
          f">= {small.dim} and a multiple of head_dim x heads per key/value head = {head_dim * group}"),
         ("depth", large.depth >= small.depth, f">= {small.depth}"),
         ("n_heads", heads * head_dim == large.dim, f"dim / head_dim = {large.dim // head_dim} (head_dim {head_dim})"),
+        ("n_kv_heads", kv_heads * group == heads, f"n_heads / {group} = {heads // group} (query heads per key/value "
+         "head, as in the small model)"),
         ("mlp_ratio", int(large.mlp_ratio * large.dim) >= int(small.mlp_ratio * small.dim),
          f"at least the hidden width {int(small.mlp_ratio * small.dim)} of the small model"),
     ):  # fmt: skip
         if not ok:
             raise ValueError(f"cannot grow the model: {name} = {getattr(large, name)!r} is invalid: must be {wanted}")
     eps = small.norm_eps * small.dim / large.dim
-    return dataclasses.replace(large, n_heads=heads, n_kv_heads=heads // group, norm_eps=eps)
+    return dataclasses.replace(large, n_heads=heads, n_kv_heads=kv_heads, norm_eps=eps)
 
 
 @torch.no_grad()
@@ -181,7 +183,10 @@ def load_into(model: nn.Module, source: nn.Module, *, seed: int = 0) -> nn.Modul
         return _transfer(model, source)
     try:
         if type(model) is not MultimodalTransformer:
-            raise ValueError(f"a {type(model).__name__} cannot grow: growth is defined for multimodal_transformer")
+            theirs, mine = vars(source.config), vars(model.config)
+            differ = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in mine.items() if theirs.get(k) != v]
+            raise ValueError(f"a {type(model).__name__} cannot grow: growth is defined for multimodal_transformer "
+                             f"(the options that differ: {', '.join(differ) or 'the model'})")  # fmt: skip
         return grow(source, model.config, seed=seed)
     except ValueError as exc:
         weights = mismatched(source.state_dict(), model.state_dict())

@@ -101,8 +101,28 @@ def test_an_estimator_needs_the_parameters_it_learns_and_scoring_needs_an_estima
     trainer.train()
     with pytest.raises(ValueError, match=r"noise = \(-0.1,\) is invalid: give finite levels >= 0"):
         evaluate_estimator(tmp_path / "b" / "best.pt", barriers, noise=(-0.1,), device="cpu")
+    with pytest.raises(ValueError, match=r"blur = 50.0 is invalid for a grid of \(128,\)"):
+        evaluate_estimator(tmp_path / "b" / "best.pt", barriers, blur=(50.0,), device="cpu")
     fno = {"data": {"path": str(tiny_dataset), "batch_size": 8},
            "model": {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}}, "epochs": 1}  # fmt: skip
     Trainer(train_config_from_dict(fno), tmp_path / "fno", progress=False).train()
     with pytest.raises(ValueError, match=r"holds a FNO, not a parameter estimator"):
         evaluate_estimator(tmp_path / "fno" / "best.pt", tiny_dataset, device="cpu")
+
+
+def test_physml_evaluate_reports_an_estimator_clean_and_degraded(barriers, tmp_path, tiny_dataset, capsys):
+    from physml.cli import main
+
+    Trainer(_config(barriers, epochs=1), tmp_path / "b", progress=False).train()
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(tmp_path / "b" / "best.pt"), str(barriers), "--noise", "0.1", "--blur", "1",
+                 "--device", "cpu", "--out", str(out)]) == 0  # fmt: skip
+    rows = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| b |")]
+    assert len(rows) == 3 * 2  # clean, noisy, blurred; two parameters
+    assert (out / "metrics.json").exists() and "within 1 σ" in capsys.readouterr().out
+    fno = {"data": {"path": str(tiny_dataset), "batch_size": 8},
+           "model": {"name": "fno", "params": {"modes": [8], "width": 8, "n_layers": 1}}, "epochs": 1}  # fmt: skip
+    Trainer(train_config_from_dict(fno), tmp_path / "fno", progress=False).train()
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(tmp_path / "fno" / "best.pt"), str(tiny_dataset), "--noise", "0.1", "--out", str(out)])
+    assert "--noise and --blur are invalid here" in capsys.readouterr().err

@@ -101,7 +101,8 @@ def test_growth_leaves_the_small_model_alone_and_draws_from_its_seed():
         ({"dim": 40, "n_heads": 5, "n_kv_heads": 1}, r"dim = 40 is invalid: must be >= 32 and a multiple of .* = 16"),
         ({"depth": 1}, r"depth = 1 is invalid: must be >= 2"),
         ({"dim": 64, "n_heads": 2, "n_kv_heads": 1}, r"n_heads = 2 is invalid: must be dim / head_dim = 8"),
-        ({"dim": 64, "n_heads": 8, "mlp_ratio": 0.5}, r"mlp_ratio = 0.5 is invalid: must be at least the hidden"),
+        ({"dim": 64, "n_heads": 8, "n_kv_heads": 4, "mlp_ratio": 0.5}, r"mlp_ratio = 0.5 is invalid: must be at least"),
+        ({"dim": 64, "n_heads": 8, "n_kv_heads": 2}, r"n_kv_heads = 2 is invalid: must be n_heads / 2 = 4"),
     ],
 )
 def test_growth_without_a_rule_is_refused_by_name(change, message):

@@ -134,8 +134,11 @@ def test_options_a_joint_run_cannot_follow_are_refused_at_start(tiny_dataset, pu
     ("edit", "message"),
     [
         (lambda d: d["near_horizon"].update(batch_size=4), r"data.\*.batch_size = .* share one batch_size"),
-        (lambda d: [e.update(weight=0.0) for e in d.values()], r"data.\*.weight = \[0.0, 0.0\] is invalid"),
-        (lambda d: d["near_horizon"].update(weight=-1.0), r"data.weight = -1.0 is invalid"),
+        (
+            lambda d: [e.update(weight=0.0) for e in d.values()],
+            r"data.\*.weight = \{'schrodinger': 0.0, 'near_horizon': 0.0\}",
+        ),
+        (lambda d: d["near_horizon"].update(weight=-1.0), r"data.near_horizon.weight = -1.0 is invalid"),
         (lambda d: d.update({"2d": d.pop("near_horizon")}), r"data names \['schrodinger', '2d'\] are invalid"),
     ],
 )
@@ -175,3 +178,28 @@ def test_a_joint_model_is_scored_as_the_family_of_the_file(tiny_dataset, pulses,
         assert 0 < scores[path] < result["models"]["persistence"]["one_step"]["nrmse"] * 10
     with pytest.raises(ValueError, match=r"family = 'collapse' is invalid for .* a joint model of \['schrodinger'"):
         load_surrogate(checkpoint, family="collapse")
+
+
+@pytest.mark.xdist_group("processes")  # two training processes: keep the multi-process tests apart
+def test_a_joint_run_trains_data_parallel_under_torchrun(tiny_dataset, pulses, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    raw = {**_config(tiny_dataset, pulses, epochs=1).to_dict(), "device": "cpu"}
+    single = Trainer(train_config_from_dict(raw), tmp_path / "one", progress=False)
+    single.train()
+    path = tmp_path / "joint.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))  # (the datasets' order is the families' order)
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "physml", "train", str(path), "--out", str(tmp_path / "ddp"), "--no-progress"]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]  # each step leaves the other family's weights unused
+    with (tmp_path / "ddp" / "log.csv").open() as f, (tmp_path / "one" / "log.csv").open() as g:
+        ddp, one = list(csv.DictReader(f)), list(csv.DictReader(g))
+    assert [row["dataset"] for row in ddp] == [row["dataset"] for row in one]
+    for a, b in zip(ddp, one):
+        assert float(a["loss"]) == pytest.approx(float(b["loss"]), rel=1e-4)

@@ -56,6 +56,13 @@ def test_validation_every_n_steps_is_logged_and_kept_on_resume(tiny_dataset, tmp
     assert [step for step, _ in logged] == expected  # no step twice after the resume
     _, extra = load_checkpoint(run / "best.pt")
     assert extra["best"] == min(loss for _, loss in logged)
+    # Stopped right after a validation that ends the epoch: the resumed run does not validate that step again.
+    again = tmp_path / "again"
+    every = trainer.batches_per_epoch
+    Trainer(config(tiny_dataset, epochs=2, val_every=every), again, progress=False).train(stop_after=every)
+    Trainer(config(tiny_dataset, epochs=2, val_every=every), again, progress=False).train()
+    with (again / "val.csv").open() as f:
+        assert [int(row["step"]) for row in csv.DictReader(f)] == [every, 2 * every]
 
 
 def scalars(run):

@@ -194,8 +194,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     splits = args.split or ["test"]
     if len(set(splits)) != len(splits):
         raise ValueError(f"--split {splits} is invalid: each split once")
-    if _estimates(args.checkpoint[1]):
+    estimators = [_estimates(p) for _, p in given]
+    if any(estimators):
+        if not all(estimators):
+            raise ValueError("parameter estimators are scored apart from forward models: give only estimators")
         return _estimators(args, dict(zip(labels_of(given), [p for _, p in given])), splits)
+    if args.noise or args.blur:
+        raise ValueError("--noise and --blur are invalid here: they degrade the inputs of parameter estimators")
     from physml.datasets import is_static
 
     if is_static(args.data):  # one image per trajectory: score generators against the simulator

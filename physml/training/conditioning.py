@@ -15,7 +15,6 @@ carry the raw description and each :class:`Conditioning` tokenizes it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
 __all__ = [
     "Conditioning",
     "data_params",
-    "inherit",
     "joint_params",
     "modality_transforms",
     "model_params",
@@ -122,17 +120,31 @@ class Conditioning:
 
 
 def train_conditioning(
-    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], config: ModalityConfig, *, seed: int
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    config: ModalityConfig,
+    *,
+    seed: int,
+    saved: Mapping[str, Any] | None = None,
 ) -> Conditioning:
     """The conditioning a run with ``config`` trains with: a tokenizer fitted on the training descriptions (of
-    every file, for a joint run given several ``path``)."""
+    every file, for a joint run given several ``path``), the parameters' standardisation.
+
+    A fine-tune passes ``saved``, the conditioning of the checkpoint it starts from: a model that learnt text
+    keeps reading it with the tokenizer it learnt (a new one's token ids would mean other things), and one
+    that learnt the same parameters keeps their standardisation.
+    """
     from physml.datasets import Tokenizer, file_descriptions
 
     paths = [path] if isinstance(path, str | os.PathLike) else list(path)
+    previous = Conditioning.from_dict(saved)
     tokenizer = None
     if config.text:
-        texts = [t for p in paths for t in file_descriptions(p, split="train", seed=seed, phrasings=config.phrasings)]
-        tokenizer = Tokenizer.train(texts, vocab_size=config.vocab_size)
+        tokenizer = previous.tokenizer
+        if tokenizer is None:
+            texts = [
+                t for p in paths for t in file_descriptions(p, split="train", seed=seed, phrasings=config.phrasings)
+            ]
+            tokenizer = Tokenizer.train(texts, vocab_size=config.vocab_size)
         # Fail now, not mid-epoch: every phrasing of every split must fit the context ([BOS] and [EOS] too).
         for p in paths:
             every = file_descriptions(p, split=None, seed=seed, phrasings=config.phrasings)
@@ -146,18 +158,10 @@ def train_conditioning(
         raise ValueError(f"modalities.parameters = {list(config.parameters)} is invalid for a joint run: each "
                          "family has its own parameters")  # fmt: skip
     shift, scale = _parameter_statistics(paths[0], config.parameters)
+    if config.parameters and previous.parameters == config.parameters:  # a fine-tune: the units it learnt
+        shift, scale = previous.parameter_shift, previous.parameter_scale
     return Conditioning(tokenizer, config.text_length if config.text else 0, config.image, config.parameters,
                         shift, scale)  # fmt: skip
-
-
-def inherit(conditioning: Conditioning, saved: Mapping[str, Any] | None) -> Conditioning:
-    """A fine-tuning run's conditioning: a model that learnt text keeps reading it with the tokenizer it learnt
-    (``saved``, the conditioning in its checkpoint), not one fitted to the new descriptions, whose token ids mean
-    other things."""
-    tokenizer = Conditioning.from_dict(saved).tokenizer
-    if conditioning.tokenizer is None or tokenizer is None:
-        return conditioning  # (a text model from a fields-only one: growth refuses it, naming the modalities)
-    return dataclasses.replace(conditioning, tokenizer=tokenizer)
 
 
 def _parameter_statistics(
@@ -292,6 +296,10 @@ def joint_params(
     if conditioning.image_size is not None:
         derived["image_channels"] = tuple(d["image_channels"] for d in each.values())
     patch = params.get("patch")
+    if patch is None or isinstance(patch, int):  # one patch for every family (a list is checked by the model)
+        if patch is None:
+            raise ValueError(f"model.params.patch is missing: give each family's, e.g. {dict.fromkeys(sources, 4)}")
+        patch = dict.fromkeys(sources, patch)
     if isinstance(patch, Mapping):  # {family: patch}: in the order of this run's datasets
         missing = [family for family in sources if family not in patch]
         if missing:

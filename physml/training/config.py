@@ -231,7 +231,19 @@ def _check_joint(data: Mapping[str, DataConfig]) -> None:
         if len(set(values.values())) > 1:
             raise ValueError(f"data.*.{key} = {values} is invalid: the datasets of a joint run share one {key}")
     if sum(d.weight for d in data.values()) <= 0:
-        raise ValueError(f"data.*.weight = {[d.weight for d in data.values()]} is invalid: one at least must be > 0")
+        weights = {name: d.weight for name, d in data.items()}
+        raise ValueError(f"data.*.weight = {weights} is invalid: one at least must be > 0")
+
+
+def _dataset(name: str, values: Any) -> DataConfig:
+    """One dataset of a joint run; its messages name it (``data.<name>.weight``, not ``data.weight``)."""
+    try:
+        return _build(DataConfig, values, f"data.{name}")
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(
+            message if message.startswith(f"data.{name}") else message.replace("data.", f"data.{name}.", 1)
+        ) from None
 
 
 def _integer(where: str, value: Any, low: int) -> None:
@@ -273,7 +285,7 @@ def train_config_from_dict(raw: Mapping[str, Any]) -> TrainConfig:
         raise ValueError("training config is missing 'data'")
     data = raw.pop("data")
     if isinstance(data, Mapping) and "path" not in data and data and all(isinstance(v, Mapping) for v in data.values()):
-        data = {name: _build(DataConfig, values, f"data.{name}") for name, values in data.items()}  # a joint run
+        data = {name: _dataset(name, values) for name, values in data.items()}  # a joint run
     else:
         data = _build(DataConfig, data, "data")
     parts = {

@@ -123,16 +123,18 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def wrap(model: nn.Module, device: torch.device) -> nn.Module:
+def wrap(model: nn.Module, device: torch.device, *, partial: bool = False) -> nn.Module:
     """``model`` in :class:`~torch.nn.parallel.DistributedDataParallel` under a process group, else itself.
 
     DDP averages the gradients over the ranks during ``backward``; the caller
     keeps the unwrapped ``model`` to save, evaluate and load weights into.
+    ``partial``: a step uses only some of the weights (a joint run: one family's
+    embedding and head), which DDP must then look for after each backward.
     """
     if not dist.is_initialized():
         return model
     device_ids = [device.index] if device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    return nn.parallel.DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=partial)
 
 
 def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
+from physml.datasets.samples import Normalization, WindowDataset
 from physml.models import FieldFormat, load_checkpoint
 from physml.training.conditioning import Conditioning
 from physml.training.config import train_config_from_dict
@@ -37,6 +38,8 @@ def blurred(x: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma <= 0:
         return x
     half = max(1, math.ceil(3 * sigma))
+    if half >= min(x.shape[2:]):  # (a reflection needs a grid wider than the kernel's half)
+        raise ValueError(f"blur = {sigma} is invalid for a grid of {tuple(x.shape[2:])}: 3 blur must be < the grid")
     offsets = torch.arange(-half, half + 1, dtype=x.dtype, device=x.device)
     kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
     kernel = kernel / kernel.sum()
@@ -81,6 +84,11 @@ def evaluate_estimator(
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, path=str(data_path)))
     fmt, conditioning = FieldFormat(**extra["format"]), Conditioning.from_dict(extra["conditioning"])
     dataset = training_samples(config, split, transforms=[])
+    saved = extra.get("normalization")
+    if isinstance(dataset, WindowDataset) and isinstance(saved, dict):  # read in the units the model learnt
+        for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
+            if getattr(dataset, attribute) is not None and saved.get(part) is not None:
+                setattr(dataset, attribute, Normalization.from_dict(saved[part]))
     if len(dataset) == 0:
         raise ValueError(f"{data_path} has no {split!r} samples to evaluate on")
     model.eval()

@@ -7,7 +7,9 @@ weights as closely as whole batches can); ``E`` is the number of batches one pas
 stream of seeded permutations, one after another, continued from epoch to epoch: a dataset drawn for more batches
 than it holds wraps into its next permutation, one drawn for fewer sees the next part of its stream in the next
 epoch, so over the epochs every sample is seen as often as the weights say. Everything is a function of
-``(seed, epoch)``: a run resumed mid-epoch sees the same batches.
+``(seed, epoch)``: a run resumed mid-epoch sees the same batches. Weights equal to each dataset's batches per pass,
+``ceil(n_s / B)``, give each dataset exactly the batches a run on it alone takes; a dataset of weight 0 still counts
+in ``E`` (its share goes to the others).
 """
 
 from __future__ import annotations

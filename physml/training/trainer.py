@@ -40,7 +40,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from physml.interrupts import interruptible
 from physml.models import build_model, load_checkpoint, load_into, save_checkpoint
 from physml.training import distributed
-from physml.training.conditioning import Conditioning, inherit, modality_transforms, model_params, train_conditioning
+from physml.training.conditioning import Conditioning, modality_transforms, model_params, train_conditioning
 from physml.training.config import TrainConfig
 from physml.training.constraints import physics_terms
 from physml.training.data import field_format, in_saved_units, training_samples, training_sources
@@ -98,12 +98,11 @@ class Trainer:
 
         # Each dataset by name ("" for a run on one); a joint run reads them through one index space.
         self.sources = training_sources(config, transforms=transforms)
-        paths = [s.data.path for s in self.sources.values()]
-        self.conditioning = train_conditioning(paths, modalities, seed=config.seed)
         initial = self._initial()  # fine-tuning: the model and extras of init_from, its units and its tokenizer
         if initial is not None:
             self.sources = in_saved_units(self.sources, initial[1], config)
-            self.conditioning = inherit(self.conditioning, initial[1].get("conditioning"))
+        paths, saved = [s.data.path for s in self.sources.values()], initial and initial[1].get("conditioning")
+        self.conditioning = train_conditioning(paths, modalities, seed=config.seed, saved=saved)
         self.train_set, self.val_set, self.format = next((s.train, s.val, s.format) for s in self.sources.values())
         self.joined = ConcatDataset([s.train for s in self.sources.values()]) if config.joint else self.train_set
         params = model_params(config, self.sources, self.conditioning)
@@ -111,7 +110,7 @@ class Trainer:
         if initial is not None:  # its weights, or a model grown from them (copied again if the run resumes)
             self.model = load_into(self.model, initial[0], seed=config.seed).to(self.device)
         check_model_options(self.model, config)
-        self.net = distributed.wrap(self.model, self.device)  # what a training step calls: DDP under torchrun
+        self.net = distributed.wrap(self.model, self.device, partial=config.joint)  # what a step calls (DDP or not)
         # Each dataset's physics terms: in a joint run, the named terms its family defines.
         self.physics = physics_terms(self.sources, [name for name in config.losses if name != "data"])
         self.optimizer = torch.optim.AdamW(
@@ -235,6 +234,7 @@ class Trainer:
             epoch=self.epoch,
             batch_in_epoch=self.batch_in_epoch,
             best=self.best,
+            validated=self.validated,
             rng=torch.get_rng_state(),
             config=self.config.to_dict(),
             format=self.format.to_dict(),
@@ -250,7 +250,9 @@ class Trainer:
         model, extra = load_checkpoint(last, device=self.device)
         saved_lr = resume_lr(extra.get("config"), self.config.to_dict(), lr_given=self.lr_given, last=last)
         if model.config != self.model.config:  # e.g. a grown run resumed without its --init
-            raise ValueError(f"{last} holds a {model.config}, this run builds a {self.model.config}; resume with "
+            differ = [f"{k}: {v!r} -> {getattr(self.model.config, k, None)!r}" for k, v in vars(model.config).items()
+                      if getattr(self.model.config, k, None) != v]  # fmt: skip
+            raise ValueError(f"{last} holds another model than this run builds ({', '.join(differ)}); resume with "
                              "the same command (and --init) that started it")  # fmt: skip
         if Conditioning.from_dict(extra.get("conditioning")) != self.conditioning:
             raise ValueError(f"{last} was trained with another tokenizer of the descriptions; use a new --out")
@@ -259,6 +261,7 @@ class Trainer:
         self.scheduler.load_state_dict(extra["scheduler"])
         self.step, self.epoch = extra["step"], extra["epoch"]
         self.batch_in_epoch, self.best = extra["batch_in_epoch"], extra["best"]
+        self.validated = extra.get("validated")
         torch.set_rng_state(extra["rng"])
         if saved_lr != self.config.optim.lr:
             set_peak_lr(self.optimizer, self.scheduler, self.config.optim.lr)
@@ -271,6 +274,8 @@ class Trainer:
         return self._combined(self.evaluate_sources())
 
     def _combined(self, scores: dict[str, float]) -> float:
+        if not self.config.joint:  # (one dataset: its weight plays no part)
+            return scores[""]
         weights = {name: s.data.weight for name, s in self.sources.items()}
         return sum(weights[name] * score for name, score in scores.items()) / sum(weights.values())
 
