@@ -106,7 +106,7 @@ def test_registry_names_the_valid_choices():
         ValueError,
         match="model = 'unet3d' is invalid: choose one of complex_fno, diffusion, equivariant_cnn, fno, group_fno, "
         "gru, hamiltonian_ode, lstm, moe_transformer, multimodal_transformer, multiphysics_transformer, neural_ode, "
-        "persistence, resnet, ssm, unet",
+        "parameter_estimator, persistence, resnet, ssm, unet",
     ):
         build_model("unet3d", {})
     with pytest.raises(ValueError, match=r"model.params keys \['depth'\] are invalid for fno"):

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a surrogate model on a dataset",
         description="Train a registered model (fno, complex_fno, unet, resnet, persistence, multimodal_transformer, "
-        "moe_transformer, gru, lstm, ssm, diffusion, neural_ode, hamiltonian_ode, equivariant_cnn, group_fno) on a "
+        "moe_transformer, gru, lstm, ssm, diffusion, neural_ode, hamiltonian_ode, equivariant_cnn, group_fno, "
+        "parameter_estimator: the parameters named in modalities.parameters from the fields) on a "
         "physml dataset, or multiphysics_transformer on several at once (data: {family: {path: ..., weight: ...}}: "
         "each batch from one, in proportion to the weights). The run writes log.csv, TensorBoard events "
         "(tensorboard/), last.pt and best.pt to --out; running the same command again resumes from last.pt. "
