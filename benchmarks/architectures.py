@@ -20,10 +20,12 @@ Scored on the held-out test split (one-step nRMSE, 20-step rollout nRMSE, or as 
 given ``--long``, on its test split (100-step rollout nRMSE, steps until the correlation with the truth drops below
 0.8); then each architecture's training throughput (samples/s, batch 32), inference latency (batch 1) and peak
 training memory (tensor allocations of one step), best of 3 in a fresh process each, for the model of its first
-seed (``--jobs 1`` while timing matters: the runs go ``--jobs`` at a time, one thread each).
+seed (``--jobs 1`` while timing matters: the runs go ``--jobs`` at a time, one thread each; ``--reprofile`` times
+them again on a quiet machine).
 
 Runs resume (``physml train`` resumes from last.pt); each finished run is scored once, in its own process, into
-its folder's scores.json. Writes ``--out``/budget-N/results.json and prints the table (mean and sample standard
+its folder's scores.json. Writes ``--out``/budget-N/results.json (seeds of earlier invocations at the same rate stay
+in it, and so do the costs measured, unless ``--reprofile``) and prints the table (mean and sample standard
 deviation over seeds; persistence, the copy of the last state, for scale).
 """
 
@@ -225,6 +227,11 @@ def main() -> None:
     parser.add_argument("--sweep-epochs", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=100, help="learning-rate warm-up steps (default 100)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument(
+        "--reprofile",
+        action="store_true",
+        help="time the architectures again, though results.json has their costs (a quiet machine)",
+    )
     parser.add_argument("--inputs", choices=INPUTS, default="fields",
                         help="psi and the potential field (default); psi alone; psi with the potential's description "
                              "and picture (token models only)")  # fmt: skip
@@ -274,12 +281,18 @@ def main() -> None:
                                                                     "params": {}, "epochs": {}}  # fmt: skip
     results["persistence"] = next(iter(scores.values()))["persistence"]
     for arch in args.archs:
+        earlier = results["archs"].get(arch, {})  # seeds of earlier invocations at the same rate stay
+        seeds = earlier.get("seeds", {}) if earlier and results["lrs"].get(arch) == lrs[arch] else {}
+        seeds |= {str(s): scores[f"{arch}-seed{s}"]["model"] for s in args.seeds}
+        cost = {k: v for k, v in earlier.items() if k != "seeds"}
+        if not cost or args.reprofile:
+            first = out / f"{arch}-seed{args.seeds[0]}"
+            command = [sys.executable, __file__, "--data", "-", "--out", "-", "--profile", str(first), json.dumps(grid)]
+            cost = json.loads(
+                subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
+            )
+        results["archs"][arch] = {"seeds": dict(sorted(seeds.items())), **cost}
         results["lrs"][arch], results["params"][arch], results["epochs"][arch] = lrs[arch], params[arch], args.epochs
-    for arch in args.archs:
-        first = out / f"{arch}-seed{args.seeds[0]}"
-        command = [sys.executable, __file__, "--data", "-", "--out", "-", "--profile", str(first), json.dumps(grid)]
-        cost = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
-        results["archs"][arch] = {"seeds": {s: scores[f"{arch}-seed{s}"]["model"] for s in args.seeds}, **cost}
     path.write_text(json.dumps(results, indent=1))
     print(report(results))
     if args.plot:
