@@ -1,17 +1,45 @@
-"""Shared helpers of the benchmark scripts: the machine line, markdown tables, interleaved best-of timing."""
+"""Shared helpers of the benchmark scripts: the machine line, markdown tables, interleaved best-of timing, and
+training runs in child processes of one thread."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
 import torch
+import yaml
 from torch.profiler import ProfilerActivity, profile
+
+#: A child process's environment: one thread (the studies run their jobs side by side on the cores).
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def train_run(config: dict, out: Path, *, init: Path | None = None) -> Path:
+    """``physml train`` of ``config`` into ``out`` (written as ``config.yaml``), from ``init``'s weights if given,
+    in a child process with one thread; a run begun before resumes, a finished one (``out/done``, which records
+    its seconds) is left as it is. Returns ``out``.
+
+    The child runs with ``-P``: it imports the installed physml, not a ``./physml`` of the working directory (run
+    from a checkout's root, ``python -m`` would otherwise mix that checkout's package with the installed one's).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    if not (out / "done").exists():
+        command = [sys.executable, "-P", "-m", "physml", "train", str(out / "config.yaml"), "--out", str(out),
+                   "--no-progress", *(["--init", str(init)] if init else [])]  # fmt: skip
+        start = time.perf_counter()
+        with (out / "stderr.log").open("w") as stderr:
+            subprocess.run(command, check=True, env=ONE_THREAD, stdout=subprocess.DEVNULL, stderr=stderr)
+        (out / "done").write_text(json.dumps({"seconds": time.perf_counter() - start}))
+    return out
 
 
 def machine() -> str:

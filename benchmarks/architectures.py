@@ -33,18 +33,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
 import torch
-import yaml
-from _report import best_of, machine, markdown_table, nearest_width, peak_bytes
+from _report import ONE_THREAD, best_of, machine, markdown_table, nearest_width, peak_bytes, train_run
 
 from physml.models import load_checkpoint
 from physml.models.registry import model_shell
@@ -147,29 +144,11 @@ def train_config(
 def run(config: dict, out: Path, scored: argparse.Namespace | None = None) -> Path:
     """Train (or resume) one run in a child process with one thread, then (given ``scored``: the data) score it in
     another, into ``out``/scores.json; returns its best.pt."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    done = out / "done"
-    if not done.exists():
-        command = [
-            sys.executable,
-            "-m",
-            "physml",
-            "train",
-            str(out / "config.yaml"),
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        start = time.perf_counter()
-        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=(out / "stderr.log").open("w"))
-        done.write_text(json.dumps({"seconds": time.perf_counter() - start}))
+    train_run(config, out)
     if scored is not None and not (out / "scores.json").exists():
         long = ["--long", str(scored.long)] if scored.long else []
         command = [sys.executable, __file__, "--data", str(scored.data), *long, "--out", "-", "--score", str(out)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        subprocess.run(command, check=True, env=env, capture_output=True)
+        subprocess.run(command, check=True, env=ONE_THREAD, capture_output=True)
     return out / "best.pt"
 
 

@@ -33,15 +33,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-from _report import machine, markdown_table
+from _report import machine, markdown_table, train_run
 
 FAMILIES = {  # name: (file, data options, patch)
     "schrodinger": ("schrodinger-1d.h5", {"n_input": 1}, 8),
@@ -73,21 +68,6 @@ def recipe(args: argparse.Namespace, weights: dict[str, float], *, epochs: int, 
     return {"data": data, "model": model, "losses": {"data": 1.0}, "epochs": epochs, "seed": seed,
             "optim": {"lr": 3e-3, "weight_decay": 1e-4, "warmup_steps": 100, "grad_clip": 1.0},
             "checkpoint_every": 200, "val_every": val_every}  # fmt: skip
-
-
-def train(config: dict, out: Path, init: Path | None = None) -> Path:
-    """Train (or resume) one run in a child process with one thread; returns its folder."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    if not (out / "done").exists():
-        command = [sys.executable, "-m", "physml", "train", str(out / "config.yaml"), "--out", str(out),
-                   "--no-progress", *(["--init", str(init)] if init else [])]  # fmt: skip
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        start = time.perf_counter()
-        with (out / "stderr.log").open("w") as stderr:
-            subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        (out / "done").write_text(json.dumps({"seconds": time.perf_counter() - start}))
-    return out
 
 
 def score(args: argparse.Namespace, run: Path, family: str, checkpoint: str = "best.pt") -> dict[str, float]:
@@ -135,9 +115,9 @@ def best_loss(run: Path) -> float:
 
 def joint(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     sizes = {f: batches(args, f) for f in FAMILIES}
-    futures = {f: pool.submit(train, recipe(args, {f: 1.0}, epochs=args.epochs, seed=0), args.out / f"single-{f}")
+    futures = {f: pool.submit(train_run, recipe(args, {f: 1.0}, epochs=args.epochs, seed=0), args.out / f"single-{f}")
                for f in FAMILIES}  # fmt: skip
-    futures["joint"] = pool.submit(train, recipe(args, sizes, epochs=args.epochs, seed=0), args.out / "joint")
+    futures["joint"] = pool.submit(train_run, recipe(args, sizes, epochs=args.epochs, seed=0), args.out / "joint")
     runs = {name: future.result() for name, future in futures.items()}
     rows = []
     for family in FAMILIES:
@@ -153,7 +133,7 @@ def joint(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
 
 def pretrain(args: argparse.Namespace) -> Path:
     old = {f: batches(args, f) for f in FAMILIES if f != args.target}
-    return train(recipe(args, old, epochs=args.epochs, seed=0), args.out / f"pretrain-without-{args.target}")
+    return train_run(recipe(args, old, epochs=args.epochs, seed=0), args.out / f"pretrain-without-{args.target}")
 
 
 def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
@@ -165,7 +145,7 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
             config = recipe(args, weights, epochs=1, seed=seed, fraction=fraction, target=args.target, val_every=50)
             for how, init in (("finetune", base), ("scratch", None)):
                 out = args.out / f"{how}-{args.target}-{fraction:g}-seed{seed}"
-                jobs[how, fraction, seed] = pool.submit(train, config, out, init)
+                jobs[how, fraction, seed] = pool.submit(train_run, config, out, init=init)
     rows = []
     for fraction in args.fractions:
         errors = {how: [score(args, jobs[how, fraction, s].result(), args.target)["one_step"] for s in args.seeds]
@@ -180,11 +160,11 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
 
 def growth(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     family = "schrodinger"
-    small = train(recipe(args, {family: 1.0}, epochs=args.epochs, seed=0, single=SMALL, val_every=25),
+    small = train_run(recipe(args, {family: 1.0}, epochs=args.epochs, seed=0, single=SMALL, val_every=25),
                   args.out / "growth-small")  # fmt: skip
     large = recipe(args, {family: 1.0}, epochs=args.epochs, seed=0, single=TRUNK, val_every=25)
-    grown = pool.submit(train, large, args.out / "growth-grown", small / "best.pt")
-    scratch = pool.submit(train, large, args.out / "growth-scratch")
+    grown = pool.submit(train_run, large, args.out / "growth-grown", init=small / "best.pt")
+    scratch = pool.submit(train_run, large, args.out / "growth-scratch")
     target = best_loss(small)
     rows = []
     for name, run in (("small", small), ("grown", grown.result()), ("large from scratch", scratch.result())):
@@ -200,8 +180,8 @@ def continual(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     target = batches(args, args.target)
     plans = {"alone": {**dict.fromkeys(old, 0.0), args.target: 1.0},
              "replay": {**{f: args.replay * n for f, n in old.items()}, args.target: float(target)}}  # fmt: skip
-    runs = {name: pool.submit(train, recipe(args, weights, epochs=args.epochs, seed=0), args.out / f"extend-{name}",
-                              base / "best.pt") for name, weights in plans.items()}  # fmt: skip
+    runs = {name: pool.submit(train_run, recipe(args, weights, epochs=args.epochs, seed=0), args.out / f"extend-{name}",
+                              init=base / "best.pt") for name, weights in plans.items()}  # fmt: skip
     rows = [["before"] + [f"{score(args, base, f)['one_step']:.4f}" for f in old] + ["—"]]
     for name, future in runs.items():
         run = future.result()

@@ -307,6 +307,21 @@ class WindowDataset(Dataset):
         parts = {"fields": self.normalization, "constant": self.constant_normalization}
         return {name: None if norm is None else norm.to_dict() for name, norm in parts.items()}
 
+    def use_normalization(self, saved: Mapping[str, Any] | None, *, strict: bool = True) -> None:
+        """Read this file in another's units: ``saved`` (the :meth:`normalization_dict` of the file a model learnt
+        on) replaces each part (``fields``, ``constant``) this dataset normalises. A part of another channel count
+        is an error, or, with ``strict=False``, stays in this file's units."""
+        for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
+            own, theirs = getattr(self, attribute), (saved or {}).get(part)
+            if own is None or theirs is None:
+                continue
+            norm = Normalization.from_dict(theirs)
+            if norm.scale.shape == own.scale.shape:
+                setattr(self, attribute, norm)
+            elif strict:
+                raise ValueError(f"{self.path} has {len(own.scale)} {part} channels; the model was trained on "
+                                 f"{len(norm.scale)}")  # fmt: skip
+
     def denormalize(self, fields: torch.Tensor, channel_dim: int | None = None) -> torch.Tensor:
         """Undo ``normalize`` on time-varying channels.
 

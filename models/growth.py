@@ -38,7 +38,8 @@ from torch import nn
 
 from physml.models.checkpoint import mismatched
 from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
-from physml.models.multiphysics import MultiphysicsTransformer
+from physml.models.multiphysics import PER_FAMILY, MultiphysicsTransformer
+from physml.models.registry import config_changes
 
 __all__ = ["grow", "grown_config", "load_into"]
 
@@ -59,13 +60,11 @@ def grown_config(small: MultimodalConfig, large: MultimodalConfig) -> Multimodal
             f"cannot grow a {type(small).__name__} into a {type(large).__name__}: growth is defined for "
             "multimodal_transformer (attention mixers), from one to a larger one"
         )
-    fixed = [f.name for f in dataclasses.fields(small) if f.name not in GROWABLE]
-    differ = [name for name in fixed if getattr(small, name) != getattr(large, name)]
-    if small.noise_embedding:
-        differ.append("noise_embedding")  # the denoiser's adaptive norm has no growth rule here
+    differ = config_changes(small, large, [f.name for f in dataclasses.fields(small) if f.name not in GROWABLE])
+    if small.noise_embedding and large.noise_embedding:  # the denoiser's adaptive norm has no growth rule here
+        differ.append("noise_embedding: True -> True")
     if differ:
-        detail = ", ".join(f"{n}: {getattr(small, n)!r} -> {getattr(large, n)!r}" for n in differ)
-        raise ValueError(f"cannot grow the model: these options have no function-preserving rule ({detail})")
+        raise ValueError(f"cannot grow the model: these options have no function-preserving rule ({', '.join(differ)})")
     head_dim, group = small.dim // small.n_heads, small.n_heads // small.n_kv_heads
     heads, kv_heads = large.n_heads, large.n_kv_heads
     if (large.n_heads, large.n_kv_heads) == (small.n_heads, small.n_kv_heads) and large.dim != small.dim:
@@ -183,8 +182,7 @@ def load_into(model: nn.Module, source: nn.Module, *, seed: int = 0) -> nn.Modul
         return _transfer(model, source)
     try:
         if type(model) is not MultimodalTransformer:
-            theirs, mine = vars(source.config), vars(model.config)
-            differ = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in mine.items() if theirs.get(k) != v]
+            differ = config_changes(source.config, model.config)
             raise ValueError(f"a {type(model).__name__} cannot grow: growth is defined for multimodal_transformer "
                              f"(the options that differ: {', '.join(differ) or 'the model'})")  # fmt: skip
         return grow(source, model.config, seed=seed)
@@ -204,13 +202,12 @@ def _transfer(model: MultiphysicsTransformer, source: MultiphysicsTransformer) -
             f"the checkpoint's families {lost} are not in this run's data ({', '.join(new.families)}): a fine-tune "
             "keeps every family its weights learnt (list them with weight 0 to leave them out of the batches)"
         )
-    per_family = ("families", "in_channels", "out_channels", "field_size", "patch", "image_channels")
-    trunk = [f.name for f in dataclasses.fields(new) if f.name not in (*per_family, *TRAINING_ONLY)]
-    differ = [f"{n}: {getattr(old, n)!r} -> {getattr(new, n)!r}" for n in trunk if getattr(old, n) != getattr(new, n)]
+    differ = config_changes(old, new, [f.name for f in dataclasses.fields(new)
+                                       if f.name not in ("families", *PER_FAMILY, *TRAINING_ONLY)])  # fmt: skip
     for family in old.families:
-        mine, theirs = new.member(family), old.member(family)
-        differ += [f"{family}.{n}: {getattr(theirs, n)!r} -> {getattr(mine, n)!r}" for n in per_family[1:]
-                   if getattr(theirs, n) != getattr(mine, n)]  # fmt: skip
+        differ += [
+            f"{family}.{change}" for change in config_changes(old.member(family), new.member(family), PER_FAMILY)
+        ]
     if differ:
         weights = mismatched(source.state_dict(), model.state_dict())
         raise ValueError(f"cannot transfer the weights: {', '.join(differ)}; the weights that do not fit (saved vs "

@@ -25,10 +25,12 @@ from torch import nn
 from physml.models.multimodal import MODALITIES, MultimodalConfig, MultimodalTransformer
 from physml.models.registry import register_model
 
-__all__ = ["SHARED", "MultiphysicsConfig", "MultiphysicsTransformer"]
+__all__ = ["PER_FAMILY", "SHARED", "MultiphysicsConfig", "MultiphysicsTransformer"]
 
 #: The parts of each member that are the trunk's (one set of weights for every family).
 SHARED = ("blocks", "norm", "text_embed", "modality")
+#: The config options that give one value per family (the others are the trunk's).
+PER_FAMILY = ("in_channels", "out_channels", "field_size", "patch", "image_channels")
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,7 @@ class MultiphysicsConfig:
     norm_eps: float = 1e-6
 
     def __post_init__(self) -> None:
-        per_family = ("in_channels", "out_channels", "field_size", "patch", "image_channels")
-        for name in ("families", *per_family, "image_size", "modalities", "missing_ok"):
+        for name in ("families", *PER_FAMILY, "image_size", "modalities", "missing_ok"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.image_channels:  # pictures of 3 channels (RGB), as the single-family model assumes
             object.__setattr__(self, "image_channels", (3,) * len(self.families))
@@ -75,20 +76,24 @@ class MultiphysicsConfig:
         if not names or not distinct:
             raise ValueError(f"MultiphysicsConfig.families = {names!r} is invalid: must be distinct names "
                              "(identifiers), at least one")  # fmt: skip
-        for name in per_family:
+        for name in PER_FAMILY:
             if len(getattr(self, name)) != len(names):
                 raise ValueError(f"MultiphysicsConfig.{name} = {getattr(self, name)!r} is invalid: must give one "
                                  f"value per family ({len(names)}: {', '.join(names)})")  # fmt: skip
         for family in names:
             self.member(family)  # each family's model checks its own options, named
 
-    def member(self, family: str) -> MultimodalConfig:
-        """The :class:`~physml.models.MultimodalConfig` of ``family``'s model (the trunk's options and its own)."""
+    def index(self, family: str) -> int:
+        """Where ``family`` stands in the per-family options (``ValueError`` naming the families it is not)."""
         if family not in self.families:
             raise ValueError(f"family = {family!r} is invalid: this model knows {', '.join(self.families)}")
-        i = self.families.index(family)
-        own = {name: getattr(self, name)[i] for name in ("in_channels", "out_channels", "patch", "image_channels")}
-        own["field_size"] = (self.field_size[i],)
+        return self.families.index(family)
+
+    def member(self, family: str) -> MultimodalConfig:
+        """The :class:`~physml.models.MultimodalConfig` of ``family``'s model (the trunk's options and its own)."""
+        i = self.index(family)
+        own = {name: getattr(self, name)[i] for name in PER_FAMILY}
+        own["field_size"] = (self.field_size[i],)  # (a 1D grid)
         trunk = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in (*own, "families")}
         try:
             return MultimodalConfig(**own, **trunk)
@@ -129,8 +134,7 @@ class MultiphysicsTransformer(nn.Module):
     def forward(
         self, x: torch.Tensor, *, family: str, text: torch.Tensor | None = None, image: torch.Tensor | None = None
     ) -> torch.Tensor:
-        if family not in self.members:
-            raise ValueError(f"family = {family!r} is invalid: this model knows {', '.join(self.config.families)}")
+        self.config.index(family)  # (an unknown one is named)
         return self.members[family](x, text=text, image=image)
 
 
@@ -149,13 +153,8 @@ def _without_copies(module: nn.Module, state: dict[str, Any], prefix: str, *_: A
 def _with_copies(state: dict[str, Any], prefix: str, *_: Any) -> None:
     """Load the trunk into every member's reference to it (the same tensors: loading once would do, but
     ``load_state_dict`` checks every key it expects)."""
-    trunk = prefix + "trunk."
+    trunk, members = prefix + "trunk.", prefix + "members."
+    families = {k[len(members) :].split(".")[0] for k in state if k.startswith(members)}
     for key in [k for k in state if k.startswith(trunk)]:
-        rest = key[len(trunk) :]
-        for family in _families(state, prefix):
-            state[f"{prefix}members.{family}.{rest}"] = state[key]
-
-
-def _families(state: dict[str, Any], prefix: str) -> list[str]:
-    start = prefix + "members."
-    return sorted({k[len(start) :].split(".")[0] for k in state if k.startswith(start)})
+        for family in families:
+            state[f"{members}{family}.{key[len(trunk) :]}"] = state[key]

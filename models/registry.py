@@ -9,7 +9,7 @@ the trainer, evaluation and checkpoints need no change.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import torch
@@ -21,6 +21,7 @@ from physml.models.config_values import check_values
 __all__ = [
     "MODELS",
     "build_model",
+    "config_changes",
     "config_fields",
     "config_from_dict",
     "config_to_dict",
@@ -71,6 +72,13 @@ def config_from_dict(name: str, values: Mapping[str, Any]) -> Any:
 def config_to_dict(config: Any) -> dict[str, Any]:
     """Plain (JSON/YAML/``weights_only``-safe) values of a config dataclass."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def config_changes(old: Any, new: Any, names: Iterable[str] | None = None) -> list[str]:
+    """``"option: old -> new"`` for each option of ``names`` (default: every field of ``new``) that differs."""
+    names = [f.name for f in dataclasses.fields(new)] if names is None else names
+    return [f"{n}: {getattr(old, n, None)!r} -> {getattr(new, n, None)!r}" for n in names
+            if getattr(old, n, None) != getattr(new, n, None)]  # fmt: skip
 
 
 def build_model(name: str, config: Any) -> nn.Module:

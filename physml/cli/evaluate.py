@@ -134,11 +134,12 @@ def _generators(args: argparse.Namespace, checkpoints: dict[str, Path], splits: 
 
 
 def _estimates(checkpoint: Path) -> bool:
-    """Whether the checkpoint holds a parameter estimator (read from its saved model name, no weights built)."""
+    """Whether the checkpoint holds a parameter estimator (read from its saved model name; the weights are
+    memory-mapped, not read)."""
     import torch
 
     try:
-        payload = torch.load(checkpoint, map_location="meta", weights_only=True)
+        payload = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # not a checkpoint: the scoring below names what is wrong with it
         return False
     return isinstance(payload, dict) and payload.get("model") == "parameter_estimator"

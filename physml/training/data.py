@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from physml.datasets.samples import Normalization, WindowDataset
+from physml.datasets.samples import WindowDataset
 from physml.datasets.static import StaticDataset, is_static
 from physml.models import FieldFormat
 from physml.training.config import DataConfig, TrainConfig
@@ -62,13 +62,10 @@ def in_saved_units(sources: dict[str, Source], extra: Mapping[str, Any], config:
     out = dict(sources)
     for name, source in sources.items():
         units = saved.get(name)
-        if not isinstance(units, Mapping) or not isinstance(source.train, WindowDataset) or not source.data.normalize:
+        if not isinstance(units, Mapping) or not isinstance(source.train, WindowDataset):
             continue
         for dataset in (source.train, source.val):
-            for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
-                own, theirs = getattr(dataset, attribute), units.get(part)
-                if own is not None and theirs is not None and len(theirs["scale"]) == len(own.scale):
-                    setattr(dataset, attribute, Normalization.from_dict(theirs))
+            dataset.use_normalization(units, strict=False)
         out[name] = dataclasses.replace(source, format=field_format(source.train, config, data=source.data))
     return out
 

@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from physml.datasets.samples import Normalization, WindowDataset
+from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, load_checkpoint
 from physml.training.conditioning import Conditioning
 from physml.training.config import train_config_from_dict
@@ -84,11 +84,8 @@ def evaluate_estimator(
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, path=str(data_path)))
     fmt, conditioning = FieldFormat(**extra["format"]), Conditioning.from_dict(extra["conditioning"])
     dataset = training_samples(config, split, transforms=[])
-    saved = extra.get("normalization")
-    if isinstance(dataset, WindowDataset) and isinstance(saved, dict):  # read in the units the model learnt
-        for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
-            if getattr(dataset, attribute) is not None and saved.get(part) is not None:
-                setattr(dataset, attribute, Normalization.from_dict(saved[part]))
+    if isinstance(dataset, WindowDataset):  # read in the units the model learnt
+        dataset.use_normalization(extra.get("normalization"))
     if len(dataset) == 0:
         raise ValueError(f"{data_path} has no {split!r} samples to evaluate on")
     model.eval()
@@ -101,10 +98,10 @@ def evaluate_estimator(
     shift = torch.tensor(conditioning.parameter_shift, dtype=torch.float64)
     scale = torch.tensor(conditioning.parameter_scale, dtype=torch.float64)
     conditions = [(0.0, 0.0)] + [(n, 0.0) for n in noise if n > 0] + [(0.0, b) for b in blur if b > 0]
+    rms = x.flatten(1).square().mean(1).sqrt().view(-1, *[1] * (x.ndim - 1))  # (N, 1, ...): each input's
     results = []
     for level, sigma in conditions:
-        generator = torch.Generator().manual_seed(seed)
-        rms = x.flatten(1).square().mean(1).sqrt().view(-1, *[1] * (x.ndim - 1))
+        generator = torch.Generator().manual_seed(seed)  # the same draws for every model and level
         degraded = blurred(x, sigma) + level * rms * torch.randn(x.shape, generator=generator)
         means, stds = [], []
         for start in range(0, len(degraded), batch_size):

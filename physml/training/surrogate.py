@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from physml.datasets.samples import Normalization, WindowDataset
+from physml.datasets.samples import WindowDataset
 from physml.models import FieldFormat, PersistenceConfig, build_model, load_checkpoint
 from physml.training.conditioning import Conditioning, modality_transforms
 from physml.training.config import train_config_from_dict
@@ -62,15 +62,7 @@ class Surrogate:
             path, n_input=kwargs.pop("n_input", data["n_input"]), n_output=n_output, split=split, fields=data["fields"],
             constant_fields=data["constant_fields"], normalize=data["normalize"], **kwargs,
         )  # fmt: skip
-        if self.normalization is not None and data["normalize"] is not None:
-            for attribute, part in (("normalization", "fields"), ("constant_normalization", "constant")):
-                own, trained = getattr(dataset, attribute), self.normalization.get(part)
-                if own is not None and trained is not None:
-                    norm = Normalization.from_dict(trained)
-                    if norm.scale.shape != own.scale.shape:
-                        raise ValueError(f"{path} has {len(own.scale)} {part} channels; the model was trained on "
-                                         f"{len(norm.scale)}")  # fmt: skip
-                    setattr(dataset, attribute, norm)
+        dataset.use_normalization(self.normalization)  # every file in the units the model was trained in
         return dataset
 
     def context(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:

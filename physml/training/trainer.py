@@ -39,6 +39,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from physml.interrupts import interruptible
 from physml.models import build_model, load_checkpoint, load_into, save_checkpoint
+from physml.models.registry import config_changes
 from physml.training import distributed
 from physml.training.conditioning import Conditioning, modality_transforms, model_params, train_conditioning
 from physml.training.config import TrainConfig
@@ -250,9 +251,8 @@ class Trainer:
         model, extra = load_checkpoint(last, device=self.device)
         saved_lr = resume_lr(extra.get("config"), self.config.to_dict(), lr_given=self.lr_given, last=last)
         if model.config != self.model.config:  # e.g. a grown run resumed without its --init
-            differ = [f"{k}: {v!r} -> {getattr(self.model.config, k, None)!r}" for k, v in vars(model.config).items()
-                      if getattr(self.model.config, k, None) != v]  # fmt: skip
-            raise ValueError(f"{last} holds another model than this run builds ({', '.join(differ)}); resume with "
+            differ = ", ".join(config_changes(model.config, self.model.config))
+            raise ValueError(f"{last} holds another model than this run builds ({differ}); resume with "
                              "the same command (and --init) that started it")  # fmt: skip
         if Conditioning.from_dict(extra.get("conditioning")) != self.conditioning:
             raise ValueError(f"{last} was trained with another tokenizer of the descriptions; use a new --out")
