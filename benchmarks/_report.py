@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -54,6 +55,14 @@ def machine() -> str:
         f"machine: {model or platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"Python {platform.python_version()}, {libraries}"
     )
+
+
+def mean_spread(values: Sequence[float]) -> str:
+    """``mean ± sample standard deviation`` to 4 decimals (the mean alone for one value)."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return f"{mean:.4f}"
+    return f"{mean:.4f} ± {statistics.stdev(values):.4f}"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -1,7 +1,8 @@
 """One model across families, transfer to new physics, growing a trained model, and training on without forgetting.
 
-    python benchmarks/multiphysics.py --out runs/multiphysics [--parts joint transfer growth continual] \\
-        [--epochs 2] [--fractions 0.05 0.25 1] [--seeds 0 1 2] [--target collapse] [--jobs 2]
+    python benchmarks/multiphysics.py --out runs/multiphysics [--parts joint transfer growth continual \\
+        extrapolation] [--epochs 2] [--fractions 0.05 0.25 1] [--seeds 0 1 2] [--target collapse] \\
+        [--adapt-epochs 10] [--jobs 2]
 
 Data: ``data/schrodinger-1d.h5``, ``data/near-horizon-1d.h5`` and ``data/collapse-1d.h5`` (``physml dataset
 build``; ``--data`` for other paths). Every run is ``physml train`` of a ``multiphysics_transformer`` (trunk of
@@ -23,6 +24,10 @@ Parts:
 * ``growth``: a small transformer (``dim`` 32, 2 blocks) on ``schrodinger-1d``; then the large one, grown from it
   (function-preserving) and from scratch, for the same steps: the steps each takes to reach the small model's best
   validation loss (validated every 25 steps).
+* ``extrapolation``: the near-horizon model of ``joint`` (trained on holes of mass <= 1.4) fine-tuned for
+  ``--adapt-epochs`` on half of the heavier holes of the extrapolation split (``extrapolation[:0.5]``, validated on
+  the next quarter), against the same model from scratch on them, ``--seeds`` each; scored on the last quarter,
+  which neither saw, and on the test split (in range: what the fine-tune forgets).
 * ``continual``: the pretrained two-family model extended with the target family, alone (weights 0 for the old
   ones) or with replay (the old families at ``--replay`` of their size in each epoch's batches): the old families'
   test error before and after, and the target's.
@@ -36,7 +41,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _report import machine, markdown_table, train_run
+from _report import machine, markdown_table, mean_spread, train_run
 
 FAMILIES = {  # name: (file, data options, patch)
     "schrodinger": ("schrodinger-1d.h5", {"n_input": 1}, 8),
@@ -70,13 +75,14 @@ def recipe(args: argparse.Namespace, weights: dict[str, float], *, epochs: int, 
             "checkpoint_every": 200, "val_every": val_every}  # fmt: skip
 
 
-def score(args: argparse.Namespace, run: Path, family: str, checkpoint: str = "best.pt") -> dict[str, float]:
-    """One-step and ``--rollout``-step nRMSE of a run's model on ``family``'s test split (cached in the run)."""
-    cache = run / f"scores-{family}-{checkpoint.removesuffix('.pt')}.json"
+def score(args: argparse.Namespace, run: Path, family: str, checkpoint: str = "best.pt", *,
+          split: str = "test") -> dict[str, float]:  # fmt: skip
+    """One-step and ``--rollout``-step nRMSE of a run's model on ``family``'s ``split`` (cached in the run)."""
+    cache = run / f"scores-{family}-{checkpoint.removesuffix('.pt')}{'' if split == 'test' else '-' + split}.json"
     if not cache.exists():
         from physml.training import evaluate_checkpoints
 
-        result = evaluate_checkpoints({"model": run / checkpoint}, args.data / FAMILIES[family][0], split="test",
+        result = evaluate_checkpoints({"model": run / checkpoint}, args.data / FAMILIES[family][0], split=split,
                                       rollout=args.rollout, device="cpu")  # fmt: skip
         model = result["models"]["model"]
         cache.write_text(json.dumps({"one_step": model["one_step"]["nrmse"],
@@ -151,8 +157,8 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
         errors = {how: [score(args, jobs[how, fraction, s].result(), args.target)["one_step"] for s in args.seeds]
                   for how in ("finetune", "scratch")}  # fmt: skip
         ratio = [f / s for f, s in zip(errors["finetune"], errors["scratch"])]
-        rows.append([f"{fraction:g}", str(windows(args, args.target, fraction)), _spread(errors["finetune"]),
-                     _spread(errors["scratch"]), _spread(ratio)])  # fmt: skip
+        rows.append([f"{fraction:g}", str(windows(args, args.target, fraction)), mean_spread(errors["finetune"]),
+                     mean_spread(errors["scratch"]), mean_spread(ratio)])  # fmt: skip
     header = [f"{args.target}: share of training trajectories", "windows", "fine-tuned", "from scratch",
               "fine-tuned / scratch"]  # fmt: skip
     return markdown_table(header, rows)
@@ -189,12 +195,27 @@ def continual(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     return markdown_table(["model", *(f"{f}: one-step" for f in old), f"{args.target}: one-step"], rows)
 
 
-def _spread(values: list[float]) -> str:
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return f"{mean:.4f}"
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{mean:.4f} ± {std:.4f}"
+def extrapolation(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
+    family, held_out = "near_horizon", "extrapolation[0.75:]"
+    base = train_run(recipe(args, {family: 1.0}, epochs=args.epochs, seed=0), args.out / f"single-{family}")
+    jobs = {}
+    for seed in args.seeds:
+        config = recipe(args, {family: 1.0}, epochs=args.adapt_epochs, seed=seed)
+        config["data"][family] |= {"train_split": "extrapolation[:0.5]", "val_split": "extrapolation[0.5:0.75]"}
+        for how, init in (("fine-tuned", base / "best.pt"), ("from scratch", None)):
+            out = args.out / f"{how.replace(' ', '-')}-extrapolation-seed{seed}"
+            jobs[how, seed] = pool.submit(train_run, config, out, init=init)
+    models = {"pretrained (train split), not tuned": [base]}
+    models |= {how: [jobs[how, s].result() for s in args.seeds] for how in ("fine-tuned", "from scratch")}
+    rows = []
+    for name, runs in models.items():
+        held = [score(args, run, family, split=held_out) for run in runs]
+        test = [score(args, run, family) for run in runs]
+        rows.append([name, *(mean_spread([v[k] for v in scores]) for scores in (held, test)
+                             for k in ("one_step", "rollout"))])  # fmt: skip
+    header = ["near_horizon model", f"{held_out}: one-step nRMSE", f"{held_out}: {args.rollout}-step",
+              "test: one-step", f"test: {args.rollout}-step"]  # fmt: skip
+    return markdown_table(header, rows)
 
 
 def main() -> None:
@@ -202,19 +223,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=Path("data"), help="the folder of the three builds")
     parser.add_argument("--parts", nargs="+", default=["joint", "transfer", "growth", "continual"],
-                        choices=["joint", "transfer", "growth", "continual"])  # fmt: skip
+                        choices=["joint", "transfer", "growth", "continual", "extrapolation"])  # fmt: skip
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.05, 0.25, 1.0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--target", choices=list(FAMILIES), default="collapse")
     parser.add_argument("--replay", type=float, default=0.2, help="old families' share of their size, per epoch")
     parser.add_argument("--rollout", type=int, default=20, help="steps of the scored rollouts")
+    parser.add_argument("--adapt-epochs", type=int, default=10, help="epochs of the extrapolation fine-tune")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     print(machine(), flush=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for part in args.parts:
-            table = {"joint": joint, "transfer": transfer, "growth": growth, "continual": continual}[part](args, pool)
+            parts = {"joint": joint, "transfer": transfer, "growth": growth, "continual": continual,
+                     "extrapolation": extrapolation}  # fmt: skip
+            table = parts[part](args, pool)
             print(f"\n## {part}\n\n{table}", flush=True)
             (args.out / f"{part}.md").write_text(table + "\n")
 

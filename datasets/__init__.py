@@ -8,6 +8,7 @@
   a file of static fields, one sample per trajectory); :class:`Modalities`
   adds each trajectory's description (``Family.caption``), its tokens (:class:`Tokenizer`,
   trained on :func:`file_descriptions`) and its picture (``Family.render``).
+- :class:`Camera` films a window of fields as the RGB frames of a video (the ``video`` modality).
 - :func:`read_info` and :func:`validate` inspect a file; ``docs/data_format.md`` has the schema.
 
 Every name is imported on first use: ``import physml.datasets`` loads no simulator, h5py,
@@ -24,6 +25,7 @@ __all__ = [
     "BuildConfig",
     "BuildError",
     "BuildReport",
+    "Camera",
     "DataFileError",
     "Family",
     "Modalities",
@@ -62,6 +64,7 @@ _MODULES = {
     "physml.datasets.static": ("StaticDataset", "is_static"),
     "physml.datasets.tokenizer": ("Tokenizer",),
     "physml.datasets.validation": ("ValidationReport", "validate"),
+    "physml.datasets.video": ("Camera",),
     "physml.datasets.views": ("open_dataset",),
 }
 __getattr__, __dir__ = lazy_exports(__name__, {name: module for module, names in _MODULES.items() for name in names})
@@ -80,4 +83,5 @@ if TYPE_CHECKING:
     from physml.datasets.static import StaticDataset, is_static
     from physml.datasets.tokenizer import Tokenizer
     from physml.datasets.validation import ValidationReport, validate
+    from physml.datasets.video import Camera
     from physml.datasets.views import open_dataset

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from physml.datasets.config import SPLITS, check_fraction
+from physml.datasets.config import check_fraction, parse_split
 from physml.datasets.lazy import FileHandle
 from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info, reading
 
-__all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset", "fraction_of"]
+__all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset", "fraction_of", "split_part"]
 
 NORMALIZATIONS = (None, "zscore", "rms")
 Sample = dict[str, Any]
@@ -65,16 +65,22 @@ def fraction_of(trajectories: np.ndarray, fraction: float) -> np.ndarray:
     machine and nested: the 10 % a run trains on lies inside the 25 % of another (data-efficiency curves).
     """
     check_fraction(fraction)
+    return split_part(trajectories, 0.0, fraction)
+
+
+def split_part(trajectories: np.ndarray, start: float, stop: float) -> np.ndarray:
+    """The trajectories from ``ceil(start · n)`` to ``ceil(stop · n)`` in :func:`fraction_of`'s fixed order, sorted:
+    parts ``[a, b)`` and ``[b, c)`` never share a trajectory, and ``[0, f)`` is ``fraction_of(trajectories, f)``."""
     trajectories = np.asarray(trajectories)
-    count = int(np.ceil(fraction * len(trajectories) - 1e-9))
+    low, high = (int(np.ceil(v * len(trajectories) - 1e-9)) for v in (start, stop))
     order = np.random.default_rng(0).permutation(len(trajectories))
-    return np.sort(trajectories[order[:count]])
+    return np.sort(trajectories[order[low:high]])
 
 
 def check_split_and_normalize(split: str | None, normalize: str | None) -> None:
     """``ValueError`` unless ``split`` and ``normalize`` are ones a dataset of samples reads."""
-    if split is not None and split not in SPLITS:
-        raise ValueError(f"split = {split!r} is invalid: choose one of {', '.join(SPLITS)} or None")
+    if split is not None:
+        parse_split(split)
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"normalize = {normalize!r} is invalid: choose None, 'zscore' or 'rms'")
 
@@ -97,7 +103,8 @@ class WindowDataset(Dataset):
     window_stride
         Saves between the starts of consecutive windows of a trajectory.
     split
-        ``"train"``, ``"val"``, ``"test"``, ``"extrapolation"``, or ``None`` for all trajectories.
+        ``"train"``, ``"val"``, ``"test"``, ``"extrapolation"``, or ``None`` for all trajectories; a part of one as
+        ``"extrapolation[:0.5]"`` (:func:`~physml.datasets.config.parse_split`).
     fields
         Time-varying stored fields to use as channels (default: all), e.g.
         ``["psi_real", "psi_imag"]``. A complex field's name selects both parts.
@@ -169,8 +176,12 @@ class WindowDataset(Dataset):
         if split is not None:
             if info.splits.size == 0:
                 raise ValueError(f"split = {split!r} is invalid for {self.path}: the file has no split information")
-            chosen &= info.splits == split
-        self.trajectories = fraction_of(np.flatnonzero(chosen), fraction)
+            name, start, stop = parse_split(split)
+            chosen &= info.splits == name
+        trajectories = np.flatnonzero(chosen)
+        if split is not None:
+            trajectories = split_part(trajectories, start, stop)
+        self.trajectories = fraction_of(trajectories, fraction)
         span = (n_input + n_output - 1) * time_stride
         if span >= info.n_times:
             raise ValueError(

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from physml.datasets.config import check_fraction
-from physml.datasets.samples import Normalization, check_split_and_normalize, fraction_of
+from physml.datasets.config import check_fraction, parse_split
+from physml.datasets.samples import Normalization, check_split_and_normalize, fraction_of, split_part
 from physml.datasets.schema import FIELD_GROUPS, StoreInfo, read_info, reading
 
 __all__ = ["StaticDataset", "is_static"]
@@ -52,7 +52,8 @@ class StaticDataset(Dataset):
     path
         A physml file whose fields are static.
     split
-        ``"train"``, ``"val"``, ``"test"``, ``"extrapolation"``, or ``None`` for all trajectories.
+        ``"train"``, ``"val"``, ``"test"``, ``"extrapolation"``, or ``None`` for all trajectories; a part of one as
+        ``"extrapolation[:0.5]"`` (:func:`~physml.datasets.config.parse_split`).
     fields
         Static fields to use as channels (default: all).
     log_fields
@@ -133,9 +134,10 @@ class StaticDataset(Dataset):
 
     def _chosen(self, split: str | None) -> np.ndarray:
         chosen = self.info.completed.copy()
-        if split is not None:
-            chosen &= self.info.splits == split
-        return np.flatnonzero(chosen)
+        if split is None:
+            return np.flatnonzero(chosen)
+        name, start, stop = parse_split(split)
+        return split_part(np.flatnonzero(chosen & (self.info.splits == name)), start, stop)
 
     def _read(self, f: h5py.File, rows: np.ndarray) -> torch.Tensor:
         channels = []

@@ -57,7 +57,10 @@ class RotaryEmbedding:
     * 1D positions ``p`` ``(N,)``: ``theta_j = p * base**(-j / (head_dim/2))``;
     * 2D positions ``(row, col)`` ``(N, 2)`` (axial): the first half of the planes
       turn with ``row``, the second half with ``col``, each with the frequencies
-      of a 1D rotary of ``head_dim // 2`` channels.
+      of a 1D rotary of ``head_dim // 2`` channels;
+    * ``k``-axis positions ``(N, k)``, e.g. ``(t, y, x)`` for a video's tubelets: the planes in ``k`` consecutive
+      groups as equal as can be (the first ones one plane larger), group ``a`` turning with axis ``a`` at the
+      frequencies of a 1D rotary of its size.
 
     Rotating queries and keys makes ``q_m . k_n`` depend on ``m - n`` only (per
     axis in 2D). Tokens of different modalities may carry angles of either kind
@@ -83,21 +86,22 @@ class RotaryEmbedding:
         return self.base**-exponent  # (n_planes,)
 
     def angles(self, positions: torch.Tensor) -> torch.Tensor:
-        """Angles ``(N, head_dim // 2)`` in float64 for integer ``positions`` ``(N,)`` (1D) or ``(N, 2)`` (2D).
+        """Angles ``(N, head_dim // 2)`` in float64 for integer ``positions`` ``(N,)`` (1D) or ``(N, k)`` (k axes).
 
         Float64 because a float32 angle at position 2000 is off by ~1e-4 rad;
         the cosines and sines are cast to the working precision afterwards.
         """
-        if positions.dtype.is_floating_point or positions.ndim not in (1, 2) or positions.shape[1:] not in ((), (2,)):
+        planes = self.head_dim // 2
+        axes = 1 if positions.ndim == 1 else positions.shape[-1]
+        if positions.dtype.is_floating_point or positions.ndim not in (1, 2) or not 1 <= axes <= planes:
             raise ValueError(
                 f"positions of shape {tuple(positions.shape)} and dtype {positions.dtype} are invalid: "
-                "integer (N,) or (N, 2)"
+                f"integer (N,) or (N, k), 1 <= k <= head_dim // 2 = {planes}"
             )
-        pos = positions.to(torch.float64)
-        if pos.ndim == 1:
-            return pos[:, None] * self._frequencies(self.head_dim // 2, positions.device)  # (N, 1) * (D/2,)
-        freq = self._frequencies(self.head_dim // 4, positions.device)  # (D/4,)
-        return torch.cat([pos[:, :1] * freq, pos[:, 1:] * freq], dim=-1)  # (N, D/4) + (N, D/4) -> (N, D/2)
+        pos = positions.to(torch.float64).view(len(positions), axes)  # (N,) or (N, k) -> (N, k)
+        sizes = [planes // axes + (a < planes % axes) for a in range(axes)]  # 2 axes: D/4 planes each
+        freqs = [self._frequencies(n, positions.device) for n in sizes]
+        return torch.cat([pos[:, a : a + 1] * f for a, f in enumerate(freqs)], dim=-1)  # k x (N, n_a) -> (N, D/2)
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -229,7 +233,8 @@ def _linear_attention(
 
 
 def grid_positions(shape: tuple[int, ...]) -> torch.Tensor:
-    """Integer positions of a row-major patch grid: ``(X,)`` -> ``(X,)``; ``(X, Y)`` -> ``(X Y, 2)`` (row, col)."""
+    """Integer positions of a row-major patch grid: ``(X,)`` -> ``(X,)``; ``(X, Y)`` -> ``(X Y, 2)`` (row, col);
+    ``(T, Y, X)`` -> ``(T Y X, 3)``."""
     axes = torch.meshgrid(*(torch.arange(n) for n in shape), indexing="ij")
     return axes[0].flatten() if len(shape) == 1 else torch.stack([a.flatten() for a in axes], dim=-1)
 

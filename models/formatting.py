@@ -4,7 +4,7 @@ A :class:`~physml.datasets.WindowDataset` sample holds ``input_fields``
 ``(T, C, *space)`` and ``constant_fields`` ``(C_const, *space)``; models take
 ``(B, C_in, *space)``. :class:`FieldFormat` stacks the ``T`` input steps and the
 static fields as channels, turns a model's output into the next state, and
-rolls a model forward autoregressively.
+rolls a model forward autoregressively (filming each window it feeds a model that watches video).
 """
 
 from __future__ import annotations
@@ -119,9 +119,15 @@ class FieldFormat:
     ) -> torch.Tensor:
         """The next state ``(B, C, *space)`` predicted by ``model`` from a window ``(B, n_input, C, *space)``.
 
-        ``context``: keyword inputs besides the fields (``text`` token ids, ``image``), passed as they are.
+        ``context``: keyword inputs besides the fields (``text`` token ids, ``image``), passed as they are; a
+        ``camera`` in it (:class:`~physml.datasets.Camera`) films the window, passed as ``video``
+        ``(B, n_input, 3, *space)``: in a rollout, the film of the model's own predictions.
         """
-        out = model(self.inputs(fields, constant), **(context or {}))  # (B, C_in, *space) -> (B, C, *space)
+        context = dict(context or {})
+        camera = context.pop("camera", None)
+        if camera is not None:
+            context["video"] = camera(fields)
+        out = model(self.inputs(fields, constant), **context)  # (B, C_in, *space) -> (B, C, *space)
         return self.state(fields, out)
 
     def state(self, fields: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ it computes the same function; training then continues from the small model's er
 :func:`grow` does this for :class:`~physml.models.MultimodalTransformer` (softmax or linear attention, any inputs):
 
 * **wider** (``dim`` ``d -> d'``): the residual stream gains ``d' - d`` channels that start at zero. Everything
-  that writes into the stream (field, text and image embeddings, the modality rows, each block's attention output
+  that writes into the stream (field, text, image and video embeddings, the modality rows, each block's attention output
   and MLP down-projection) writes zeros there; everything that reads the stream through a norm gets fresh
   weights on the new channels, which read zeros: the first step moves the writers, the second the readers. The
   attention gains heads of the same ``head_dim`` (the rotary frequencies, which depend on ``head_dim``, stay as
@@ -154,8 +154,8 @@ def _copy(key: str, value: torch.Tensor, target: torch.Tensor, small: Multimodal
 
 #: Weights whose new entries must start at zero: they write into the residual stream (the new channels stay
 #: zero), or they read the new attention heads or MLP units (which then add nothing).
-WRITERS = ("field_embed.weight", "field_embed.bias", "image_embed.weight", "image_embed.bias", "text_embed.weight",
-           "modality", "mix.out.weight", "mlp.down.weight")  # fmt: skip
+WRITERS = ("field_embed.weight", "field_embed.bias", "image_embed.weight", "image_embed.bias", "video_embed.weight",
+           "video_embed.bias", "text_embed.weight", "modality", "mix.out.weight", "mlp.down.weight")  # fmt: skip
 
 
 def _corner(value: torch.Tensor) -> tuple[slice, ...]:

@@ -6,7 +6,11 @@ Each input becomes tokens, tagged by a learned modality embedding and rotated by
 * field patches: a ``patch``-wide convolution ``C_in -> dim``; 1D rotary on the patch index (1D fields), axial 2D
   rotary on (row, col) (2D fields);
 * text ``(B, L)``: a ``vocab_size x dim`` token table; 1D rotary on ``0 .. L-1``;
-* image patches: an ``image_patch``-wide convolution ``C_img -> dim``; axial 2D rotary on (row, col).
+* image patches: an ``image_patch``-wide convolution ``C_img -> dim``; axial 2D rotary on (row, col);
+* video ``(B, T, C_vid, H, W)``: tubelets of ``tubelet`` frames x ``video_patch`` x ``video_patch`` pixels
+  (ViViT's tubelet embedding, a strided 3D convolution ``C_vid -> dim``); axial 3D rotary on (t, y, x). The
+  convolution's bias tags them as video (what a row of the modality table would add), so the table keeps the rows
+  of the models before video.
 
 Relative positions are meaningful within a modality; between modalities the rotations do not line up, and the
 modality embeddings tell the tokens apart.
@@ -30,7 +34,11 @@ The blocks' token mixer is attention here; :mod:`physml.models.sequence` builds 
 or a selective state-space scan as the mixer, or with a mixture of experts as the MLP
 (:meth:`MultimodalTransformer.make_block`).
 
-A missing modality (``text=None``, ``image=None``) leaves its tokens out. Only modalities in
+``read_fields = False`` withholds the arrays: the model reads the fields from the film, and the head reads the
+tokens of its last tubelet slice, which sit over the field patches (the film of a window, for example, from
+:class:`~physml.datasets.Camera`), as the arrays' model reads its field tokens.
+
+A missing modality (``text=None``, ``image=None``, ``video=None``) leaves its tokens out. Only modalities in
 ``MultimodalConfig.missing_ok`` may be missing; the model trains for their absence itself, by modality dropout in
 training mode.
 
@@ -41,128 +49,16 @@ tokens; modality dropout then is classifier-free guidance's condition dropout (s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 from torch import nn
 
-from physml.models.attention import ATTENTION, Attention, RMSNorm, RotaryEmbedding, SwiGLU, grid_positions, window_mask
+from physml.models.attention import Attention, RMSNorm, RotaryEmbedding, SwiGLU, grid_positions, window_mask
+from physml.models.multimodal_config import MODALITIES, MultimodalConfig
 from physml.models.noise_level import NoiseEmbedding, check_noise
 from physml.models.registry import register_model
 from physml.models.spectral_conv import spectral_skip
 
 __all__ = ["MODALITIES", "MultimodalConfig", "MultimodalTransformer", "TransformerBlock"]
-
-#: The optional inputs, in their order in the token sequence (after the field patches).
-MODALITIES = ("text", "image")
-
-
-@dataclass(frozen=True)
-class MultimodalConfig:
-    """Architecture of a :class:`MultimodalTransformer`.
-
-    ``field_size`` is the grid ``(X,)`` or ``(X, Y)`` (so ``ndim``, a property,
-    is 1 or 2), cut into ``patch``-wide patches. ``modalities`` are the optional
-    inputs the model accepts; ``missing_ok`` those it may be called without. In
-    training mode each sample drops each given ``missing_ok`` modality with
-    probability ``modality_dropout`` (its tokens are masked as keys: exactly the
-    model without it), so a model with ``missing_ok`` is trained to work without.
-    ``mlp_ratio`` sets the SwiGLU hidden width, ``int(mlp_ratio * dim)``;
-    ``attention`` is ``"sdpa"`` or ``"reference"`` (the same numbers, slower) or
-    ``"linear"`` (linear attention). ``causal`` (1D fields, no text or image):
-    each patch sees itself and the patches before it. ``spectral_skip > 0``
-    adds a linear spectral convolution from the input fields straight to the
-    output (that many Fourier modes per axis, full resolution, zero at the start). ``norm_eps`` is the RMS norms'
-    epsilon (a model grown wider by :func:`~physml.models.grow` scales it to start as the narrower one).
-    """
-
-    in_channels: int
-    out_channels: int
-    field_size: tuple[int, ...]
-    patch: int = 4
-    dim: int = 64
-    depth: int = 4
-    n_heads: int = 4
-    n_kv_heads: int = 2
-    mlp_ratio: float = 8 / 3
-    vocab_size: int = 512
-    text_length: int = 64
-    image_channels: int = 3
-    image_size: tuple[int, int] = (32, 32)
-    image_patch: int = 8
-    modalities: tuple[str, ...] = MODALITIES
-    missing_ok: tuple[str, ...] = MODALITIES
-    modality_dropout: float = 0.1
-    window: int = 0
-    dropout: float = 0.0
-    rope_base: float = 10000.0
-    init_std: float = 0.02
-    attention: str = "sdpa"
-    noise_embedding: bool = False
-    causal: bool = False
-    spectral_skip: int = 0
-    norm_eps: float = 1e-6
-    #: Whether the blocks mix tokens by attention (the head and rotary options then apply).
-    attends: ClassVar[bool] = True
-
-    def __post_init__(self) -> None:
-        for name in ("field_size", "image_size", "modalities", "missing_ok"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        ints = ("in_channels", "out_channels", "patch", "dim", "depth", "n_heads", "n_kv_heads", "text_length")
-        for name in (*ints, "image_channels", "image_patch"):
-            self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an int >= 1")
-        self._check(len(self.field_size) in (1, 2), "field_size", "(X,) or (X, Y)")
-        self._check(_divisible(self.field_size, self.patch), "field_size", f"multiples of patch = {self.patch}")
-        self._check(len(self.image_size) == 2 and _divisible(self.image_size, self.image_patch), "image_size",
-                    f"(H, W), multiples of image_patch = {self.image_patch}")  # fmt: skip
-        heads_fit = self.dim % self.n_heads == 0 and (self.dim // self.n_heads) % 4 == 0
-        self._check(heads_fit or not self.attends, "n_heads",
-                    f"a divisor of dim = {self.dim} leaving a head_dim that is a multiple of 4")  # fmt: skip
-        self._check(self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads = {self.n_heads}")
-        self._check(self.vocab_size >= 2, "vocab_size", ">= 2 (id 0 is the pad)")
-        self._check(len(set(self.modalities)) == len(self.modalities) <= 2 and set(self.modalities) <= {*MODALITIES},
-                    "modalities", f"distinct names from {MODALITIES}")  # fmt: skip
-        self._check(set(self.missing_ok) <= set(self.modalities), "missing_ok", f"a subset of {self.modalities}")
-        self._check(self.mlp_ratio > 0 and int(self.mlp_ratio * self.dim) >= 1, "mlp_ratio", "> 0")
-        self._check(0 <= self.modality_dropout <= 1, "modality_dropout", "[0, 1]")
-        self._check(0 <= self.dropout < 1, "dropout", "[0, 1)")
-        self._check(isinstance(self.window, int) and self.window >= 0, "window", "an int >= 0 (0: global)")
-        self._check(self.rope_base > 1, "rope_base", "> 1")
-        self._check(self.init_std > 0, "init_std", "> 0")
-        self._check(self.norm_eps > 0, "norm_eps", "> 0")
-        self._check(self.attention in ATTENTION, "attention", f"one of {', '.join(ATTENTION)}")
-        self._check(isinstance(self.noise_embedding, bool), "noise_embedding", "true or false")
-        self._check(isinstance(self.causal, bool), "causal", "true or false")
-        linear_window = self.attention == "linear" and self.window
-        self._check(not linear_window, "window", "0 with attention = 'linear' (which has no mask between pairs)")
-        if self.causal:
-            self._check(self.ndim == 1, "causal", "false for 2D fields (a causal order is a 1D sequence)")
-            reads = f"false with modalities = {self.modalities} (a causal model reads fields only: modalities: [])"
-            self._check(not self.modalities, "causal", reads)
-            self._check(not self.noise_embedding, "causal", "false with noise_embedding (a denoiser reads everything)")
-            self._check(not self.spectral_skip, "causal", "false with spectral_skip (a Fourier transform reads all)")
-        limits = [*(n for n in self.field_size[:-1]), self.field_size[-1] // 2 + 1]
-        skip_fits = isinstance(self.spectral_skip, int) and 0 <= self.spectral_skip <= min(limits)
-        self._check(skip_fits, "spectral_skip", f"an int in 0 .. {min(limits)} (the modes the grid holds)")
-
-    def _check(self, ok: bool, name: str, allowed: str) -> None:
-        if not ok:
-            raise ValueError(f"{type(self).__name__}.{name} = {getattr(self, name)!r} is invalid: must be {allowed}")
-
-    @property
-    def ndim(self) -> int:
-        """Spatial dimensions of the fields: ``len(field_size)``."""
-        return len(self.field_size)
-
-    @property
-    def grid(self) -> tuple[int, ...]:
-        """Field patches along each axis."""
-        return tuple(n // self.patch for n in self.field_size)
-
-
-def _divisible(size: tuple[int, ...], patch: int) -> bool:
-    return all(isinstance(n, int) and n >= patch and n % patch == 0 for n in size)
 
 
 class TransformerBlock(nn.Module):
@@ -249,23 +145,33 @@ class MultimodalTransformer(nn.Module):
         super().__init__()
         self.config = config
         conv = nn.Conv1d if config.ndim == 1 else nn.Conv2d
-        self.field_embed = conv(config.in_channels, config.dim, config.patch, stride=config.patch)
+        reads = config.read_fields  # (else the film's tokens stand for the fields)
+        self.field_embed = conv(config.in_channels, config.dim, config.patch, stride=config.patch) if reads else None
         self.text_embed = nn.Embedding(config.vocab_size, config.dim) if "text" in config.modalities else None
         self.image_embed = (
             nn.Conv2d(config.image_channels, config.dim, config.image_patch, stride=config.image_patch)
             if "image" in config.modalities
             else None
         )
-        self.modality = nn.Parameter(torch.empty(1 + len(MODALITIES), config.dim))  # rows: field, text, image
+        tubelet = (config.tubelet, config.video_patch, config.video_patch)
+        video = "video" in config.modalities
+        self.video_embed = nn.Conv3d(config.video_channels, config.dim, tubelet, stride=tubelet) if video else None
+        self.modality = nn.Parameter(torch.empty(3, config.dim))  # rows: field, text, image
         attends = config.attends
         self.rotary = RotaryEmbedding(config.dim // config.n_heads, base=config.rope_base) if attends else None
         self.blocks = nn.ModuleList(self.make_block(config) for _ in range(config.depth))
         self.norm = RMSNorm(config.dim, eps=config.norm_eps)
         self.head = nn.Linear(config.dim, config.out_channels * config.patch**config.ndim)
-        # Integer positions (not cast by .float()/.double(), not saved): fixed by the config.
-        self.register_buffer("field_positions", grid_positions(config.grid), persistent=False)
+        # Integer positions (not cast by .float()/.double(), not saved): fixed by the config. Beside a video the
+        # field patches sit at (t, y, x) too, one tubelet after the clip: a patch's rotation against a tubelet is then
+        # their offset in time and space, so it finds the pixels over it.
+        clip = (config.video_frames // config.tubelet, *(n // config.video_patch for n in config.video_size))
+        field_grid = (1, *config.grid) if video else config.grid
+        field_positions = grid_positions(field_grid) + (torch.tensor([clip[0], 0, 0]) if video else 0)
+        self.register_buffer("field_positions", field_positions, persistent=False)
         image_grid = tuple(n // config.image_patch for n in config.image_size)
         self.register_buffer("image_positions", grid_positions(image_grid), persistent=False)
+        self.register_buffer("video_positions", grid_positions(clip), persistent=False)  # (Nv, 3): (t, y, x)
         self.register_buffer("local", window_mask(self.field_positions, config.window), persistent=False)
         self.noise = NoiseEmbedding(config.dim) if config.noise_embedding else None
         self.spectral = spectral_skip(config.in_channels, config.out_channels, config.spectral_skip, config.ndim)
@@ -278,7 +184,7 @@ class MultimodalTransformer(nn.Module):
     def _init_weights(self) -> None:
         std = self.config.init_std
         for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Embedding):
+            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Embedding):
                 nn.init.normal_(module.weight, std=std)
                 if getattr(module, "bias", None) is not None:
                     nn.init.zeros_(module.bias)
@@ -294,15 +200,20 @@ class MultimodalTransformer(nn.Module):
         *,
         text: torch.Tensor | None = None,
         image: torch.Tensor | None = None,
+        video: torch.Tensor | None = None,
         noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        self._check_inputs(x, text, image)
+        self.config.check_inputs(x, text, image, video)
         B, cfg = x.shape[0], self.config
         check_noise(noise, B, cfg.noise_embedding, "multimodal_transformer")
         emb = self.noise(noise) if self.noise is not None else None
-        field = self.field_embed(x).flatten(2).transpose(1, 2)  # (B, C_in, *space) -> (B, dim, *grid) -> (B, Nf, dim)
-        tokens, positions = [field + self.modality[0]], [self.field_positions]
-        keep = [torch.ones(B, field.shape[1], dtype=torch.bool, device=x.device)]  # which keys may be attended to
+        n_field = len(self.field_positions)
+        tokens, positions, keep = [], [], []  # keep: which keys may be attended to
+        if cfg.read_fields:
+            field = self.field_embed(x).flatten(2).transpose(1, 2)  # (B, C_in, *space) -> (B, dim, *grid) -> (B, Nf, ·)
+            tokens.append(field + self.modality[0])
+            positions.append(self.field_positions)
+            keep.append(torch.ones(B, n_field, dtype=torch.bool, device=x.device))
         if text is not None:
             tokens.append(self.text_embed(text) + self.modality[1])  # (B, L) -> (B, L, dim)
             positions.append(torch.arange(text.shape[1], device=x.device))
@@ -312,16 +223,22 @@ class MultimodalTransformer(nn.Module):
             tokens.append(patches + self.modality[2])
             positions.append(self.image_positions)
             keep.append(self._kept("image", B, x.device)[:, None].expand(B, patches.shape[1]))
-        h = torch.cat(tokens, dim=1)  # (B, N, dim), N = Nf + L + Ni
+        if video is not None:
+            clip = self.video_embed(video.transpose(1, 2))  # (B, T, C, H, W) -> (B, C, T, H, W) -> (B, dim, T', H', W')
+            tokens.append(clip.flatten(2).transpose(1, 2))  # -> (B, Nv, dim)
+            positions.append(self.video_positions)
+            keep.append(self._kept("video", B, x.device)[:, None].expand(B, tokens[-1].shape[1]))
+        h = torch.cat(tokens, dim=1)  # (B, N, dim), N = Nf + L + Ni + Nv
         cos = sin = None  # a scan reads positions from the order of the tokens
         if self.rotary is not None:
             angles = torch.cat([self.rotary.angles(p) for p in positions])  # (N, head_dim // 2), float64
             work = torch.float64 if h.dtype == torch.float64 else torch.float32
             cos, sin = angles.cos().to(work), angles.sin().to(work)
-        mask = self._mask(torch.cat(keep, dim=1), field.shape[1])
+        mask = self._mask(torch.cat(keep, dim=1), n_field if cfg.read_fields else 0)
         for block in self.blocks:
             h = block(h, cos, sin, mask, emb)
-        out = self.head(self.norm(h[:, : field.shape[1]]))  # (B, Nf, dim) -> (B, Nf, C_out p^ndim)
+        read = h[:, :n_field] if cfg.read_fields else h[:, -n_field:]  # the field tokens, or the film's last slice
+        out = self.head(self.norm(read))  # (B, Nf, dim) -> (B, Nf, C_out p^ndim)
         grid, p = cfg.grid, cfg.patch
         if cfg.ndim == 1:
             out = out.view(B, grid[0], cfg.out_channels, p).permute(0, 2, 1, 3)  # -> (B, C_out, X/p, p)
@@ -363,38 +280,3 @@ class MultimodalTransformer(nn.Module):
         allowed[:n_field, :n_field] = self.local
         allowed = allowed[None, None]  # (1, 1, N, N)
         return allowed if everyone else allowed & keep[:, None, None, :]  # & (B, 1, 1, N) -> (B, 1, N, N)
-
-    def _check_inputs(self, x: torch.Tensor, text: torch.Tensor | None, image: torch.Tensor | None) -> None:
-        cfg = self.config
-        if x.ndim != 2 + cfg.ndim or x.shape[1] != cfg.in_channels or tuple(x.shape[2:]) != cfg.field_size:
-            raise ValueError(
-                f"x shape = {tuple(x.shape)} is invalid: must be (B, in_channels, *field_size) = "
-                f"(B, {cfg.in_channels}, {', '.join(map(str, cfg.field_size))}) for this {cfg.ndim}D model"
-            )
-        for name, value in (("text", text), ("image", image)):
-            if value is None and name in cfg.modalities and name not in cfg.missing_ok:
-                raise ValueError(
-                    f"{name} = None is invalid: this model was never trained without {name} (missing_ok = "
-                    f"{cfg.missing_ok}); pass {name}, or train a model with {name!r} in missing_ok"
-                )
-            if value is not None and name not in cfg.modalities:
-                raise ValueError(f"{name} was given, but this model takes no {name} (modalities = {cfg.modalities})")
-        if text is not None:
-            if text.dtype.is_floating_point or text.dtype.is_complex or text.dtype == torch.bool or text.ndim != 2:
-                raise ValueError(f"text of dtype {text.dtype}, shape {tuple(text.shape)} is invalid: integer (B, L)")
-            if not 1 <= text.shape[1] <= cfg.text_length:
-                raise ValueError(f"text length = {text.shape[1]} is invalid: must be 1 .. {cfg.text_length} "
-                                 "(text_length)")  # fmt: skip
-            low, high = int(text.min()), int(text.max())
-            if low < 0 or high >= cfg.vocab_size:
-                raise ValueError(f"text ids in [{low}, {high}] are invalid: must lie in [0, vocab_size = "
-                                 f"{cfg.vocab_size})")  # fmt: skip
-        expected = (cfg.image_channels, *cfg.image_size)
-        if image is not None and (image.ndim != 4 or tuple(image.shape[1:]) != expected):
-            raise ValueError(
-                f"image shape = {tuple(image.shape)} is invalid: must be (B, image_channels, *image_size) = "
-                f"(B, {', '.join(map(str, expected))})"
-            )
-        for name, value in (("text", text), ("image", image)):
-            if value is not None and value.shape[0] != x.shape[0]:
-                raise ValueError(f"{name} batch size = {value.shape[0]} is invalid: must equal x's, {x.shape[0]}")

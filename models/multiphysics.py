@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from physml.models.multimodal import MODALITIES, MultimodalConfig, MultimodalTransformer
+from physml.models.multimodal import MultimodalConfig, MultimodalTransformer
+from physml.models.multimodal_config import DEFAULT_MODALITIES
 from physml.models.registry import register_model
 
 __all__ = ["PER_FAMILY", "SHARED", "MultiphysicsConfig", "MultiphysicsTransformer"]
@@ -57,8 +58,8 @@ class MultiphysicsConfig:
     image_channels: tuple[int, ...] = ()
     image_size: tuple[int, int] = (32, 32)
     image_patch: int = 8
-    modalities: tuple[str, ...] = MODALITIES
-    missing_ok: tuple[str, ...] = MODALITIES
+    modalities: tuple[str, ...] = DEFAULT_MODALITIES
+    missing_ok: tuple[str, ...] = DEFAULT_MODALITIES
     modality_dropout: float = 0.1
     dropout: float = 0.0
     rope_base: float = 10000.0

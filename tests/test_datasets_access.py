@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import dask.array as da
 import h5py
@@ -222,3 +223,48 @@ def test_a_run_trains_on_its_share_of_the_training_trajectories_only(tiny_datase
     assert len(trainer.val_set.trajectories) == len(WindowDataset(tiny_dataset, split="val").trajectories)
     with pytest.raises(ValueError, match=r"data.train_fraction = 0 is invalid: must lie in \(0, 1\]"):
         train_config_from_dict({**raw, "data": {**raw["data"], "train_fraction": 0}})
+
+
+def test_parts_of_a_split_are_disjoint_cover_it_and_nest_with_fractions(tiny_dataset, tiny_images):
+    from physml.datasets import StaticDataset
+    from physml.datasets.config import parse_split
+    from physml.datasets.samples import fraction_of, split_part
+
+    ids = np.arange(5, 45)
+    first, second, third = split_part(ids, 0, 0.5), split_part(ids, 0.5, 0.75), split_part(ids, 0.75, 1)
+    assert (len(first), len(second), len(third)) == (20, 10, 10)
+    assert np.array_equal(np.sort(np.concatenate([first, second, third])), ids)  # disjoint, and every one
+    assert np.array_equal(first, fraction_of(ids, 0.5))  # [0, f) is the fraction f
+    assert parse_split("extrapolation[0.5:]") == ("extrapolation", 0.5, 1.0) and parse_split("val") == ("val", 0, 1)
+    whole = WindowDataset(tiny_dataset, split="train")
+    halves = [WindowDataset(tiny_dataset, split=s) for s in ("train[:0.5]", "train[0.5:]")]
+    assert set(halves[0].trajectories).isdisjoint(halves[1].trajectories)
+    assert sorted({*halves[0].trajectories, *halves[1].trajectories}) == sorted(whole.trajectories)
+    images = StaticDataset(tiny_images, split="train[:0.5]", normalize="rms")
+    assert set(images.trajectories) < set(StaticDataset(tiny_images, split="train").trajectories)
+    for bad in ("tset", "test[0.5]", "test[0.6:0.5]", "test[:1.5]", "test[a:]"):
+        with pytest.raises(ValueError, match=rf"split = {re.escape(repr(bad))} is invalid: choose one of train"):
+            WindowDataset(tiny_dataset, split=bad)
+
+
+def test_a_run_fine_tunes_on_a_part_of_a_held_out_split_and_is_scored_on_the_rest(tiny_dataset, tmp_path):
+    """As a fine-tune to a held-out parameter range does (test[:0.5]); the tiny build has 3 test runs."""
+    from physml.cli import main
+    from physml.training import Trainer, train_config_from_dict
+
+    data = {"path": str(tiny_dataset), "n_input": 1, "batch_size": 4, "train_split": "test[:0.5]",
+            "val_split": "test[0.5:]"}  # fmt: skip
+    raw = {"data": data, "model": {"name": "fno", "params": {"modes": [4], "width": 4, "n_layers": 1}}, "epochs": 1}
+    trainer = Trainer(train_config_from_dict(raw), tmp_path / "run", progress=False)
+    held_out = WindowDataset(tiny_dataset, split="test[0.5:]")
+    assert np.array_equal(trainer.train_set.trajectories, WindowDataset(tiny_dataset, split="test[:0.5]")
+                          .trajectories)  # fmt: skip
+    assert np.array_equal(trainer.val_set.trajectories, held_out.trajectories)
+    assert set(trainer.train_set.trajectories).isdisjoint(held_out.trajectories)
+    trainer.train()
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tiny_dataset), "--split", "test[0.5:]",
+                 "--rollout", "2", "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
+    assert "test[0.5:]" in (out / "report.md").read_text()
+    with pytest.raises(ValueError, match=r"data.val_split = 'test\[0.5\]' is invalid: choose one of train"):
+        train_config_from_dict({**raw, "data": {**data, "val_split": "test[0.5]"}})

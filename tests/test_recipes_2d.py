@@ -42,6 +42,8 @@ def test_the_schrodinger_2d_recipe_learns(tiny_packets_2d, tmp_path):
     ("unet-near-horizon-maps", {"width": 8, "groups": 4}),
     ("fno-near-horizon-maps", {"modes": [4, 4], "width": 8}),
     ("equivariant-near-horizon-maps", {"width": 2, "n_blocks": 1}),
+    ("transformer-near-horizon-maps-video", {"patch": 4, "video_patch": 4, "dim": 16, "depth": 1, "n_heads": 2,
+                                             "n_kv_heads": 1}),  # it watches the film only (rollout: its own)
 ])  # fmt: skip
 def test_the_field_map_recipes_learn_and_roll_out(maps, tmp_path, recipe, shrink):
     from physml.cli import main

@@ -122,31 +122,37 @@ def test_rotary_1d_scores_depend_on_the_position_difference_only_and_keep_norms(
     torch.testing.assert_close(rotated[0], x[0], rtol=0, atol=0)  # position 0: no rotation
 
 
-@pytest.mark.parametrize("axis", [0, 1])
-def test_rotary_2d_scores_depend_on_each_axis_difference_only(axis):
+@pytest.mark.parametrize(("axes", "axis", "planes"), [(2, 0, (0, 4)), (2, 1, (4, 8)), (3, 0, (0, 3)), (3, 1, (3, 6)),
+                                                      (3, 2, (6, 8))])  # fmt: skip
+def test_rotary_axial_scores_depend_on_each_axis_difference_only(axes, axis, planes):
+    """2D (row, col) and 3D (t, y, x, a video's tubelets): 8 planes as 4 + 4 and 3 + 3 + 2."""
     rotary, g = RotaryEmbedding(16), torch.Generator().manual_seed(2)
     q, k = torch.randn(2, 16, generator=g, dtype=torch.float64)
-    pos_q, pos_k = torch.tensor([5, 2]), torch.tensor([1, 9])
-    step = torch.zeros(2, dtype=torch.long)
+    pos_q, pos_k = torch.tensor([5, 2, 7][:axes]), torch.tensor([1, 9, 0][:axes])
+    step = torch.zeros(axes, dtype=torch.long)
     step[axis] = 1
     base = _dot(rotary, q, k, pos_q, pos_k)
     for shift in (1, 13, 500):
         shifted = _dot(rotary, q, k, pos_q + shift * step, pos_k + shift * step)
         torch.testing.assert_close(shifted, base, rtol=1e-12, atol=1e-12)
     assert abs(float(_dot(rotary, q, k, pos_q + step, pos_k) - base)) > 1e-3  # the difference along the axis counts
-    # Axial: the row turns the first half of the planes only, the column the second half.
-    angles = rotary.angles(torch.stack([step, torch.zeros(2, dtype=torch.long)]))[0]
-    assert (angles[:4] != 0).all() == (axis == 0) and (angles[4:] != 0).all() == (axis == 1)
+    # Axial: each axis turns its own group of planes only.
+    angles = rotary.angles(torch.stack([step, torch.zeros(axes, dtype=torch.long)]))[0]
+    turned = torch.zeros(8, dtype=torch.bool)
+    turned[planes[0] : planes[1]] = True
+    assert ((angles != 0) == turned).all()
     x = torch.randn(30, 16, generator=g, dtype=torch.float64)
-    rotated = _rotate(x, rotary.angles(torch.randint(0, 100, (30, 2), generator=g)))
+    rotated = _rotate(x, rotary.angles(torch.randint(0, 100, (30, axes), generator=g)))
     torch.testing.assert_close(rotated.norm(dim=-1), x.norm(dim=-1), rtol=1e-13, atol=0)
 
 
 def test_rotary_rejects_bad_sizes_and_positions():
     with pytest.raises(ValueError, match="head_dim = 6 is invalid: must be a positive multiple of 4"):
         RotaryEmbedding(6)
+    with pytest.raises(ValueError, match=r"positions of shape \(3, 5\).*1 <= k <= head_dim // 2 = 4"):
+        RotaryEmbedding(8).angles(torch.zeros(3, 5, dtype=torch.long))  # more axes than planes
     with pytest.raises(ValueError, match="positions of shape"):
-        RotaryEmbedding(8).angles(torch.zeros(3, 3, dtype=torch.long))
+        RotaryEmbedding(8).angles(torch.zeros(3, 2, 2, dtype=torch.long))
     with pytest.raises(ValueError, match=r"dtype torch\.float32 are invalid"):
         RotaryEmbedding(8).angles(torch.zeros(3))
 

@@ -19,6 +19,7 @@ __all__ = [
     "number",
     "pair",
     "path",
+    "split_name",
 ]
 
 
@@ -119,3 +120,14 @@ def add_progress(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> N
         default=True,
         help="show progress: a bar on a terminal, otherwise a line every ~10%% or 30 s (default: on)",
     )
+
+
+def split_name(text: str) -> str:
+    """A split (``train``, ``val``, ``test``, ``extrapolation``) or a part of one, ``extrapolation[:0.5]``."""
+    from physml.datasets.config import parse_split
+
+    try:
+        parse_split(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("split = ", "", 1)) from None
+    return text

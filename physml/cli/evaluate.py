@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from physml.cli.arguments import integer, number, path
+from physml.cli.arguments import integer, number, path, split_name
 
 #: The square grid's symmetries (physml.datasets.symmetry.ORIENTATIONS; named here to keep --help light).
 ORIENTATION_NAMES = ("identity", "rotate-90", "rotate-180", "rotate-270", "flip-x", "flip-y", "transpose",
@@ -37,9 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", type=_labelled, action="append", default=[], metavar="[LABEL=]CHECKPOINT",
                         help="another trained model to score alongside (repeatable), e.g. a ResNet, or the same "
                              "model trained with other modalities: --baseline fields-only=runs/a/best.pt")  # fmt: skip
-    parser.add_argument("--split", action="append", choices=("train", "val", "test", "extrapolation"),
-                        help="held-out split (default: test); repeat it to score several, each in --out/SPLIT, "
-                             "with a comparison figure --out/comparison.png")  # fmt: skip
+    parser.add_argument("--split", action="append", type=split_name,
+                        help="held-out split: train, val, test (default) or extrapolation, or a part of one, e.g. "
+                             "'extrapolation[0.5:]' (the trajectories a fine-tune on 'extrapolation[:0.5]' never saw); "
+                             "repeat it to score several, each in --out/SPLIT, with a comparison figure "
+                             "--out/comparison.png")  # fmt: skip
     parser.add_argument("--rollout", type=integer, default=None,
                         help="autoregressive steps, at most what the file's trajectories hold after the input window "
                              "(default: 20, or all of them if fewer)")  # fmt: skip

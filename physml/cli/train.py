@@ -13,8 +13,11 @@ __all__ = ["register"]
 _EXAMPLE = """\
 example config (YAML):
   data: {path: data/s1d.h5, n_input: 1, batch_size: 32, normalize: rms, in_memory: false}
-  # data also takes time_stride: k (train on every k-th save) and train_fraction: f (that share of the
-  # training trajectories, a fixed nested subset)
+  # data also takes time_stride: k (train on every k-th save), train_fraction: f (that share of the
+  # training trajectories, a fixed nested subset), and train_split / val_split: other splits or parts of one
+  # (e.g. extrapolation[:0.5] and extrapolation[0.5:0.75]: fine-tune to a held-out parameter range)
+  # modalities: {text: true, image: [H, W], video: {colormap: RdBu_r, limits: [-3, 3]}} (multimodal_transformer;
+  # video films each window of a 2D field, and model.params.read_fields: false withholds the arrays)
   model:
     name: fno         # or complex_fno, resnet, persistence
     params: {modes: [24], width: 32, n_layers: 4}

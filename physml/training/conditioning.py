@@ -26,7 +26,7 @@ from physml.models.registry import config_fields
 from physml.training.config import ModalityConfig, TrainConfig
 
 if TYPE_CHECKING:  # tokenizers (~0.2 s) is imported only by runs that read text
-    from physml.datasets import Modalities, Tokenizer, WindowDataset
+    from physml.datasets import Camera, Modalities, Tokenizer, WindowDataset
     from physml.training.data import Source
 
 __all__ = [
@@ -54,6 +54,9 @@ class Conditioning:
     parameters
         Names of the per-trajectory parameters the model reads as a vector ``(B, P)``,
         as ``(value - shift) / scale`` with ``parameter_shift`` and ``parameter_scale``.
+    camera
+        Films each input window as the model's ``video`` (``None``: it watches none). The batch carries the camera,
+        and :meth:`~physml.models.FieldFormat.predict` films the window it feeds the model.
     """
 
     tokenizer: Tokenizer | None = None
@@ -62,14 +65,17 @@ class Conditioning:
     parameters: tuple[str, ...] = ()
     parameter_shift: tuple[float, ...] = ()
     parameter_scale: tuple[float, ...] = ()
+    camera: Camera | None = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
-        """The token modalities (text, image); the parameter vector is :attr:`parameters`."""
-        return (*(("text",) if self.tokenizer is not None else ()), *(("image",) if self.image_size else ()))
+        """The token modalities (text, image, video); the parameter vector is :attr:`parameters`."""
+        given = {"text": self.tokenizer is not None, "image": bool(self.image_size), "video": self.camera is not None}
+        return tuple(name for name, present in given.items() if present)
 
     def __call__(self, batch: Mapping[str, Any], device: torch.device | str) -> dict[str, torch.Tensor]:
-        """``{"text": (B, text_length) ids, "image": (B, C, H, W)}`` for what this model takes and the batch has.
+        """``{"text": (B, text_length) ids, "image": (B, C, H, W), "camera"}`` for what this model takes and the
+        batch has (the camera films the window where the fields are fed: :meth:`~physml.models.FieldFormat.predict`).
 
         A modality the model takes but the batch lacks is left out: the model then raises unless it was
         trained to do without it (``missing_ok``).
@@ -83,6 +89,8 @@ class Conditioning:
             context["text"] = ids[:, : max(longest, 1)].to(device)
         if self.image_size is not None and "image" in batch:
             context["image"] = batch["image"].to(device)
+        if self.camera is not None:
+            context["camera"] = self.camera
         if self.parameters:
             values = torch.stack([batch["parameters"][n].double() for n in self.parameters], dim=1).to(device)
             shift, scale = (torch.tensor(v, dtype=torch.float64, device=device)
@@ -99,15 +107,16 @@ class Conditioning:
             "parameters": list(self.parameters),
             "parameter_shift": list(self.parameter_shift),
             "parameter_scale": list(self.parameter_scale),
+            "camera": None if self.camera is None else self.camera.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> Conditioning:
         if not values:
             return cls()
-        from physml.datasets import Tokenizer
+        from physml.datasets import Camera, Tokenizer
 
-        tokenizer = values.get("tokenizer")
+        tokenizer, camera = values.get("tokenizer"), values.get("camera")
         size = values.get("image_size")
         return cls(
             None if tokenizer is None else Tokenizer.from_json(tokenizer),
@@ -116,6 +125,7 @@ class Conditioning:
             tuple(values.get("parameters", ())),
             tuple(float(v) for v in values.get("parameter_shift", ())),
             tuple(float(v) for v in values.get("parameter_scale", ())),
+            None if camera is None else Camera.from_dict(camera),
         )
 
 
@@ -160,8 +170,13 @@ def train_conditioning(
     shift, scale = _parameter_statistics(paths[0], config.parameters)
     if config.parameters and previous.parameters == config.parameters:  # a fine-tune: the units it learnt
         shift, scale = previous.parameter_shift, previous.parameter_scale
+    camera = None
+    if config.video is not None:
+        from physml.datasets import Camera
+
+        camera = Camera.from_dict(config.video)
     return Conditioning(tokenizer, config.text_length if config.text else 0, config.image, config.parameters,
-                        shift, scale)  # fmt: skip
+                        shift, scale, camera)  # fmt: skip
 
 
 def _parameter_statistics(
@@ -234,6 +249,11 @@ def data_params(
         derived |= {"vocab_size": conditioning.tokenizer.vocab_size, "text_length": conditioning.text_length}
     if conditioning.image_size is not None:
         derived |= {"image_channels": int(sample["image"].shape[0]), "image_size": tuple(conditioning.image_size)}
+    if conditioning.camera is not None:  # the film of the input window: n_input RGB frames of the grid
+        if len(derived["field_size"]) != 2 or not isinstance(dataset, WindowDataset):
+            raise ValueError(f"modalities.video is invalid for {dataset.path}: a film is made of the windows of a "
+                             f"2D field over time (its fields are {derived['field_size']})")  # fmt: skip
+        derived |= {"video_channels": 3, "video_frames": dataset.n_input, "video_size": derived["field_size"]}
     if conditioning.parameters:
         if "parameter_dim" not in known:
             raise ValueError(

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from physml.datasets.config import check_fraction, load_yaml  # (load_yaml: YAML 1.2 floats, safe loader)
+from physml.datasets.config import check_fraction, load_yaml, parse_split  # (load_yaml: YAML 1.2 floats, safe loader)
 
 __all__ = [
     "DataConfig",
@@ -39,6 +39,9 @@ class DataConfig:
     ``time_stride``-th save (e.g. 2: train on every other save, withholding the ones between).
     ``weight``: in a joint run (``data`` naming several datasets), this dataset's share of the batches
     (:mod:`physml.training.mixture`); ``train_fraction``: the share of its training trajectories read.
+    ``train_split``, ``val_split``: the splits it trains and validates on (``train``, ``val``), or parts of one,
+    e.g. ``extrapolation[:0.5]`` to fine-tune to a held-out parameter range and ``extrapolation[0.5:0.75]`` to
+    validate, keeping ``extrapolation[0.75:]`` to test on (``physml evaluate --split``).
     """
 
     path: str
@@ -53,6 +56,8 @@ class DataConfig:
     log_fields: dict[str, float] = field(default_factory=dict)
     train_fraction: float = 1.0
     weight: float = 1.0
+    train_split: str = "train"
+    val_split: str = "val"
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str | os.PathLike) or not str(self.path):
@@ -60,6 +65,11 @@ class DataConfig:
         for name, low in (("n_input", 0), ("time_stride", 1), ("batch_size", 1), ("num_workers", 0)):
             _integer(f"data.{name}", getattr(self, name), low)
         check_fraction(self.train_fraction, "data.train_fraction")
+        for name in ("train_split", "val_split"):
+            try:
+                parse_split(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"data.{exc}".replace("data.split =", f"data.{name} =")) from None
         _number("data.weight", self.weight, positive=False)
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)
@@ -113,11 +123,15 @@ class ModalityConfig:
     rendered setup (e.g. the potential). ``vary``: a new phrasing for every training sample
     (validation and evaluation read one fixed phrasing per trajectory). ``parameters``: names of
     per-trajectory parameters the model reads as one standardised vector (e.g. ``[spin, inclination]``).
+    ``video``: film each input window and show the model the film (2D fields): the
+    :class:`~physml.datasets.Camera` options, ``{channel, colormap, limits, levels}`` (limits in the units the
+    fields are read in); ``model.params.read_fields: false`` then withholds the arrays themselves.
     """
 
     text: bool = False
     image: tuple[int, int] | None = None
     parameters: tuple[str, ...] = ()
+    video: Mapping[str, Any] | None = None
     text_length: int = 256
     vocab_size: int = 512
     phrasings: int = 8
@@ -134,6 +148,13 @@ class ModalityConfig:
             if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 for v in size):
                 raise ValueError(f"modalities.image = {self.image!r} is invalid: need [H, W], integers >= 8")
             object.__setattr__(self, "image", size)
+        if self.video is not None:
+            from physml.datasets.video import Camera
+
+            if not isinstance(self.video, Mapping):
+                raise ValueError(f"modalities.video = {self.video!r} is invalid: must be a mapping of camera options "
+                                 "({channel, colormap, limits, levels}; {} for the defaults)")  # fmt: skip
+            object.__setattr__(self, "video", Camera.from_dict(self.video).to_dict())  # checked, defaults filled in
         # A byte-level vocabulary starts from the 256 bytes and the special tokens.
         for name, low in (("text_length", 2), ("vocab_size", 260), ("phrasings", 1)):
             value = getattr(self, name)

@@ -41,7 +41,8 @@ def training_sources(config: TrainConfig, *, transforms: Any) -> dict[str, Sourc
     for name, data in config.datasets.items():
         train = training_samples(config, "train", transforms=transforms(data.path, True), data=data)
         if len(train) == 0:
-            raise ValueError(f"{data.path} has no training windows for n_input={data.n_input}, unroll={config.unroll}")
+            raise ValueError(f"{data.path} has no training windows in {data.train_split} for n_input={data.n_input}, "
+                             f"unroll={config.unroll}")  # fmt: skip
         val = training_samples(config, "val", transforms=transforms(data.path, False), data=data)
         sources[name] = Source(data, train, val, field_format(train, config, data=data))
     constants = {c for s in sources.values() for c in s.train.constant_channel_names}
@@ -77,10 +78,12 @@ def training_samples(
     (of the training split, ``data.train_fraction`` of its trajectories).
 
     ``transforms``: sample transforms (descriptions, images; see :mod:`physml.training.conditioning`);
-    ``data``: which of a joint run's datasets (``config.data`` by default).
+    ``data``: which of a joint run's datasets (``config.data`` by default). ``"train"`` and ``"val"`` read the
+    data's ``train_split`` and ``val_split`` (``train`` and ``val`` unless a fine-tune names parts of another).
     """
     data = config.data if data is None else data
     fraction = data.train_fraction if split == "train" else 1.0
+    split = {"train": data.train_split, "val": data.val_split}.get(split, split)
     if data.n_input == 0:
         if config.unroll != 1:
             raise ValueError(f"unroll = {config.unroll} is invalid with data.n_input = 0: nothing is rolled out")

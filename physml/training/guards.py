@@ -75,7 +75,8 @@ class TrainingDivergedError(FloatingPointError):
 def check_model_options(model: nn.Module, config: TrainConfig) -> None:
     """``ValueError`` naming the first training option ``model`` cannot follow: a generative model trains on one
     step of clean inputs (it draws its own noise levels); a continuous-time model integrates the state itself
-    from one input step through every target time."""
+    from one input step through every target time; a film is shown to a model that predicts the next state, and
+    one that reads no fields cannot add its prediction to them."""
     name = config.model.name
     if getattr(model, "generative", False) and config.unroll > 1:
         raise ValueError(
@@ -87,6 +88,15 @@ def check_model_options(model: nn.Module, config: TrainConfig) -> None:
             f"input_noise = {config.input_noise} is invalid for {name}: a generative model "
             "already trains on noised states (its own noise levels); use input_noise = 0"
         )
+    watches = config.modalities.video is not None
+    if watches and any(getattr(model, kind, False) for kind in ("generative", "continuous", "estimates_parameters")):
+        raise ValueError(f"modalities.video is invalid for {name}: a film of the window is shown to a model that "
+                         "predicts the next state from it (multimodal_transformer)")  # fmt: skip
+    if watches and config.joint:
+        raise ValueError("modalities.video is invalid for a joint run: each family would need its own camera")
+    if config.model.residual and not getattr(getattr(model, "config", None), "read_fields", True):
+        raise ValueError("model.residual = true is invalid with read_fields = false: the next state would be the "
+                         "withheld field plus the output (the arrays would leak in); use residual: false")  # fmt: skip
     if not getattr(model, "continuous", False):
         return
     for key, value, wanted, why in (

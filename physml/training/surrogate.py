@@ -81,14 +81,15 @@ class Surrogate:
 
         ``batch``: the windows' batch, for a model that also reads their descriptions or images.
         """
-        if batch is None and self.conditioning.modalities:
+        read = [m for m in self.conditioning.modalities if m != "video"]  # (a film is made of the fields themselves)
+        if batch is None and read:
             raise ValueError(
-                f"batch is None, but this model reads {list(self.conditioning.modalities)}: pass the windows' batch "
+                f"batch is None, but this model reads {read}: pass the windows' batch "
                 "(or {} to run it without them, if it was trained to)"
             )
         device = next(iter(self.model.parameters()), torch.empty(0)).device
         constant = None if constant is None else constant.to(device)
-        context = None if batch is None else self.context(batch)
+        context = None if batch is None and not self.conditioning.modalities else self.context(batch or {})
         return self.format.rollout(self.model, fields.to(device), constant, n_steps, context)
 
 
