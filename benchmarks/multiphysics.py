@@ -2,7 +2,7 @@
 
     python benchmarks/multiphysics.py --out runs/multiphysics [--parts joint transfer growth continual \\
         extrapolation] [--epochs 2] [--fractions 0.05 0.25 1] [--seeds 0 1 2] [--target collapse] \\
-        [--adapt-epochs 10] [--jobs 2]
+        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--jobs 2]
 
 Data: ``data/schrodinger-1d.h5``, ``data/near-horizon-1d.h5`` and ``data/collapse-1d.h5`` (``physml dataset
 build``; ``--data`` for other paths). Every run is ``physml train`` of a ``multiphysics_transformer`` (trunk of
@@ -25,9 +25,10 @@ Parts:
   (function-preserving) and from scratch, for the same steps: the steps each takes to reach the small model's best
   validation loss (validated every 25 steps).
 * ``extrapolation``: the near-horizon model of ``joint`` (trained on holes of mass <= 1.4) fine-tuned for
-  ``--adapt-epochs`` on half of the heavier holes of the extrapolation split (``extrapolation[:0.5]``, validated on
-  the next quarter), against the same model from scratch on them, ``--seeds`` each; scored on the last quarter,
-  which neither saw, and on the test split (in range: what the fine-tune forgets).
+  ``--adapt-epochs`` at each of ``--adapt-lrs`` on half of the heavier holes of the extrapolation split
+  (``extrapolation[:0.5]``, validated on the next quarter), against the same model from scratch on them (at
+  3e-3), ``--seeds`` each; scored on the last quarter, which none saw, and on the test split (in range: what
+  the fine-tune forgets).
 * ``continual``: the pretrained two-family model extended with the target family, alone (weights 0 for the old
   ones) or with replay (the old families at ``--replay`` of their size in each epoch's batches): the old families'
   test error before and after, and the target's.
@@ -198,15 +199,18 @@ def continual(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
 def extrapolation(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     family, held_out = "near_horizon", "extrapolation[0.75:]"
     base = train_run(recipe(args, {family: 1.0}, epochs=args.epochs, seed=0), args.out / f"single-{family}")
+    plans = {f"fine-tuned at lr {lr:g}": (lr, base / "best.pt") for lr in args.adapt_lrs}
+    plans["from scratch at lr 0.003"] = (3e-3, None)
     jobs = {}
     for seed in args.seeds:
-        config = recipe(args, {family: 1.0}, epochs=args.adapt_epochs, seed=seed)
-        config["data"][family] |= {"train_split": "extrapolation[:0.5]", "val_split": "extrapolation[0.5:0.75]"}
-        for how, init in (("fine-tuned", base / "best.pt"), ("from scratch", None)):
-            out = args.out / f"{how.replace(' ', '-')}-extrapolation-seed{seed}"
+        for how, (lr, init) in plans.items():
+            config = recipe(args, {family: 1.0}, epochs=args.adapt_epochs, seed=seed)
+            config["data"][family] |= {"train_split": "extrapolation[:0.5]", "val_split": "extrapolation[0.5:0.75]"}
+            config["optim"]["lr"] = lr
+            out = args.out / f"{how.split(' at ')[0].replace(' ', '-')}-extrapolation-lr{lr:g}-seed{seed}"
             jobs[how, seed] = pool.submit(train_run, config, out, init=init)
     models = {"pretrained (train split), not tuned": [base]}
-    models |= {how: [jobs[how, s].result() for s in args.seeds] for how in ("fine-tuned", "from scratch")}
+    models |= {how: [jobs[how, s].result() for s in args.seeds] for how in plans}
     rows = []
     for name, runs in models.items():
         held = [score(args, run, family, split=held_out) for run in runs]
@@ -231,6 +235,8 @@ def main() -> None:
     parser.add_argument("--replay", type=float, default=0.2, help="old families' share of their size, per epoch")
     parser.add_argument("--rollout", type=int, default=20, help="steps of the scored rollouts")
     parser.add_argument("--adapt-epochs", type=int, default=10, help="epochs of the extrapolation fine-tune")
+    parser.add_argument("--adapt-lrs", type=float, nargs="+", default=[3e-3, 3e-4],
+                        help="peak learning rates of the extrapolation fine-tune (from scratch: 3e-3)")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     print(machine(), flush=True)

@@ -91,7 +91,7 @@ def score(args: argparse.Namespace, run: Path) -> dict[str, float]:
 
 @torch.no_grad()
 def film_floor(args: argparse.Namespace) -> float:
-    """One-step-free floor: the nRMSE of the test states read back from their film (colour -> level -> value)."""
+    """The film's floor: the nRMSE of the test states read back from their film (colour -> level -> value)."""
     from physml.datasets import WindowDataset
 
     film = camera(args)

@@ -13,7 +13,8 @@ Each input becomes tokens, tagged by a learned modality embedding and rotated by
   of the models before video.
 
 Relative positions are meaningful within a modality; between modalities the rotations do not line up, and the
-modality embeddings tell the tokens apart.
+modality embeddings tell the tokens apart. The exception is a video beside 2D fields: the field patches then sit
+at (t, y, x) too, one tubelet after the clip, so a patch and the tubelets over its pixels differ in time only.
 
 Attention is bidirectional. Text pad tokens (id 0) are masked as keys, so appending pads changes nothing, and a
 sample whose text is all pads is a sample without text. ``window > 0`` restricts field patches to field patches
