@@ -357,28 +357,30 @@ def load_config(name_or_path: str | os.PathLike[str]) -> BuildConfig:
     return BuildConfig.from_dict(raw)
 
 
-def parse_split(split: str) -> tuple[str, float, float]:
+def parse_split(split: str, name: str = "split") -> tuple[str, float, float]:
     """``"test"`` -> ``("test", 0, 1)``; ``"extrapolation[:0.5]"`` -> ``("extrapolation", 0, 0.5)``.
 
     A part of a split, ``[start:stop]`` as shares of its trajectories in a fixed shuffled order
     (:func:`~physml.datasets.samples.split_part`): ``extrapolation[:0.5]`` (say, to fine-tune on) and
     ``extrapolation[0.5:]`` (to test on) are disjoint.
 
-    Raises ``ValueError`` naming the split and the allowed forms.
+    Raises ``ValueError`` naming ``name`` (the option: ``data.train_split``; ``""`` for none), the split and the
+    allowed forms.
     """
-    name, _, part = str(split).partition("[")
+    label, _, part = str(split).partition("[")
     allowed = f"one of {', '.join(SPLITS)}, or a part of one: NAME[start:stop], shares 0 <= start < stop <= 1"
-    if name not in SPLITS or (part and not part.endswith("]")) or part.count(":") != (1 if part else 0):
-        raise ValueError(f"split = {split!r} is invalid: choose {allowed}")
+    invalid = f"{name + ' = ' if name else ''}{split!r} is invalid: choose {allowed}"
+    if label not in SPLITS or (part and not part.endswith("]")) or part.count(":") != (1 if part else 0):
+        raise ValueError(invalid)
     start, stop = 0.0, 1.0
     if part:
         try:
             start, stop = (float(v) if v.strip() else default for v, default in zip(part[:-1].split(":"), (0.0, 1.0)))
         except ValueError:
-            raise ValueError(f"split = {split!r} is invalid: choose {allowed}") from None
+            raise ValueError(invalid) from None
         if not 0.0 <= start < stop <= 1.0:
-            raise ValueError(f"split = {split!r} is invalid: choose {allowed}")
-    return name, start, stop
+            raise ValueError(invalid)
+    return label, start, stop
 
 
 def check_fraction(fraction: float, name: str = "fraction") -> None:

@@ -22,7 +22,7 @@ from physml.datasets.config import check_fraction, parse_split
 from physml.datasets.lazy import FileHandle
 from physml.datasets.schema import FIELD_GROUPS, DataFileError, StoreInfo, read_info, reading
 
-__all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset", "fraction_of", "split_part"]
+__all__ = ["NORMALIZATIONS", "Normalization", "WindowDataset", "fraction_of", "split_part", "split_trajectories"]
 
 NORMALIZATIONS = (None, "zscore", "rms")
 Sample = dict[str, Any]
@@ -75,6 +75,18 @@ def split_part(trajectories: np.ndarray, start: float, stop: float) -> np.ndarra
     low, high = (int(np.ceil(v * len(trajectories) - 1e-9)) for v in (start, stop))
     order = np.random.default_rng(0).permutation(len(trajectories))
     return np.sort(trajectories[order[low:high]])
+
+
+def split_trajectories(info: StoreInfo, split: str | None) -> np.ndarray:
+    """The completed trajectories of ``split`` (or a part of one, ``extrapolation[:0.5]``), sorted; all of them for
+    ``None``. Raises ``ValueError`` for a split of a file without split information."""
+    chosen = info.completed.copy()
+    if split is None:
+        return np.flatnonzero(chosen)
+    if info.splits.size == 0:
+        raise ValueError(f"split = {split!r} is invalid for {info.path}: the file has no split information")
+    name, start, stop = parse_split(split)
+    return split_part(np.flatnonzero(chosen & (info.splits == name)), start, stop)
 
 
 def check_split_and_normalize(split: str | None, normalize: str | None) -> None:
@@ -172,16 +184,7 @@ class WindowDataset(Dataset):
         if any(self._groups[n] != "t0_fields" for n in (*self.channel_names, *self.constant_channel_names)):
             raise ValueError("only scalar (t0) fields are supported as channels so far")
 
-        chosen = np.ones(info.n_trajectories, bool) & info.completed
-        if split is not None:
-            if info.splits.size == 0:
-                raise ValueError(f"split = {split!r} is invalid for {self.path}: the file has no split information")
-            name, start, stop = parse_split(split)
-            chosen &= info.splits == name
-        trajectories = np.flatnonzero(chosen)
-        if split is not None:
-            trajectories = split_part(trajectories, start, stop)
-        self.trajectories = fraction_of(trajectories, fraction)
+        self.trajectories = fraction_of(split_trajectories(info, split), fraction)
         span = (n_input + n_output - 1) * time_stride
         if span >= info.n_times:
             raise ValueError(

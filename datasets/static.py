@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from physml.datasets.config import check_fraction, parse_split
-from physml.datasets.samples import Normalization, check_split_and_normalize, fraction_of, split_part
+from physml.datasets.config import check_fraction
+from physml.datasets.samples import Normalization, check_split_and_normalize, fraction_of, split_trajectories
 from physml.datasets.schema import FIELD_GROUPS, StoreInfo, read_info, reading
 
 __all__ = ["StaticDataset", "is_static"]
@@ -109,9 +109,7 @@ class StaticDataset(Dataset):
         self.constant_channel_names: list[str] = []
         self.constant_normalization: Normalization | None = None
         self.split, self.dtype, self.transforms = split, dtype, tuple(transforms)
-        if info.splits.size == 0 and split is not None:
-            raise ValueError(f"split = {split!r} is invalid for {self.path}: the file has no split information")
-        self.trajectories = self._chosen(split)
+        self.trajectories = split_trajectories(info, split)
         self.parameter_names = [n for n in info.per_trajectory_parameters if n in info.scalar_names]
         with reading(self.path), h5py.File(self.path, "r") as f:
             #: Spatial coordinates by axis name.
@@ -119,7 +117,7 @@ class StaticDataset(Dataset):
             self._parameters = {n: torch.as_tensor(f["scalars"][n][...]) for n in self.parameter_names}
             self._fields = self._read(f, self.trajectories)  # (N, C, *space), float64
             if normalization is None and normalize is not None:
-                train = self._fields if split == "train" else self._read(f, self._chosen("train"))
+                train = self._fields if split == "train" else self._read(f, split_trajectories(self.info, "train"))
                 normalization = self._statistics(train, normalize)
         if normalization is not None and len(normalization.shift) != len(self.channel_names):
             raise ValueError(
@@ -131,13 +129,6 @@ class StaticDataset(Dataset):
             rows = np.searchsorted(self.trajectories, fraction_of(self.trajectories, fraction))
             self.trajectories, self._fields = self.trajectories[rows], self._fields[rows]
         self._row = {int(t): i for i, t in enumerate(self.trajectories)}
-
-    def _chosen(self, split: str | None) -> np.ndarray:
-        chosen = self.info.completed.copy()
-        if split is None:
-            return np.flatnonzero(chosen)
-        name, start, stop = parse_split(split)
-        return split_part(np.flatnonzero(chosen & (self.info.splits == name)), start, stop)
 
     def _read(self, f: h5py.File, rows: np.ndarray) -> torch.Tensor:
         channels = []

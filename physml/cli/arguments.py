@@ -127,7 +127,7 @@ def split_name(text: str) -> str:
     from physml.datasets.config import parse_split
 
     try:
-        parse_split(text)
+        parse_split(text, "")
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("split = ", "", 1)) from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text

@@ -66,10 +66,7 @@ class DataConfig:
             _integer(f"data.{name}", getattr(self, name), low)
         check_fraction(self.train_fraction, "data.train_fraction")
         for name in ("train_split", "val_split"):
-            try:
-                parse_split(getattr(self, name))
-            except ValueError as exc:
-                raise ValueError(f"data.{exc}".replace("data.split =", f"data.{name} =")) from None
+            parse_split(getattr(self, name), f"data.{name}")
         _number("data.weight", self.weight, positive=False)
         for name in ("fields", "constant_fields"):
             names = getattr(self, name)
