@@ -2,7 +2,7 @@
 
     python benchmarks/multiphysics.py --out runs/multiphysics [--parts joint transfer growth continual \\
         extrapolation] [--epochs 2] [--fractions 0.05 0.25 1] [--seeds 0 1 2] [--target collapse] \\
-        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--jobs 2]
+        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--freeze-steps 200] [--jobs 2]
 
 Data: ``data/schrodinger-1d.h5``, ``data/near-horizon-1d.h5`` and ``data/collapse-1d.h5`` (``physml dataset
 build``; ``--data`` for other paths). Every run is ``physml train`` of a ``multiphysics_transformer`` (trunk of
@@ -21,6 +21,7 @@ Parts:
   ``--fractions`` of the target's training trajectories (``physml train --init``), against the same model trained
   from scratch on the same data for the same steps (one joint epoch: every dataset's batches, all drawn from the
   target, whose earlier families are kept with weight 0), ``--seeds`` each; the best validation of every 50 steps.
+  ``--freeze-steps N`` holds the pretrained trunk fixed for the fine-tune's first N steps (``optim.freeze``).
 * ``growth``: a small transformer (``dim`` 32, 2 blocks) on ``schrodinger-1d``; then the large one, grown from it
   (function-preserving) and from scratch, for the same steps: the steps each takes to reach the small model's best
   validation loss (validated every 25 steps).
@@ -150,9 +151,11 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     for fraction in args.fractions:
         for seed in args.seeds:
             config = recipe(args, weights, epochs=1, seed=seed, fraction=fraction, target=args.target, val_every=50)
+            frozen = {**config, "optim": {**config["optim"], "freeze": ["trunk"], "freeze_steps": args.freeze_steps}}
             for how, init in (("finetune", base), ("scratch", None)):
-                out = args.out / f"{how}-{args.target}-{fraction:g}-seed{seed}"
-                jobs[how, fraction, seed] = pool.submit(train_run, config, out, init=init)
+                tag = f"-freeze{args.freeze_steps}" if how == "finetune" and args.freeze_steps else ""
+                out = args.out / f"{how}-{args.target}-{fraction:g}{tag}-seed{seed}"
+                jobs[how, fraction, seed] = pool.submit(train_run, frozen if tag else config, out, init=init)
     rows = []
     for fraction in args.fractions:
         errors = {how: [score(args, jobs[how, fraction, s].result(), args.target)["one_step"] for s in args.seeds]
@@ -237,6 +240,8 @@ def main() -> None:
     parser.add_argument("--adapt-epochs", type=int, default=10, help="epochs of the extrapolation fine-tune")
     parser.add_argument("--adapt-lrs", type=float, nargs="+", default=[3e-3, 3e-4],
                         help="peak learning rates of the extrapolation fine-tune (from scratch: 3e-3)")  # fmt: skip
+    parser.add_argument("--freeze-steps", type=int, default=0,
+                        help="transfer: hold the pretrained trunk fixed for the fine-tune's first steps")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     print(machine(), flush=True)

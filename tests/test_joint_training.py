@@ -115,6 +115,45 @@ def test_a_fine_tune_to_a_new_family_keeps_the_trunk_and_refuses_to_drop_one(tin
         Trainer(single, tmp_path / "three", init_from=tmp_path / "two" / "last.pt", progress=False)
 
 
+@pytest.mark.parametrize("freeze_steps", [None, 1])
+def test_a_frozen_trunk_is_held_for_its_steps_while_the_new_family_trains(tiny_dataset, pulses, tmp_path,
+                                                                         freeze_steps):  # fmt: skip
+    single = _config(tiny_dataset, pulses, epochs=1).to_dict()
+    single["data"].pop("near_horizon")
+    Trainer(train_config_from_dict(single), tmp_path / "one", progress=False).train(stop_after=2)
+    optim = {"lr": 3e-3, "warmup_steps": 1, "freeze": ["trunk"], "freeze_steps": freeze_steps}
+    tune = Trainer(_config(tiny_dataset, pulses, weights=(0.0, 1.0), optim=optim), tmp_path / "two",
+                   init_from=tmp_path / "one" / "last.pt", progress=False)  # fmt: skip
+    trunk = {n: p.detach().clone() for n, p in tune.model.trunk.named_parameters()}
+    embed = tune.model.members["near_horizon"].field_embed.weight.detach().clone()
+    tune.train(stop_after=3)
+    moved = [n for n, p in tune.model.trunk.named_parameters() if not torch.equal(p, trunk[n])]
+    assert not torch.equal(tune.model.members["near_horizon"].field_embed.weight, embed)  # the new family learns
+    if freeze_steps is None:
+        assert moved == []  # held the whole run
+    else:
+        assert len(moved) == len(trunk)  # released after its first step
+
+
+@pytest.mark.parametrize(
+    ("optim", "message"),
+    [
+        ({"freeze": "trunk"}, r"optim.freeze = 'trunk' is invalid: must be a list"),
+        ({"freeze_steps": 10}, r"optim.freeze_steps = 10 is invalid without optim.freeze"),
+        ({"freeze": ["trunk"], "freeze_steps": 0}, r"optim.freeze_steps = 0 is invalid: must be an integer >= 1"),
+    ],
+)
+def test_freeze_options_are_checked(tiny_dataset, pulses, optim, message):
+    with pytest.raises(ValueError, match=message):
+        _config(tiny_dataset, pulses, optim=optim)
+
+
+def test_freezing_a_part_the_model_lacks_is_refused_at_start(tiny_dataset, pulses, tmp_path):
+    with pytest.raises(ValueError, match=r"optim.freeze: 'body' names no parameter .* \['members', 'trunk'\]"):
+        Trainer(_config(tiny_dataset, pulses, optim={"freeze": ["body"]}), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

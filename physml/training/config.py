@@ -161,18 +161,35 @@ class ModalityConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW with linear warm-up then cosine decay, and gradient clipping."""
+    """AdamW with linear warm-up then cosine decay, and gradient clipping.
+
+    ``freeze``: parameters held fixed, by the start of their names (``trunk`` is a multi-physics model's shared
+    blocks; ``blocks.0`` the first block of a transformer), for the first ``freeze_steps`` steps (``None``: the
+    whole run). Fine-tuning a pretrained trunk to a new family with ``freeze: [trunk]`` first trains the new
+    embedding and head on a fixed trunk, so that their random start does not send large gradients into it
+    (linear probing, then fine-tuning).
+    """
 
     lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 50
     grad_clip: float = 1.0
+    freeze: tuple[str, ...] = ()
+    freeze_steps: int | None = None
 
     def __post_init__(self) -> None:
         _number("optim.lr", self.lr, positive=True)
         _number("optim.weight_decay", self.weight_decay, positive=False)
         _integer("optim.warmup_steps", self.warmup_steps, 0)
         _number("optim.grad_clip", self.grad_clip, positive=True)
+        if isinstance(self.freeze, str) or not all(isinstance(n, str) and n for n in self.freeze):
+            raise ValueError(f"optim.freeze = {self.freeze!r} is invalid: must be a list of parameter-name prefixes")
+        object.__setattr__(self, "freeze", tuple(self.freeze))
+        if self.freeze_steps is not None:
+            _integer("optim.freeze_steps", self.freeze_steps, 1)
+            if not self.freeze:
+                raise ValueError(f"optim.freeze_steps = {self.freeze_steps} is invalid without optim.freeze: "
+                                 "name the parameters to hold fixed")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["decay_groups", "warmup_cosine"]
+__all__ = ["decay_groups", "frozen_parameters", "warmup_cosine"]
 
 
 def decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -18,6 +18,20 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     decayed = [p for p in model.parameters() if not getattr(p, "_no_weight_decay", False)]
     groups = [{"params": decayed, "weight_decay": weight_decay}]
     return [*groups, {"params": kept, "weight_decay": 0.0}] if kept else groups
+
+
+def frozen_parameters(model: nn.Module, prefixes: tuple[str, ...]) -> list[nn.Parameter]:
+    """The parameters of ``model`` whose names start with one of ``prefixes`` (a whole name part: ``blocks.1``
+    is not ``blocks.10``); ``ValueError`` naming a prefix that matches none, with the model's top-level parts."""
+    names = dict(model.named_parameters())
+    chosen: dict[str, nn.Parameter] = {}
+    for prefix in prefixes:
+        matched = {n: p for n, p in names.items() if n == prefix or n.startswith(prefix + ".")}
+        if not matched:
+            parts = sorted({n.split(".")[0] for n in names})
+            raise ValueError(f"optim.freeze: {prefix!r} names no parameter of the model; its parts are {parts}")
+        chosen |= matched
+    return list(chosen.values())
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, *, total: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:

@@ -55,7 +55,7 @@ from physml.training.guards import (
     set_peak_lr,
 )
 from physml.training.mixture import epoch_batches
-from physml.training.optimizer import decay_groups, warmup_cosine
+from physml.training.optimizer import decay_groups, frozen_parameters, warmup_cosine
 from physml.training.runlog import RunLog
 
 __all__ = ["Trainer", "decay_groups", "field_format", "resolve_device", "training_samples"]
@@ -120,6 +120,7 @@ class Trainer:
         self.batches_per_epoch = sum(math.ceil(len(s.train) / self.batch_size) for s in self.sources.values())
         total = config.epochs * self.batches_per_epoch
         self.scheduler = warmup_cosine(self.optimizer, total=total, warmup=config.optim.warmup_steps)
+        self.frozen = frozen_parameters(self.model, config.optim.freeze)  # held while step < freeze_steps
         self.step, self.epoch, self.batch_in_epoch, self.best = 0, 0, 0, math.inf
         self.saved_step: int | None = None  # the step last.pt holds
         self.validated: int | None = None  # the step last validated
@@ -365,6 +366,9 @@ class Trainer:
                     # DDP averages the W ranks' gradients; scaled by W * share, that average is the gradient of
                     # the global batch's mean loss, however unevenly the batch splits (exactly 1 in one process).
                     (loss * (self.world_size * share)).backward()
+                    if self.config.optim.freeze_steps is None or self.step < self.config.optim.freeze_steps:
+                        for parameter in self.frozen:  # no gradient: AdamW neither moves nor decays them
+                            parameter.grad = None
                     norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
                     if not torch.isfinite(norm):  # the reduced gradients: the same on every rank
                         raise self._diverged(self.step + 1, "the gradient norm", float(norm))
