@@ -25,6 +25,8 @@ example config (YAML):
     squash: {potential: 2.0}   # the model sees asinh(V / 2)
   losses: {data: 1.0, schrodinger_norm: 0.1, schrodinger_residual: 0.01}
   optim: {lr: 0.001, weight_decay: 0.0001, warmup_steps: 100, grad_clip: 1.0}
+  # optim also takes freeze: [trunk] and freeze_steps: N (hold those parameters fixed for the first N steps of
+  # a fine-tune with --init; without freeze_steps, the whole run)
   epochs: 20
   unroll: 1           # > 1: train on autoregressive rollouts
   pushforward: false  # with unroll > 1: gradient through the last step only
