@@ -151,11 +151,13 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     for fraction in args.fractions:
         for seed in args.seeds:
             config = recipe(args, weights, epochs=1, seed=seed, fraction=fraction, target=args.target, val_every=50)
-            frozen = {**config, "optim": {**config["optim"], "freeze": ["trunk"], "freeze_steps": args.freeze_steps}}
-            for how, init in (("finetune", base), ("scratch", None)):
-                tag = f"-freeze{args.freeze_steps}" if how == "finetune" and args.freeze_steps else ""
-                out = args.out / f"{how}-{args.target}-{fraction:g}{tag}-seed{seed}"
-                jobs[how, fraction, seed] = pool.submit(train_run, frozen if tag else config, out, init=init)
+            tuned, tag = config, ""
+            if args.freeze_steps:
+                tuned = {**config, "optim": {**config["optim"], "freeze": ["trunk"], "freeze_steps": args.freeze_steps}}
+                tag = f"-freeze{args.freeze_steps}"
+            for how, init, run, suffix in (("finetune", base, tuned, tag), ("scratch", None, config, "")):
+                out = args.out / f"{how}-{args.target}-{fraction:g}{suffix}-seed{seed}"
+                jobs[how, fraction, seed] = pool.submit(train_run, run, out, init=init)
     rows = []
     for fraction in args.fractions:
         errors = {how: [score(args, jobs[how, fraction, s].result(), args.target)["one_step"] for s in args.seeds]
