@@ -2,12 +2,13 @@
 
     python benchmarks/multiphysics.py --out runs/multiphysics [--parts joint transfer growth continual \\
         extrapolation] [--epochs 2] [--fractions 0.05 0.25 1] [--seeds 0 1 2] [--target collapse] \\
-        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--freeze-steps 200] [--jobs 2]
+        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--freeze-steps 200] [--finetune-lr 3e-4] [--dim 64] \\
+        [--jobs 2]
 
 Data: ``data/schrodinger-1d.h5``, ``data/near-horizon-1d.h5`` and ``data/collapse-1d.h5`` (``physml dataset
 build``; ``--data`` for other paths). Every run is ``physml train`` of a ``multiphysics_transformer`` (trunk of
-``dim`` 64, 4 blocks, 4 heads; each family its own patch embedding and head; residual; rms normalisation; batch
-32; AdamW at 3e-3 with 100 warm-up steps and a cosine decay), or for growth a single-family
+``--dim`` 64, 4 blocks, heads of 16 channels; each family its own patch embedding and head; residual; rms
+normalisation; batch 32; AdamW at 3e-3 with 100 warm-up steps and a cosine decay), or for growth a single-family
 ``multimodal_transformer``, in a child process with one thread, ``--jobs`` at a time. Runs resume; each is scored
 once on its family's test split (one-step nRMSE and the nRMSE of 20-step rollouts, ``physml evaluate``'s).
 
@@ -21,7 +22,8 @@ Parts:
   ``--fractions`` of the target's training trajectories (``physml train --init``), against the same model trained
   from scratch on the same data for the same steps (one joint epoch: every dataset's batches, all drawn from the
   target, whose earlier families are kept with weight 0), ``--seeds`` each; the best validation of every 50 steps.
-  ``--freeze-steps N`` holds the pretrained trunk fixed for the fine-tune's first N steps (``optim.freeze``).
+  ``--freeze-steps N`` holds the pretrained trunk fixed for the fine-tune's first N steps (``optim.freeze``);
+  ``--finetune-lr`` sets the fine-tune's peak learning rate (the runs from scratch stay at 3e-3).
 * ``growth``: a small transformer (``dim`` 32, 2 blocks) on ``schrodinger-1d``; then the large one, grown from it
   (function-preserving) and from scratch, for the same steps: the steps each takes to reach the small model's best
   validation loss (validated every 25 steps).
@@ -65,7 +67,7 @@ def recipe(args: argparse.Namespace, weights: dict[str, float], *, epochs: int, 
                         "in_memory": True, "weight": weight,
                         "train_fraction": fraction if family == target else 1.0}  # fmt: skip
     model = {"name": "multiphysics_transformer", "residual": True,
-             "params": {**TRUNK, "patch": {f: FAMILIES[f][2] for f in weights}}}  # fmt: skip
+             "params": {**args.trunk, "patch": {f: FAMILIES[f][2] for f in weights}}}  # fmt: skip
     if set(weights) - {"collapse"}:  # the potential (of the other two) enters as asinh(V / 2)
         model["squash"] = {"potential": 2.0}
     if single is not None:
@@ -151,10 +153,13 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     for fraction in args.fractions:
         for seed in args.seeds:
             config = recipe(args, weights, epochs=1, seed=seed, fraction=fraction, target=args.target, val_every=50)
-            tuned, tag = config, ""
+            optim, tag = {**config["optim"], "lr": args.finetune_lr}, ""
+            if args.finetune_lr != config["optim"]["lr"]:
+                tag += f"-lr{args.finetune_lr:g}"
             if args.freeze_steps:
-                tuned = {**config, "optim": {**config["optim"], "freeze": ["trunk"], "freeze_steps": args.freeze_steps}}
-                tag = f"-freeze{args.freeze_steps}"
+                optim |= {"freeze": ["trunk"], "freeze_steps": args.freeze_steps}
+                tag += f"-freeze{args.freeze_steps}"
+            tuned = {**config, "optim": optim}
             for how, init, run, suffix in (("finetune", base, tuned, tag), ("scratch", None, config, "")):
                 out = args.out / f"{how}-{args.target}-{fraction:g}{suffix}-seed{seed}"
                 jobs[how, fraction, seed] = pool.submit(train_run, run, out, init=init)
@@ -174,7 +179,7 @@ def growth(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     family = "schrodinger"
     small = train_run(recipe(args, {family: 1.0}, epochs=args.epochs, seed=0, single=SMALL, val_every=25),
                   args.out / "growth-small")  # fmt: skip
-    large = recipe(args, {family: 1.0}, epochs=args.epochs, seed=0, single=TRUNK, val_every=25)
+    large = recipe(args, {family: 1.0}, epochs=args.epochs, seed=0, single=args.trunk, val_every=25)
     grown = pool.submit(train_run, large, args.out / "growth-grown", init=small / "best.pt")
     scratch = pool.submit(train_run, large, args.out / "growth-scratch")
     target = best_loss(small)
@@ -244,8 +249,19 @@ def main() -> None:
                         help="peak learning rates of the extrapolation fine-tune (from scratch: 3e-3)")  # fmt: skip
     parser.add_argument("--freeze-steps", type=int, default=0,
                         help="transfer: hold the pretrained trunk fixed for the fine-tune's first steps")  # fmt: skip
+    parser.add_argument("--finetune-lr", type=float, default=3e-3,
+                        help="transfer: peak learning rate of the fine-tune (from scratch: 3e-3)")  # fmt: skip
+    parser.add_argument("--dim", type=int, default=TRUNK["dim"],
+                        help="width of the trunk, a multiple of 32 (heads of 16 channels)")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    if args.freeze_steps < 0:
+        parser.error(f"--freeze-steps must be >= 0, got {args.freeze_steps}")
+    if args.finetune_lr <= 0:
+        parser.error(f"--finetune-lr must be > 0, got {args.finetune_lr:g}")
+    if args.dim < 32 or args.dim % 32:
+        parser.error(f"--dim must be a positive multiple of 32, got {args.dim}")
+    args.trunk = {**TRUNK, "dim": args.dim, "n_heads": args.dim // 16, "n_kv_heads": args.dim // 32}
     print(machine(), flush=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for part in args.parts:
