@@ -10,7 +10,7 @@ import torch
 from physml.datasets import BuildConfig, build_dataset
 from physml.models import EstimatorConfig, ParameterEstimator
 from physml.training import Trainer, train_config_from_dict
-from physml.training.inverse import blurred, evaluate_estimator
+from physml.training.inverse import _mixture, blurred, evaluate_estimator
 
 BARRIERS = {"name": "tiny-barriers", "family": "schrodinger", "description": "packets on barriers", "seed": 3,
             "n_trajectories": 256, "time": {"t_final": 5.0, "n_saves": 10},
@@ -125,4 +125,52 @@ def test_physml_evaluate_reports_an_estimator_clean_and_degraded(barriers, tmp_p
     Trainer(train_config_from_dict(fno), tmp_path / "fno", progress=False).train()
     with pytest.raises(SystemExit):
         main(["evaluate", str(tmp_path / "fno" / "best.pt"), str(tiny_dataset), "--noise", "0.1", "--out", str(out)])
-    assert "--noise and --blur are invalid here" in capsys.readouterr().err
+    assert "--noise, --blur and --ensemble are invalid here" in capsys.readouterr().err
+
+
+def test_the_ensemble_is_the_mixture_of_its_members_gaussians():
+    means = torch.tensor([[[0.0, 1.0]], [[2.0, 1.0]]], dtype=torch.float64)  # (M = 2, N = 1, P = 2)
+    stds = torch.tensor([[[1.0, 0.5]], [[3.0, 0.5]]], dtype=torch.float64)
+    mean, std = _mixture(list(zip(means, stds)))
+    # Equal weights: the mean of the means; the variance (1 + 9) / 2 + the spread of the means, 1.
+    assert torch.allclose(mean, torch.tensor([[1.0, 1.0]], dtype=torch.float64))
+    assert torch.allclose(std, torch.tensor([[math.sqrt(6.0), 0.5]], dtype=torch.float64))
+    generator = torch.Generator().manual_seed(0)  # and a draw from the mixture has those moments
+    pick = torch.randint(0, 2, (200_000,), generator=generator)
+    draws = means[pick, 0, 0] + stds[pick, 0, 0] * torch.randn(200_000, generator=generator, dtype=torch.float64)
+    assert float(draws.mean()) == pytest.approx(1.0, abs=0.02)
+    assert float(draws.std()) == pytest.approx(math.sqrt(6.0), rel=0.01)
+
+
+def test_seeds_of_one_recipe_score_as_a_deep_ensemble(barriers, tmp_path, capsys):
+    from physml.cli import main
+
+    runs = [tmp_path / f"seed{s}" for s in (0, 1)]
+    for seed, run in enumerate(runs):
+        Trainer(_config(barriers, epochs=2, seed=seed), run, progress=False).train()
+    single = [evaluate_estimator(run / "best.pt", barriers, device="cpu") for run in runs]
+    twice = evaluate_estimator([runs[0] / "best.pt"] * 2, barriers, device="cpu")
+    both = evaluate_estimator([run / "best.pt" for run in runs], barriers, device="cpu")
+    assert (single[0]["members"], twice["members"], both["members"]) == (1, 2, 2)
+    for name in ("height", "width"):
+        alone, copies = (r["conditions"][0]["per_parameter"][name] for r in (single[0], twice))
+        assert copies == pytest.approx(alone, rel=1e-12)  # a mixture of one Gaussian twice is that Gaussian
+        members = [r["conditions"][0]["per_parameter"][name] for r in single]
+        mixed = both["conditions"][0]["per_parameter"][name]
+        # Averaging the means cannot be further off than the members are on average (triangle inequality), and
+        # the mixture is wider than its members: its variance adds their disagreement.
+        assert mixed["mae"] <= sum(m["mae"] for m in members) / 2 + 1e-12
+        assert mixed["mean_sigma"] > sum(m["mean_sigma"] for m in members) / 2
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(runs[0] / "best.pt"), str(barriers), "--baseline", str(runs[1] / "best.pt"),
+                 "--ensemble", "--device", "cpu", "--out", str(out)]) == 0  # fmt: skip
+    labels = [line.split(" | ")[0] for line in (out / "report.md").read_text().splitlines() if line.startswith("| ")]
+    assert labels.count("| ensemble") == labels.count("| seed0") == 2  # one row per parameter
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(runs[0] / "best.pt"), str(barriers), "--ensemble", "--out", str(out)])
+    assert "--ensemble is invalid with the models ['seed0']: it needs two or more" in capsys.readouterr().err
+    other = _config(barriers, epochs=1, data={"path": str(barriers), "n_input": 8, "constant_fields": [],
+                                              "batch_size": 16, "in_memory": True})  # fmt: skip
+    Trainer(other, tmp_path / "window8", progress=False).train()
+    with pytest.raises(ValueError, match=r"window8/best.pt cannot join an ensemble with .*seed0/best.pt: its format"):
+        evaluate_estimator([runs[0] / "best.pt", tmp_path / "window8" / "best.pt"], barriers, device="cpu")

@@ -63,6 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="also score with Gaussian noise of SIGMA times each input's rms added")  # fmt: skip
     inverse.add_argument("--blur", type=number, nargs="+", default=[], metavar="PIXELS",
                          help="also score with the inputs blurred by a Gaussian of PIXELS grid points")  # fmt: skip
+    inverse.add_argument("--ensemble", action="store_true",
+                         help="also score the estimators given (the checkpoint and each --baseline, e.g. one recipe "
+                              "trained from several seeds) as one deep ensemble: the mixture of their Gaussians, "
+                              "labelled 'ensemble'")  # fmt: skip
     generative = parser.add_argument_group("generative models (diffusion)")
     generative.add_argument("--samples", type=integer, default=0, metavar="N",
                             help="draw N one-step samples per window and score the ensemble: spread, skill, "
@@ -156,9 +160,12 @@ def _estimators(args: argparse.Namespace, checkpoints: dict[str, Path], splits: 
     for split in splits:
         out = args.out if len(splits) == 1 else args.out / split
         out.mkdir(parents=True, exist_ok=True)
-        results = {label: evaluate_estimator(path, args.data, split=split, noise=(0.0, *args.noise),
+        members = {label: [path] for label, path in checkpoints.items()}
+        if args.ensemble:
+            members["ensemble"] = list(checkpoints.values())
+        results = {label: evaluate_estimator(paths, args.data, split=split, noise=(0.0, *args.noise),
                                              blur=(0.0, *args.blur), device=args.device, seed=args.seed)
-                   for label, path in checkpoints.items()}  # fmt: skip
+                   for label, paths in members.items()}  # fmt: skip
         (out / "metrics.json").write_text(json.dumps(results, indent=2))
         lines = [f"# Parameters read off {args.data.name} ({split}, {next(iter(results.values()))['n']} samples)", "",
                  "| model | noise | blur | parameter | MAE | RMSE | within 1 σ | within 2 σ | mean σ |",
@@ -201,9 +208,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     if any(estimators):
         if not all(estimators):
             raise ValueError("parameter estimators are scored apart from forward models: give only estimators")
-        return _estimators(args, dict(zip(labels_of(given), [p for _, p in given])), splits)
-    if args.noise or args.blur:
-        raise ValueError("--noise and --blur are invalid here: they degrade the inputs of parameter estimators")
+        labels = labels_of(given)
+        if args.ensemble and (len(given) < 2 or "ensemble" in labels):
+            raise ValueError(f"--ensemble is invalid with the models {labels}: it needs two or more estimators, "
+                             "none of them labelled 'ensemble'")  # fmt: skip
+        return _estimators(args, dict(zip(labels, [p for _, p in given])), splits)
+    if args.noise or args.blur or args.ensemble:
+        raise ValueError("--noise, --blur and --ensemble are invalid here: they are for parameter estimators")
     from physml.datasets import is_static
 
     if is_static(args.data):  # one image per trajectory: score generators against the simulator

@@ -10,6 +10,10 @@ calibrated model) and the mean negative log-likelihood. It repeats this with the
 * ``blur`` = s: a Gaussian blur of s grid points (pixels) along each axis, edges reflected.
 
 Each noise level is drawn from ``seed``, the same draws for every model scored.
+
+Given several checkpoints (the same recipe trained from different seeds), it scores them as one deep ensemble:
+the equal-weight mixture of the members' Gaussians, whose mean is the members' mean and whose variance is the
+members' mean variance (what each expects to get wrong) plus the variance of their means (where they disagree).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -57,7 +62,7 @@ def blurred(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate_estimator(
-    checkpoint: str | os.PathLike[str],
+    checkpoint: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     data_path: str | os.PathLike[str],
     *,
     split: str = "test",
@@ -72,14 +77,29 @@ def evaluate_estimator(
     Returns ``{"split", "n", "parameters", "conditions": [{"noise", "blur", "per_parameter": {name: {"mae",
     "rmse", "within_1_sigma", "within_2_sigma", "mean_sigma", "nll"}}}]}``, one condition per pair of
     ``noise`` and ``blur`` levels (each noise level unblurred, then each blur noiseless, the clean case once).
+    A sequence of checkpoints is scored as their deep ensemble (``"members"``: how many); they must read the data
+    alike (the same data options, normalisation and parameters).
     """
     for name, levels in (("noise", noise), ("blur", blur)):
         if not levels or any(not math.isfinite(v) or v < 0 for v in levels):
             raise ValueError(f"{name} = {levels!r} is invalid: give finite levels >= 0")
+    paths = [checkpoint] if isinstance(checkpoint, (str, os.PathLike)) else list(checkpoint)
+    if not paths:
+        raise ValueError("checkpoint = [] is invalid: give one estimator, or several for an ensemble")
     torch_device = resolve_device(device)
-    model, extra = load_checkpoint(checkpoint, device=torch_device)
-    if not getattr(model, "estimates_parameters", False):
-        raise ValueError(f"{checkpoint} holds a {type(model).__name__}, not a parameter estimator")
+    models, extras = [], []
+    for path in paths:
+        model, extra = load_checkpoint(path, device=torch_device)
+        if not getattr(model, "estimates_parameters", False):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a parameter estimator")
+        for key in _READS:  # members must see the same inputs and answer in the same units
+            if models and extra.get(key) != extras[0].get(key):
+                raise ValueError(f"{path} cannot join an ensemble with {paths[0]}: its {key} differs")
+        if models and extra["config"]["data"] != extras[0]["config"]["data"]:
+            raise ValueError(f"{path} cannot join an ensemble with {paths[0]}: its data options differ")
+        models.append(model.eval())
+        extras.append(extra)
+    extra = extras[0]
     config = train_config_from_dict(extra["config"])
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, path=str(data_path)))
     fmt, conditioning = FieldFormat(**extra["format"]), Conditioning.from_dict(extra["conditioning"])
@@ -88,7 +108,6 @@ def evaluate_estimator(
         dataset.use_normalization(extra.get("normalization"))
     if len(dataset) == 0:
         raise ValueError(f"{data_path} has no {split!r} samples to evaluate on")
-    model.eval()
     observed, truth = [], []
     for batch in DataLoader(dataset, batch_size=batch_size):
         fields, constant = batch["input_fields"], batch.get("constant_fields")
@@ -103,16 +122,34 @@ def evaluate_estimator(
     for level, sigma in conditions:
         generator = torch.Generator().manual_seed(seed)  # the same draws for every model and level
         degraded = blurred(x, sigma) + level * rms * torch.randn(x.shape, generator=generator)
-        means, stds = [], []
-        for start in range(0, len(degraded), batch_size):
-            mean, std = model.predict(degraded[start : start + batch_size].to(torch_device))
-            means.append(mean.double().cpu())
-            stds.append(std.double().cpu())
-        mean, std = torch.cat(means) * scale + shift, torch.cat(stds) * scale  # physical units
+        mean, std = _mixture([_predict(m, degraded, batch_size, torch_device) for m in models])
+        mean, std = mean * scale + shift, std * scale  # physical units
         results.append(
             {"noise": level, "blur": sigma, "per_parameter": _metrics(conditioning.parameters, mean, std, y)}
         )
-    return {"split": split, "n": len(y), "parameters": list(conditioning.parameters), "conditions": results}
+    return {"split": split, "n": len(y), "parameters": list(conditioning.parameters), "members": len(models),
+            "conditions": results}  # fmt: skip
+
+
+_READS = ("format", "conditioning", "normalization")  # what fixes an estimator's inputs and outputs
+
+
+def _predict(model, x: torch.Tensor, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A model's means and standard deviations (standardised units, float64) over ``x``, batch by batch."""
+    means, stds = [], []
+    for start in range(0, len(x), batch_size):
+        mean, std = model.predict(x[start : start + batch_size].to(device))
+        means.append(mean.double().cpu())
+        stds.append(std.double().cpu())
+    return torch.cat(means), torch.cat(stds)
+
+
+def _mixture(members: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation of the equal-weight mixture of the members' Gaussians."""
+    means = torch.stack([mean for mean, _ in members])  # (M, N, P)
+    variances = torch.stack([std**2 for _, std in members])
+    mean = means.mean(0)
+    return mean, (variances.mean(0) + (means - mean).square().mean(0)).sqrt()
 
 
 def _metrics(names: tuple[str, ...], mean: torch.Tensor, std: torch.Tensor, truth: torch.Tensor) -> dict[str, Any]:
