@@ -37,6 +37,8 @@ from physml.training.distributed import resolve_device
 
 __all__ = ["blurred", "evaluate_estimator"]
 
+_READS = ("format", "conditioning", "normalization")  # what fixes an estimator's inputs and outputs
+
 
 def blurred(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """``x`` ``(B, C, *space)`` (1 or 2 spatial axes) blurred by a Gaussian of ``sigma`` grid points per axis."""
@@ -74,10 +76,10 @@ def evaluate_estimator(
 ) -> dict[str, Any]:
     """Errors and calibration of an estimator's parameters on ``split`` of ``data_path``, clean and degraded.
 
-    Returns ``{"split", "n", "parameters", "conditions": [{"noise", "blur", "per_parameter": {name: {"mae",
-    "rmse", "within_1_sigma", "within_2_sigma", "mean_sigma", "nll"}}}]}``, one condition per pair of
+    Returns ``{"split", "n", "parameters", "members", "conditions": [{"noise", "blur", "per_parameter": {name:
+    {"mae", "rmse", "within_1_sigma", "within_2_sigma", "mean_sigma", "nll"}}}]}``, one condition per pair of
     ``noise`` and ``blur`` levels (each noise level unblurred, then each blur noiseless, the clean case once).
-    A sequence of checkpoints is scored as their deep ensemble (``"members"``: how many); they must read the data
+    A sequence of checkpoints is scored as their deep ensemble (``members``: how many); they must read the data
     alike (the same data options, normalisation and parameters).
     """
     for name, levels in (("noise", noise), ("blur", blur)):
@@ -129,9 +131,6 @@ def evaluate_estimator(
         )
     return {"split": split, "n": len(y), "parameters": list(conditioning.parameters), "members": len(models),
             "conditions": results}  # fmt: skip
-
-
-_READS = ("format", "conditioning", "normalization")  # what fixes an estimator's inputs and outputs
 
 
 def _predict(model, x: torch.Tensor, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
