@@ -182,9 +182,12 @@ def _estimators(args: argparse.Namespace, checkpoints: dict[str, Path], splits: 
 
 
 def _labelled(text: str) -> tuple[str | None, Path]:
-    """``LABEL=PATH`` or ``PATH`` (not empty)."""
+    """``LABEL=PATH`` or ``PATH`` (not empty). A labelled checkpoint must exist: the error then names the whole
+    argument, not only the part after the label."""
     label, sep, name = text.partition("=")
     if sep and label and "/" not in label and not Path(text).exists():
+        if not path(name).exists():
+            raise argparse.ArgumentTypeError(f"{text!r} is invalid: checkpoint {name!r} does not exist")
         return label, path(name)
     return None, path(text)
 
