@@ -54,6 +54,7 @@ FAMILIES = {  # name: (file, data options, patch)
 }
 TRUNK = {"dim": 64, "depth": 4, "n_heads": 4, "n_kv_heads": 2}
 SMALL = {"dim": 32, "depth": 2, "n_heads": 2, "n_kv_heads": 1}
+LR = 3e-3  # the peak learning rate of every run from scratch
 
 
 def recipe(args: argparse.Namespace, weights: dict[str, float], *, epochs: int, seed: int, fraction: float = 1.0,
@@ -75,7 +76,7 @@ def recipe(args: argparse.Namespace, weights: dict[str, float], *, epochs: int, 
         data = {k: v for k, v in data[family].items() if k != "weight"}
         model = {**model, "name": "multimodal_transformer", "params": {**single, "patch": FAMILIES[family][2]}}
     return {"data": data, "model": model, "losses": {"data": 1.0}, "epochs": epochs, "seed": seed,
-            "optim": {"lr": 3e-3, "weight_decay": 1e-4, "warmup_steps": 100, "grad_clip": 1.0},
+            "optim": {"lr": LR, "weight_decay": 1e-4, "warmup_steps": 100, "grad_clip": 1.0},
             "checkpoint_every": 200, "val_every": val_every}  # fmt: skip
 
 
@@ -210,7 +211,7 @@ def extrapolation(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
     family, held_out = "near_horizon", "extrapolation[0.75:]"
     base = train_run(recipe(args, {family: 1.0}, epochs=args.epochs, seed=0), args.out / f"single-{family}")
     plans = {f"fine-tuned at lr {lr:g}": (lr, base / "best.pt") for lr in args.adapt_lrs}
-    plans["from scratch at lr 0.003"] = (3e-3, None)
+    plans[f"from scratch at lr {LR:g}"] = (LR, None)
     jobs = {}
     for seed in args.seeds:
         for how, (lr, init) in plans.items():
@@ -245,12 +246,12 @@ def main() -> None:
     parser.add_argument("--replay", type=float, default=0.2, help="old families' share of their size, per epoch")
     parser.add_argument("--rollout", type=int, default=20, help="steps of the scored rollouts")
     parser.add_argument("--adapt-epochs", type=int, default=10, help="epochs of the extrapolation fine-tune")
-    parser.add_argument("--adapt-lrs", type=float, nargs="+", default=[3e-3, 3e-4],
-                        help="peak learning rates of the extrapolation fine-tune (from scratch: 3e-3)")  # fmt: skip
+    parser.add_argument("--adapt-lrs", type=float, nargs="+", default=[LR, 3e-4],
+                        help=f"peak learning rates of the extrapolation fine-tune (from scratch: {LR:g})")  # fmt: skip
     parser.add_argument("--freeze-steps", type=int, default=0,
                         help="transfer: hold the pretrained trunk fixed for the fine-tune's first steps")  # fmt: skip
-    parser.add_argument("--finetune-lr", type=float, default=3e-3,
-                        help="transfer: peak learning rate of the fine-tune (from scratch: 3e-3)")  # fmt: skip
+    parser.add_argument("--finetune-lr", type=float, default=LR,
+                        help=f"transfer: peak learning rate of the fine-tune (from scratch: {LR:g})")  # fmt: skip
     parser.add_argument("--dim", type=int, default=TRUNK["dim"],
                         help="width of the trunk, a multiple of 32 (heads of 16 channels)")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2)

@@ -186,9 +186,10 @@ def _labelled(text: str) -> tuple[str | None, Path]:
     argument, not only the part after the label."""
     label, sep, name = text.partition("=")
     if sep and label and "/" not in label and not Path(text).exists():
-        if not path(name).exists():
+        checkpoint = path(name)
+        if not checkpoint.exists():
             raise argparse.ArgumentTypeError(f"{text!r} is invalid: checkpoint {name!r} does not exist")
-        return label, path(name)
+        return label, checkpoint
     return None, path(text)
 
 

@@ -37,8 +37,6 @@ from physml.training.distributed import resolve_device
 
 __all__ = ["blurred", "evaluate_estimator"]
 
-_READS = ("format", "conditioning", "normalization")  # what fixes an estimator's inputs and outputs
-
 
 def blurred(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """``x`` ``(B, C, *space)`` (1 or 2 spatial axes) blurred by a Gaussian of ``sigma`` grid points per axis."""
@@ -94,11 +92,11 @@ def evaluate_estimator(
         model, extra = load_checkpoint(path, device=torch_device)
         if not getattr(model, "estimates_parameters", False):
             raise ValueError(f"{path} holds a {type(model).__name__}, not a parameter estimator")
-        for key in _READS:  # members must see the same inputs and answer in the same units
-            if models and extra.get(key) != extras[0].get(key):
-                raise ValueError(f"{path} cannot join an ensemble with {paths[0]}: its {key} differs")
-        if models and extra["config"]["data"] != extras[0]["config"]["data"]:
-            raise ValueError(f"{path} cannot join an ensemble with {paths[0]}: its data options differ")
+        if models:  # members must see the same inputs and answer in the same units
+            first, this = _reading(extras[0]), _reading(extra)
+            differ = [key for key in first if this[key] != first[key]]
+            if differ:
+                raise ValueError(f"{path} cannot join an ensemble with {paths[0]}: its {differ[0]} differs")
         models.append(model.eval())
         extras.append(extra)
     extra = extras[0]
@@ -131,6 +129,12 @@ def evaluate_estimator(
         )
     return {"split": split, "n": len(y), "parameters": list(conditioning.parameters), "members": len(models),
             "conditions": results}  # fmt: skip
+
+
+def _reading(extra: dict[str, Any]) -> dict[str, Any]:
+    """What fixes an estimator's inputs and outputs, from its checkpoint's extras."""
+    return {"format": extra.get("format"), "conditioning": extra.get("conditioning"),
+            "normalization": extra.get("normalization"), "data options": extra["config"]["data"]}  # fmt: skip
 
 
 def _predict(model, x: torch.Tensor, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
