@@ -26,13 +26,21 @@ ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 def train_run(config: dict, out: Path, *, init: Path | None = None) -> Path:
     """``physml train`` of ``config`` into ``out`` (written as ``config.yaml``), from ``init``'s weights if given,
     in a child process with one thread; a run begun before resumes, a finished one (``out/done``, which records
-    its seconds) is left as it is. Returns ``out``.
+    its seconds) is left as it is. Returns ``out``. A run begun or finished with another config is refused
+    (``ValueError`` naming the settings that differ), never resumed or relabelled: give another ``out``.
 
     The child runs with ``-P``: it imports the installed physml, not a ``./physml`` of the working directory (run
     from a checkout's root, ``python -m`` would otherwise mix that checkout's package with the installed one's).
     """
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    text = yaml.safe_dump(config, sort_keys=False)
+    begun = (out / "done").exists() or (out / "last.pt").exists()
+    if begun and (out / "config.yaml").exists():
+        differ = _differences(yaml.safe_load((out / "config.yaml").read_text()), yaml.safe_load(text))
+        if differ:
+            raise ValueError(f"{out} holds a run of another config ({', '.join(differ)} differ); "
+                             "give the new run another folder")  # fmt: skip
+    (out / "config.yaml").write_text(text)
     if not (out / "done").exists():
         command = [sys.executable, "-P", "-m", "physml", "train", str(out / "config.yaml"), "--out", str(out),
                    "--no-progress", *(["--init", str(init)] if init else [])]  # fmt: skip
@@ -41,6 +49,14 @@ def train_run(config: dict, out: Path, *, init: Path | None = None) -> Path:
             subprocess.run(command, check=True, env=ONE_THREAD, stdout=subprocess.DEVNULL, stderr=stderr)
         (out / "done").write_text(json.dumps({"seconds": time.perf_counter() - start}))
     return out
+
+
+def _differences(old: object, new: object, at: str = "") -> list[str]:
+    """Dotted paths of the settings whose values differ between two parsed configs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(old) + [k for k in new if k not in old]
+        return [path for k in keys for path in _differences(old.get(k), new.get(k), f"{at}.{k}" if at else str(k))]
+    return [] if old == new else [f"{at or 'config'} ({old!r} -> {new!r})"]
 
 
 def machine() -> str:

@@ -1,0 +1,39 @@
+"""The benchmarks' training runs: a folder holds one config's run, never another's under its name."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _report import train_run  # noqa: E402
+
+
+def finished(out: Path, config: dict) -> Path:
+    out.mkdir()
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (out / "done").write_text(json.dumps({"seconds": 1.0}))
+    return out
+
+
+CONFIG = {"model": {"name": "fno", "params": {"width": 16}}, "training": {"lr": 0.003, "epochs": 6}}
+
+
+def test_a_finished_run_of_the_same_config_is_left_as_it_is(tmp_path):
+    out = finished(tmp_path / "run", CONFIG)
+    assert train_run(json.loads(json.dumps(CONFIG)), out) == out  # no training: `done` is there
+    assert yaml.safe_load((out / "config.yaml").read_text()) == CONFIG
+
+
+@pytest.mark.parametrize("begun", ["done", "last.pt"])
+def test_a_run_of_another_config_is_refused_naming_what_differs(tmp_path, begun):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
+    (out / begun).write_bytes(b"{}")
+    other = {"model": {"name": "fno", "params": {"width": 16}}, "training": {"lr": 0.003, "epochs": 24, "seed": 1}}
+    with pytest.raises(ValueError, match=r"training\.epochs \(6 -> 24\), training\.seed \(None -> 1\)"):
+        train_run(other, out)
+    assert yaml.safe_load((out / "config.yaml").read_text()) == CONFIG  # the old run's record is kept
