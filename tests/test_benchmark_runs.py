@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _report import train_run  # noqa: E402
+from _report import train_run
 
 
 def finished(out: Path, config: dict) -> Path:
