@@ -2,8 +2,8 @@
 
     python benchmarks/multiphysics.py --out runs/multiphysics [--parts joint transfer growth continual \\
         extrapolation] [--epochs 2] [--fractions 0.05 0.25 1] [--seeds 0 1 2] [--target collapse] \\
-        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--freeze-steps 200] [--finetune-lr 3e-4] [--dim 64] \\
-        [--jobs 2]
+        [--adapt-epochs 10] [--adapt-lrs 3e-3 3e-4] [--freeze-steps 200] [--finetune-lr 3e-4] [--scratch-lr 1e-2] \\
+        [--dim 64] [--jobs 2]
 
 Data: ``data/schrodinger-1d.h5``, ``data/near-horizon-1d.h5`` and ``data/collapse-1d.h5`` (``physml dataset
 build``; ``--data`` for other paths). Every run is ``physml train`` of a ``multiphysics_transformer`` (trunk of
@@ -23,7 +23,8 @@ Parts:
   from scratch on the same data for the same steps (one joint epoch: every dataset's batches, all drawn from the
   target, whose earlier families are kept with weight 0), ``--seeds`` each; the best validation of every 50 steps.
   ``--freeze-steps N`` holds the pretrained trunk fixed for the fine-tune's first N steps (``optim.freeze``);
-  ``--finetune-lr`` sets the fine-tune's peak learning rate (the runs from scratch stay at 3e-3).
+  ``--finetune-lr`` sets the fine-tune's peak learning rate, ``--scratch-lr`` that of the runs from scratch (both
+  3e-3 by default).
 * ``growth``: a small transformer (``dim`` 32, 2 blocks) on ``schrodinger-1d``; then the large one, grown from it
   (function-preserving) and from scratch, for the same steps: the steps each takes to reach the small model's best
   validation loss (validated every 25 steps).
@@ -161,7 +162,9 @@ def transfer(args: argparse.Namespace, pool: ThreadPoolExecutor) -> str:
                 optim |= {"freeze": ["trunk"], "freeze_steps": args.freeze_steps}
                 tag += f"-freeze{args.freeze_steps}"
             tuned = {**config, "optim": optim}
-            for how, init, run, suffix in (("finetune", base, tuned, tag), ("scratch", None, config, "")):
+            scratch = {**config, "optim": {**config["optim"], "lr": args.scratch_lr}}
+            plain = f"-lr{args.scratch_lr:g}" if args.scratch_lr != LR else ""
+            for how, init, run, suffix in (("finetune", base, tuned, tag), ("scratch", None, scratch, plain)):
                 out = args.out / f"{how}-{args.target}-{fraction:g}{suffix}-seed{seed}"
                 jobs[how, fraction, seed] = pool.submit(train_run, run, out, init=init)
     rows = []
@@ -251,15 +254,18 @@ def main() -> None:
     parser.add_argument("--freeze-steps", type=int, default=0,
                         help="transfer: hold the pretrained trunk fixed for the fine-tune's first steps")  # fmt: skip
     parser.add_argument("--finetune-lr", type=float, default=LR,
-                        help=f"transfer: peak learning rate of the fine-tune (from scratch: {LR:g})")  # fmt: skip
+                        help=f"transfer: peak learning rate of the fine-tune (default {LR:g})")  # fmt: skip
+    parser.add_argument("--scratch-lr", type=float, default=LR,
+                        help=f"transfer: peak learning rate of the runs from scratch (default {LR:g})")  # fmt: skip
     parser.add_argument("--dim", type=int, default=TRUNK["dim"],
                         help="width of the trunk, a multiple of 32 (heads of 16 channels)")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     if args.freeze_steps < 0:
         parser.error(f"--freeze-steps must be >= 0, got {args.freeze_steps}")
-    if args.finetune_lr <= 0:
-        parser.error(f"--finetune-lr must be > 0, got {args.finetune_lr:g}")
+    for name in ("finetune_lr", "scratch_lr"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name):g}")
     if args.dim < 32 or args.dim % 32:
         parser.error(f"--dim must be a positive multiple of 32, got {args.dim}")
     args.trunk = {**TRUNK, "dim": args.dim, "n_heads": args.dim // 16, "n_kv_heads": args.dim // 32}
