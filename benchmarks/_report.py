@@ -11,13 +11,19 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
 import torch
 import yaml
 from torch.profiler import ProfilerActivity, profile
+
+try:
+    import fcntl
+except ImportError:  # Windows: the records are updated unlocked
+    fcntl = None  # type: ignore[assignment]
 
 #: A child process's environment: one thread (the studies run their jobs side by side on the cores).
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -57,6 +63,26 @@ def _differences(old: object, new: object, at: str = "") -> list[str]:
         keys = list(old) + [k for k in new if k not in old]
         return [path for k in keys for path in _differences(old.get(k), new.get(k), f"{at}.{k}" if at else str(k))]
     return [] if old == new else [f"{at or 'config'} ({old!r} -> {new!r})"]
+
+
+@contextmanager
+def merged_json(path: Path, empty: dict) -> Iterator[dict]:
+    """The record at ``path`` (``empty`` if there is none) to update in the block, written back when it ends.
+
+    Invocations of a study run side by side and each adds its rows to one record: the read, the update and the
+    write happen under a blocking ``flock`` on ``.NAME.lock`` beside it, so no invocation writes back a record
+    read before another's rows were added. The write goes to a temporary file renamed into place; a block that
+    raises leaves the record as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(f".{path.name}.lock").open("a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the lock file is closed
+        record = json.loads(path.read_text()) if path.exists() else empty
+        yield record
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps(record, indent=1))
+        temporary.replace(path)
 
 
 def machine() -> str:

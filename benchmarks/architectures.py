@@ -41,7 +41,7 @@ from pathlib import Path
 
 import h5py
 import torch
-from _report import ONE_THREAD, best_of, machine, markdown_table, nearest_width, peak_bytes, train_run
+from _report import ONE_THREAD, best_of, machine, markdown_table, merged_json, nearest_width, peak_bytes, train_run
 
 from physml.models import load_checkpoint
 from physml.models.registry import model_shell
@@ -255,24 +255,24 @@ def main() -> None:
             for a in args.archs for s in args.seeds}  # fmt: skip
     scores = {f"{a}-seed{s}": json.loads((f.result().parent / "scores.json").read_text()) for (a, s), f in runs.items()}
     pool.shutdown()
-    path = out / "results.json"  # runs of other invocations (other --archs, --lrs) stay in it
-    results = json.loads(path.read_text()) if path.exists() else {"budget": budget, "archs": {}, "lrs": {},
-                                                                    "params": {}, "epochs": {}}  # fmt: skip
-    results["persistence"] = next(iter(scores.values()))["persistence"]
-    for arch in args.archs:
-        earlier = results["archs"].get(arch, {})  # seeds of earlier invocations at the same rate stay
-        seeds = earlier.get("seeds", {}) if earlier and results["lrs"].get(arch) == lrs[arch] else {}
-        seeds |= {str(s): scores[f"{arch}-seed{s}"]["model"] for s in args.seeds}
-        cost = {k: v for k, v in earlier.items() if k != "seeds"}
-        if not cost or args.reprofile:
-            first = out / f"{arch}-seed{args.seeds[0]}"
-            command = [sys.executable, __file__, "--data", "-", "--out", "-", "--profile", str(first), json.dumps(grid)]
-            cost = json.loads(
-                subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
-            )
-        results["archs"][arch] = {"seeds": dict(sorted(seeds.items())), **cost}
-        results["lrs"][arch], results["params"][arch], results["epochs"][arch] = lrs[arch], params[arch], args.epochs
-    path.write_text(json.dumps(results, indent=1))
+    empty = {"budget": budget, "archs": {}, "lrs": {}, "params": {}, "epochs": {}}
+    with merged_json(out / "results.json", empty) as results:  # runs of other invocations stay in it
+        results["persistence"] = next(iter(scores.values()))["persistence"]
+        for arch in args.archs:
+            earlier = results["archs"].get(arch, {})  # seeds of earlier invocations at the same rate stay
+            seeds = earlier.get("seeds", {}) if earlier and results["lrs"].get(arch) == lrs[arch] else {}
+            seeds |= {str(s): scores[f"{arch}-seed{s}"]["model"] for s in args.seeds}
+            cost = {k: v for k, v in earlier.items() if k != "seeds"}
+            if not cost or args.reprofile:
+                first = out / f"{arch}-seed{args.seeds[0]}"
+                command = [sys.executable, __file__, "--data", "-", "--out", "-", "--profile", str(first),
+                           json.dumps(grid)]  # fmt: skip
+                cost = json.loads(
+                    subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
+                )
+            results["archs"][arch] = {"seeds": dict(sorted(seeds.items())), **cost}
+            results["lrs"][arch], results["params"][arch] = lrs[arch], params[arch]
+            results["epochs"][arch] = args.epochs
     print(report(results))
     if args.plot:
         plot(args.out, args.plot)

@@ -50,7 +50,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
-from _report import machine, markdown_table, nearest_width
+from _report import machine, markdown_table, merged_json, nearest_width
 from _shell_streams import DT, HORIZON, LONGEST, N_SAMPLES, SPLITS, build, load
 
 from physml.models import build_model
@@ -299,16 +299,15 @@ def main() -> None:
         print(f"{arch}: validation loss by lr {losses} -> {lrs[arch]:g}", flush=True)
     runs = {(a, c, s): pool.submit(run, args, a, c, dims[a], lrs[a], args.steps, s, folder(a, c, s, lrs[a]))
             for a in args.archs for c in args.contexts for s in args.seeds}  # fmt: skip
-    path = args.out / "results.json"  # rows of other invocations (other --archs) stay in it
-    results = json.loads(path.read_text()) if path.exists() else {"runs": {}, "lrs": {}}
-    results["baselines"] = baselines(load(data, "test"))
-    results["steps"] = args.steps
-    for (arch, context, seed), future in runs.items():
-        label = label_of(arch, args.pushforward)
-        results["runs"][f"{label}|{context}|{seed}"] = future.result()
-        results["lrs"][label] = lrs[arch]
+    done = {key: future.result() for key, future in runs.items()}
     pool.shutdown()
-    path.write_text(json.dumps(results, indent=1))
+    with merged_json(args.out / "results.json", {"runs": {}, "lrs": {}}) as results:  # other invocations' rows stay
+        results["baselines"] = baselines(load(data, "test"))
+        results["steps"] = args.steps
+        for (arch, context, seed), scores in done.items():
+            label = label_of(arch, args.pushforward)
+            results["runs"][f"{label}|{context}|{seed}"] = scores
+            results["lrs"][label] = lrs[arch]
     print(report(results))
     if args.plot:
         plot(results, args, args.plot)

@@ -1,5 +1,7 @@
-"""The benchmarks' training runs: a folder holds one config's run, never another's under its name."""
+"""The benchmarks' training runs and records: a folder holds one config's run, never another's under its name, and
+invocations side by side add their rows to one record without writing back a stale one."""
 
+import fcntl
 import json
 import sys
 from pathlib import Path
@@ -8,7 +10,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _report import train_run
+from _report import merged_json, train_run
 
 
 def finished(out: Path, config: dict) -> Path:
@@ -37,3 +39,21 @@ def test_a_run_of_another_config_is_refused_naming_what_differs(tmp_path, begun)
     with pytest.raises(ValueError, match=r"training\.epochs \(6 -> 24\), training\.seed \(None -> 1\)"):
         train_run(other, out)
     assert yaml.safe_load((out / "config.yaml").read_text()) == CONFIG  # the old run's record is kept
+
+
+def test_a_record_is_updated_under_a_lock_and_left_whole_by_a_failed_update(tmp_path):
+    path = tmp_path / "results.json"
+    with merged_json(path, {"runs": {}}) as record:
+        record["runs"]["a"] = 1
+        # another invocation would wait here
+        with (tmp_path / ".results.json.lock").open("a") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with merged_json(path, {"runs": {}}) as record:  # the next one reads the rows written before it
+        record["runs"]["b"] = 2
+    assert json.loads(path.read_text()) == {"runs": {"a": 1, "b": 2}}
+    with pytest.raises(RuntimeError), merged_json(path, {"runs": {}}) as record:
+        record["runs"]["c"] = 3
+        raise RuntimeError("interrupted")
+    assert json.loads(path.read_text()) == {"runs": {"a": 1, "b": 2}}
+    with (tmp_path / ".results.json.lock").open("a") as other:  # released
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
