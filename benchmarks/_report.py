@@ -20,6 +20,9 @@ import torch
 import yaml
 from torch.profiler import ProfilerActivity, profile
 
+from physml.durable import atomic_path
+from physml.locks import lock_path
+
 try:
     import fcntl
 except ImportError:  # Windows: the records are updated unlocked
@@ -71,18 +74,17 @@ def merged_json(path: Path, empty: dict) -> Iterator[dict]:
 
     Invocations of a study run side by side and each adds its rows to one record: the read, the update and the
     write happen under a blocking ``flock`` on ``.NAME.lock`` beside it, so no invocation writes back a record
-    read before another's rows were added. The write goes to a temporary file renamed into place; a block that
-    raises leaves the record as it was.
+    read before another's rows were added (``physml.locks``' lock file, waited for instead of refused). The
+    write is ``physml.durable.atomic_path``'s; a block that raises leaves the record as it was.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_name(f".{path.name}.lock").open("a") as lock:
+    with lock_path(path).open("a") as lock:
         if fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the lock file is closed
         record = json.loads(path.read_text()) if path.exists() else empty
         yield record
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps(record, indent=1))
-        temporary.replace(path)
+        with atomic_path(path) as temporary:
+            temporary.write_text(json.dumps(record, indent=1))
 
 
 def machine() -> str:

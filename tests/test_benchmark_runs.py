@@ -12,6 +12,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from _report import merged_json, train_run
 
+from physml.locks import lock_path
+
 
 def finished(out: Path, config: dict) -> Path:
     out.mkdir()
@@ -46,7 +48,7 @@ def test_a_record_is_updated_under_a_lock_and_left_whole_by_a_failed_update(tmp_
     with merged_json(path, {"runs": {}}) as record:
         record["runs"]["a"] = 1
         # another invocation would wait here
-        with (tmp_path / ".results.json.lock").open("a") as other, pytest.raises(BlockingIOError):
+        with lock_path(path).open("a") as other, pytest.raises(BlockingIOError):
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with merged_json(path, {"runs": {}}) as record:  # the next one reads the rows written before it
         record["runs"]["b"] = 2
@@ -55,5 +57,5 @@ def test_a_record_is_updated_under_a_lock_and_left_whole_by_a_failed_update(tmp_
         record["runs"]["c"] = 3
         raise RuntimeError("interrupted")
     assert json.loads(path.read_text()) == {"runs": {"a": 1, "b": 2}}
-    with (tmp_path / ".results.json.lock").open("a") as other:  # released
+    with lock_path(path).open("a") as other:  # released
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
