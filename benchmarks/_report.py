@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,20 +33,30 @@ except ImportError:  # Windows: the records are updated unlocked
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def train_run(config: dict, out: Path, *, init: Path | None = None) -> Path:
+def train_run(config: dict, out: Path, *, init: Path | None = None, twin: Path | None = None) -> Path:
     """``physml train`` of ``config`` into ``out`` (written as ``config.yaml``), from ``init``'s weights if given,
     in a child process with one thread; a run begun before resumes, a finished one (``out/done``, which records
     its seconds) is left as it is. Returns ``out``. A run begun or finished with another config is refused
     (``ValueError`` naming the settings that differ), never resumed or relabelled: give another ``out``.
 
+    ``twin``: a folder that may hold a finished run of this very config (a sweep's run at the rate it chose, when
+    the sweep trains the full budget) is copied into ``out`` rather than trained again: it is a run of the same
+    config (on the CPU, the same bit for bit as a retrained one). A twin of another config, or unfinished, is ignored.
+
     The child runs with ``-P``: it imports the installed physml, not a ``./physml`` of the working directory (run
     from a checkout's root, ``python -m`` would otherwise mix that checkout's package with the installed one's).
     """
-    out.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(config, sort_keys=False)
+    written = yaml.safe_load(text)  # as it will read back
+    if twin is not None and not out.exists() and (twin / "done").exists() and not _differences(_config(twin), written):
+        partial = out.with_name(out.name + ".copying")  # an interrupted copy is never taken for a run
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(twin, partial)
+        partial.rename(out)
+    out.mkdir(parents=True, exist_ok=True)
     begun = (out / "done").exists() or (out / "last.pt").exists()
     if begun and (out / "config.yaml").exists():
-        differ = _differences(yaml.safe_load((out / "config.yaml").read_text()), yaml.safe_load(text))
+        differ = _differences(_config(out), written)
         if differ:
             raise ValueError(f"{out} holds a run of another config ({', '.join(differ)} differ); "
                              "give the new run another folder")  # fmt: skip
@@ -58,6 +69,11 @@ def train_run(config: dict, out: Path, *, init: Path | None = None) -> Path:
             subprocess.run(command, check=True, env=ONE_THREAD, stdout=subprocess.DEVNULL, stderr=stderr)
         (out / "done").write_text(json.dumps({"seconds": time.perf_counter() - start}))
     return out
+
+
+def _config(run: Path) -> dict | None:
+    """The config a run folder was trained with (None if it has none)."""
+    return yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else None
 
 
 def _differences(old: object, new: object, at: str = "") -> list[str]:

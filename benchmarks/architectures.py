@@ -14,7 +14,8 @@ Every architecture is sized to ``--budget`` weights (its width searched on weigh
 the grid into patches of 8, 32 in 1D and 12 x 12 on the 96 x 96 grid, and stack 4 blocks; 2D convolutions and FNO
 filters of 12 x 12 modes on a 2D grid) and trained for the same ``--epochs`` (equal steps x batch: equal data seen,
 not equal time; the seconds per step are measured and reported beside). The learning rate per architecture is the
-best of ``--lrs`` by validation loss after ``--sweep-epochs`` on seed 0 (one rate given: no sweep).
+best of ``--lrs`` by validation loss after ``--sweep-epochs`` on seed 0 (one rate given: no sweep). A sweep of
+the full ``--epochs`` has already trained seed 0 at the chosen rate: that run is copied, not trained again.
 
 Scored on the held-out test split (one-step nRMSE, 20-step rollout nRMSE, or as many steps as the runs hold) and,
 given ``--long``, on its test split (100-step rollout nRMSE, steps until the correlation with the truth drops below
@@ -141,10 +142,10 @@ def train_config(
     }
 
 
-def run(config: dict, out: Path, scored: argparse.Namespace | None = None) -> Path:
-    """Train (or resume) one run in a child process with one thread, then (given ``scored``: the data) score it in
-    another, into ``out``/scores.json; returns its best.pt."""
-    train_run(config, out)
+def run(config: dict, out: Path, scored: argparse.Namespace | None = None, twin: Path | None = None) -> Path:
+    """Train (or resume, or copy from ``twin``: see ``train_run``) one run in a child process with one thread, then
+    (given ``scored``: the data) score it in another, into ``out``/scores.json; returns its best.pt."""
+    train_run(config, out, twin=twin)
     if scored is not None and not (out / "scores.json").exists():
         long = ["--long", str(scored.long)] if scored.long else []
         command = [sys.executable, __file__, "--data", str(scored.data), *long, "--out", "-", "--score", str(out)]
@@ -251,8 +252,12 @@ def main() -> None:
             lrs[arch] = min(losses, key=losses.get)
             print(f"{arch}: validation loss after {args.sweep_epochs} epochs by lr {losses} -> {lrs[arch]:g}",
                   flush=True)  # fmt: skip
-    runs = {(a, s): pool.submit(lambda a, s: run(config(a, lrs[a], args.epochs, s), out / f"{a}-seed{s}", args), a, s)
-            for a in args.archs for s in args.seeds}  # fmt: skip
+
+    def seed_run(arch: str, seed: int) -> Path:  # seed 0 is the sweep's run at its rate if that ran the budget
+        swept = out / "sweep" / f"{arch}-lr{lrs[arch]:g}" if len(args.lrs) > 1 else None
+        return run(config(arch, lrs[arch], args.epochs, seed), out / f"{arch}-seed{seed}", args, twin=swept)
+
+    runs = {(a, s): pool.submit(seed_run, a, s) for a in args.archs for s in args.seeds}
     scores = {f"{a}-seed{s}": json.loads((f.result().parent / "scores.json").read_text()) for (a, s), f in runs.items()}
     pool.shutdown()
     empty = {"budget": budget, "archs": {}, "lrs": {}, "params": {}, "epochs": {}}

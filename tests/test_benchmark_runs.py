@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import _report
 from _report import merged_json, train_run
 
 from physml.locks import lock_path
@@ -29,6 +30,20 @@ def test_a_finished_run_of_the_same_config_is_left_as_it_is(tmp_path):
     out = finished(tmp_path / "run", CONFIG)
     assert train_run(json.loads(json.dumps(CONFIG)), out) == out  # no training: `done` is there
     assert yaml.safe_load((out / "config.yaml").read_text()) == CONFIG
+
+
+def test_a_finished_twin_of_the_same_config_is_copied_and_one_of_another_config_is_trained_anew(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(_report.subprocess, "run", lambda command, **kw: trained.append(command))
+    twin = finished(tmp_path / "sweep-lr0.003", CONFIG)
+    (twin / "best.pt").write_bytes(b"weights")
+    out = train_run(json.loads(json.dumps(CONFIG)), tmp_path / "seed0", twin=twin)
+    assert trained == [] and (out / "best.pt").read_bytes() == b"weights" and (out / "done").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed0", "sweep-lr0.003"]  # no partial copy left
+    longer = {**CONFIG, "training": {"lr": 0.003, "epochs": 24}}
+    out = train_run(longer, tmp_path / "seed0-longer", twin=twin)
+    assert len(trained) == 1 and trained[0][4:6] == ["train", str(out / "config.yaml")]
+    assert not (out / "best.pt").exists()
 
 
 @pytest.mark.parametrize("begun", ["done", "last.pt"])
