@@ -40,8 +40,9 @@ def train_run(config: dict, out: Path, *, init: Path | None = None, twin: Path |
     (``ValueError`` naming the settings that differ), never resumed or relabelled: give another ``out``.
 
     ``twin``: a folder that may hold a finished run of this very config (a sweep's run at the rate it chose, when
-    the sweep trains the full budget) is copied into ``out`` rather than trained again: it is a run of the same
-    config (on the CPU, the same bit for bit as a retrained one). A twin of another config, or unfinished, is ignored.
+    the sweep trains the full budget). If it does and ``out`` is new, that run is copied into ``out`` rather than
+    trained again (on the CPU a retrained run is the same bit for bit). A twin of another config, or unfinished, is
+    ignored.
 
     The child runs with ``-P``: it imports the installed physml, not a ``./physml`` of the working directory (run
     from a checkout's root, ``python -m`` would otherwise mix that checkout's package with the installed one's).
