@@ -50,7 +50,7 @@ def train_run(config: dict, out: Path, *, init: Path | None = None, twin: Path |
     text = yaml.safe_dump(config, sort_keys=False)
     written = yaml.safe_load(text)  # as it will read back
     if twin is not None and not out.exists() and (twin / "done").exists() and not _differences(_config(twin), written):
-        partial = out.with_name(out.name + ".copying")  # an interrupted copy is never taken for a run
+        partial = out.with_name(f".{out.name}.copying")  # as atomic_path names it; never taken for a run
         shutil.rmtree(partial, ignore_errors=True)
         shutil.copytree(twin, partial)
         partial.rename(out)

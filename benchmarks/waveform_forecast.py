@@ -301,8 +301,9 @@ def main() -> None:
             for a in args.archs for c in args.contexts for s in args.seeds}  # fmt: skip
     done = {key: future.result() for key, future in runs.items()}
     pool.shutdown()
+    reference = baselines(load(data, "test"))  # outside the lock: other invocations wait on it
     with merged_json(args.out / "results.json", {"runs": {}, "lrs": {}}) as results:  # other invocations' rows stay
-        results["baselines"] = baselines(load(data, "test"))
+        results["baselines"] = reference
         results["steps"] = args.steps
         for (arch, context, seed), scores in done.items():
             label = label_of(arch, args.pushforward)
