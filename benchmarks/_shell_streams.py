@@ -23,6 +23,7 @@ RADII = (-20.0, 10.0, 100.0)  # r* of the three channels (M)
 DT = 0.2  # sample spacing (M)
 LONGEST = 16384  # the longest context; the forecast starts here
 HORIZON = 512  # samples forecast
+PATCH = 16  # samples per token: the models read and forecast the series patch by patch
 N_SAMPLES = LONGEST + HORIZON
 EQUATIONS = [(0, 0, "regge-wheeler"), (0, 1, "regge-wheeler"), (0, 2, "regge-wheeler"), (1, 1, "regge-wheeler"),
              (1, 2, "regge-wheeler"), (2, 2, "regge-wheeler"), (2, 3, "regge-wheeler"), (2, 2, "zerilli"),

@@ -31,8 +31,10 @@ rms error over the truth's rms over all 102 M, pooled over the test series ("nRM
 (teacher-forced) nRMSE over the forecast's samples; persistence (the last sample held) and zero for scale. A run
 whose loss turns non-finite is reported as diverged.
 
-Each run is a child process with one thread (``--jobs`` at a time); its scores go to its folder's scores.json,
-so an interrupted study resumes where it stopped. Writes ``--out``/results.json and prints the tables.
+Each run is a child process with one thread (``--jobs`` at a time), which logs its progress to its folder's
+stderr.log and saves its state every ``CHECKPOINT_EVERY`` steps; its scores go to its folder's scores.json. An
+interrupted study resumes where it stopped, a run from its last saved step with the same result as if never stopped.
+Writes ``--out``/results.json and prints the tables.
 """
 
 from __future__ import annotations
@@ -51,13 +53,16 @@ import h5py
 import numpy as np
 import torch
 from _report import machine, markdown_table, merged_json, nearest_width
-from _shell_streams import DT, HORIZON, LONGEST, N_SAMPLES, SPLITS, build, load
+from _shell_streams import DT, HORIZON, LONGEST, N_SAMPLES, PATCH, SPLITS, build, load
+from _waveform_scores import WINDOWS, baselines, forecast, score
 
+from physml.durable import atomic_path
 from physml.models import build_model
 from physml.models.registry import model_shell
+from physml.progress import progress
 
-PATCH = 16  # samples per token
 WINDOWS_PER_STEP = 2 * LONGEST  # samples per training step, at every context
+CHECKPOINT_EVERY = 100  # steps between the saved states (checkpoint.pt) an interrupted run resumes from
 #: Architecture: registered model and its options (all causal, 1D, fields only).
 ARCHITECTURES: dict[str, tuple[str, dict]] = {
     "transformer": ("multimodal_transformer", {}),
@@ -126,9 +131,10 @@ def windows(data: torch.Tensor, context: int, n: int, generator: torch.Generator
 
 def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, data: Path, out: Path,
           pushforward: int = 0) -> dict:  # fmt: skip
-    """One run in this process: trains (unless ``out`` holds its trained model: trained.json and model.pt) and
-    scores it. A run whose loss turns non-finite is recorded as diverged, with the step. ``pushforward``: the
-    largest number of rounds of own predictions the inputs go through (drawn per step, 0 .. K)."""
+    """One run in this process: trains (unless ``out`` holds its trained model: trained.json and model.pt; from the
+    last checkpoint.pt if one was left) and scores it. A run whose loss turns non-finite is recorded as diverged, with
+    the step. ``pushforward``: the largest number of rounds of own predictions the inputs go through (drawn per step,
+    0 .. K)."""
     from physml.training.trainer import decay_groups
 
     torch.manual_seed(seed)
@@ -141,88 +147,51 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
         optimizer = torch.optim.AdamW(decay_groups(model, 1e-4), lr=lr)
         warmup = max(1, steps // 20)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda k: min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps))
-        )
+            optimizer, lambda k: float(min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps)))
+        )  # a float, not NumPy's: the scheduler's state is saved, and loaded without pickle
         generator = torch.Generator().manual_seed(seed)
-        batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter(), []
-        for step in range(steps):
-            rounds = int(torch.randint(pushforward + 1, (), generator=generator)) if pushforward else 0
-            loss = next_patch_loss(model, windows(train_set, context, batch, generator), rounds)
-            if not torch.isfinite(loss):
-                return {"diverged_at_step": step, "val_loss": float("inf")}
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
+        parts, checkpoint = {"model": model, "optimizer": optimizer, "scheduler": scheduler}, out / "checkpoint.pt"
+        done = {"step": 0, "seconds": 0.0, "losses": []}
+        if checkpoint.exists():  # an interrupted run: on from its last saved step, as if it had never stopped
+            saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+            for name, part in parts.items():
+                part.load_state_dict(saved[name])
+            generator.set_state(saved["generator"])
+            done = saved["done"]
+        batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter() - done["seconds"], done["losses"]
+        with progress(total=steps, initial=done["step"], desc=out.name, unit="step") as bar:
+            for step in range(done["step"], steps):
+                rounds = int(torch.randint(pushforward + 1, (), generator=generator)) if pushforward else 0
+                loss = next_patch_loss(model, windows(train_set, context, batch, generator), rounds)
+                if not torch.isfinite(loss):
+                    return {"diverged_at_step": step, "val_loss": float("inf")}
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                losses.append(loss.item())
+                bar.update(1)
+                if (step + 1) % CHECKPOINT_EVERY == 0:
+                    state = {name: part.state_dict() for name, part in parts.items()}
+                    state |= {"generator": generator.get_state(), "done": {"step": step + 1, "losses": losses,
+                              "seconds": time.perf_counter() - start}}  # fmt: skip
+                    with atomic_path(checkpoint) as tmp:
+                        torch.save(state, tmp)
         model.eval()
         with torch.no_grad():
             val = next_patch_loss(model, (load(data, "val") / scale)[..., N_SAMPLES - context :]).item()
         trained = {"val_loss": val, "train_loss_last": statistics.mean(losses[-20:]),
                    "train_s_per_step": (time.perf_counter() - start) / steps}  # fmt: skip
-        torch.save(model.state_dict(), out / "model.pt")
-        (out / "trained.json").write_text(json.dumps(trained, indent=1))
+        with atomic_path(out / "model.pt") as tmp:  # the model before its record: trained.json means both are whole
+            torch.save(model.state_dict(), tmp)
+        with atomic_path(out / "trained.json") as tmp:
+            tmp.write_text(json.dumps(trained, indent=1))
+        checkpoint.unlink(missing_ok=True)
     model.eval()
     with torch.no_grad():
         scores = score(model, load(data, "test") / scale, context)
     return {**trained, "weights": sum(p.numel() for p in model.parameters()), **scores}
-
-
-def forecast(model: torch.nn.Module, series: torch.Tensor, context: int) -> torch.Tensor:
-    """``(B, 3, HORIZON)``: the autoregressive forecast from the ``context`` samples before ``LONGEST``.
-
-    A model that attends re-reads a window of ``context`` samples that slides by one patch per prediction: its
-    positions stay those it was trained on (its key/value cache would carry them past). A scan reads the context
-    once (``step``) and carries its state: its predictions read the context and all it has
-    predicted since.
-    """
-    window, predicted = series[..., LONGEST - context : LONGEST], []
-    if not model.config.attends:
-        out, state = model.step(window)  # the context at once, then one patch at a time
-        nxt = out[..., -PATCH:]
-        predicted.append(nxt)
-        while len(predicted) < HORIZON // PATCH:
-            nxt, state = model.step(nxt, state)
-            predicted.append(nxt)
-        return torch.cat(predicted, dim=-1)
-    for _ in range(HORIZON // PATCH):
-        nxt = model(window)[..., -PATCH:]
-        predicted.append(nxt)
-        window = torch.cat([window[..., PATCH:], nxt], dim=-1)
-    return torch.cat(predicted, dim=-1)
-
-
-def nrmse(pred: torch.Tensor, true: torch.Tensor, samples: int | None = None) -> list[float]:
-    """Per channel: the rms of ``pred - true`` over the first ``samples`` (default all) of the last axis, over the
-    rms of ``true`` over all of it (a shell may not have reached a radius early on), pooled over the series (so that
-    a series whose wave barely reaches a radius does not dominate that radius's error)."""
-    error = (pred - true)[..., :samples].square().mean(dim=(0, 2))
-    return (error / true.square().mean(dim=(0, 2))).sqrt().tolist()
-
-
-#: Forecast windows scored (samples): the first 20 M, the ringing (40 M), the whole forecast (102 M).
-WINDOWS = {"20M": 100, "40M": 200, "102M": HORIZON}
-
-
-def score(model: torch.nn.Module, test: torch.Tensor, context: int) -> dict:
-    start = time.perf_counter()
-    pred = forecast(model, test, context)
-    seconds = time.perf_counter() - start
-    n = HORIZON - PATCH  # one step, teacher-forced, over the forecast's samples after its first patch
-    teacher = model(test[..., N_SAMPLES - context :])[..., -PATCH - n : -PATCH]
-    return {**errors(pred, test[..., LONGEST:]), "one_step": nrmse(teacher, test[..., N_SAMPLES - n :]),
-            "forecast_s": seconds}  # fmt: skip
-
-
-def errors(pred: torch.Tensor, true: torch.Tensor) -> dict[str, list[float]]:
-    return {f"forecast_{name}": nrmse(pred, true, n) for name, n in WINDOWS.items()}
-
-
-def baselines(test: torch.Tensor) -> dict:
-    true = test[..., LONGEST:]
-    held = test[..., LONGEST - 1 : LONGEST].expand_as(true)
-    return {"persistence": errors(held, true), "zero": errors(torch.zeros_like(true), true)}
 
 
 def run(args: argparse.Namespace, arch: str, context: int, dim: int, lr: float, steps: int, seed: int,
@@ -268,7 +237,8 @@ def main() -> None:
         arch, context, dim, lr, steps, seed, out, pushforward = json.loads(args.run)
         torch.set_num_threads(1)
         result = train(arch, context, dim, lr, steps, seed, data, Path(out), pushforward)
-        (Path(out) / "scores.json").write_text(json.dumps(result, indent=1))
+        with atomic_path(Path(out) / "scores.json") as tmp:  # its presence means the run is finished
+            tmp.write_text(json.dumps(result, indent=1))
         return
     print(machine(), flush=True)
     counts = dict(zip(SPLITS, args.trajectories))
