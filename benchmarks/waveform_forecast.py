@@ -157,6 +157,7 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
             for name, part in parts.items():
                 part.load_state_dict(saved[name])
             generator.set_state(saved["generator"])
+            torch.set_rng_state(saved["rng"])  # torch's own: for a model that draws (dropout)
             done = saved["done"]
         batch, start, losses = WINDOWS_PER_STEP // context, time.perf_counter() - done["seconds"], done["losses"]
         with progress(total=steps, initial=done["step"], desc=out.name, unit="step") as bar:
@@ -164,6 +165,7 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
                 rounds = int(torch.randint(pushforward + 1, (), generator=generator)) if pushforward else 0
                 loss = next_patch_loss(model, windows(train_set, context, batch, generator), rounds)
                 if not torch.isfinite(loss):
+                    checkpoint.unlink(missing_ok=True)
                     return {"diverged_at_step": step, "val_loss": float("inf")}
                 optimizer.zero_grad()
                 loss.backward()
@@ -174,8 +176,9 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
                 bar.update(1)
                 if (step + 1) % CHECKPOINT_EVERY == 0:
                     state = {name: part.state_dict() for name, part in parts.items()}
-                    state |= {"generator": generator.get_state(), "done": {"step": step + 1, "losses": losses,
-                              "seconds": time.perf_counter() - start}}  # fmt: skip
+                    seconds = time.perf_counter() - start
+                    state |= {"generator": generator.get_state(), "rng": torch.get_rng_state(),
+                              "done": {"step": step + 1, "losses": losses, "seconds": seconds}}  # fmt: skip
                     with atomic_path(checkpoint) as tmp:
                         torch.save(state, tmp)
         model.eval()
