@@ -58,6 +58,7 @@ from _waveform_scores import WINDOWS, baselines, forecast, score
 
 from physml.durable import atomic_path
 from physml.models import build_model
+from physml.models.checkpoint import load_checkpoint, save_checkpoint
 from physml.models.registry import model_shell
 from physml.progress import progress
 
@@ -150,12 +151,12 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
             optimizer, lambda k: float(min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps)))
         )  # a float, not NumPy's: the scheduler's state is saved, and loaded without pickle
         generator = torch.Generator().manual_seed(seed)
-        parts, checkpoint = {"model": model, "optimizer": optimizer, "scheduler": scheduler}, out / "checkpoint.pt"
-        done = {"step": 0, "seconds": 0.0, "losses": []}
+        checkpoint, done = out / "checkpoint.pt", {"step": 0, "seconds": 0.0, "losses": []}
         if checkpoint.exists():  # an interrupted run: on from its last saved step, as if it had never stopped
-            saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
-            for name, part in parts.items():
-                part.load_state_dict(saved[name])
+            resumed, saved = load_checkpoint(checkpoint)
+            model.load_state_dict(resumed.state_dict())
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
             generator.set_state(saved["generator"])
             torch.set_rng_state(saved["rng"])  # torch's own: for a model that draws (dropout)
             done = saved["done"]
@@ -175,12 +176,10 @@ def train(arch: str, context: int, dim: int, lr: float, steps: int, seed: int, d
                 losses.append(loss.item())
                 bar.update(1)
                 if (step + 1) % CHECKPOINT_EVERY == 0:
-                    state = {name: part.state_dict() for name, part in parts.items()}
-                    seconds = time.perf_counter() - start
-                    state |= {"generator": generator.get_state(), "rng": torch.get_rng_state(),
-                              "done": {"step": step + 1, "losses": losses, "seconds": seconds}}  # fmt: skip
-                    with atomic_path(checkpoint) as tmp:
-                        torch.save(state, tmp)
+                    done = {"step": step + 1, "losses": losses, "seconds": time.perf_counter() - start}
+                    save_checkpoint(checkpoint, model, optimizer=optimizer.state_dict(), done=done,
+                                    scheduler=scheduler.state_dict(), generator=generator.get_state(),
+                                    rng=torch.get_rng_state())  # fmt: skip
         model.eval()
         with torch.no_grad():
             val = next_patch_loss(model, (load(data, "val") / scale)[..., N_SAMPLES - context :]).item()
